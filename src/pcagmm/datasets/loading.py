@@ -1,0 +1,304 @@
+"""Fetch, cache, verify and load data sets: built-in names and files given by path."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CacheError, DataFormatError, FetchError, HashMismatchError, PcagmmError
+from ..progress import Progress
+from . import cache
+from .dataset import Dataset
+from .formats import content_sha256, read_csv, read_idx, read_npy, read_npz, sniff_format
+from .registry import BUILTIN, DatasetSpec, get_spec
+from .sources import Source, SourceFailure, sources_for
+
+#: version of the cache entry layout; bump when it changes
+CACHE_FORMAT = 1
+
+
+def load(
+    name_or_path: str | os.PathLike,
+    *,
+    folder: str | os.PathLike | None = None,
+    mirrors: list[str] | None = None,
+    label_column: int | str | None = None,
+    progress: Progress | None = None,
+) -> Dataset:
+    """Load a built-in data set (fetching it into the cache first if needed) or a file.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        ``"mnist"``, ``"fashion-mnist"``, ``"digits"``, or the path of a
+        ``.npy``, ``.npz``, ``.csv`` or IDX file (raw or gzipped).
+    folder : path-like, optional
+        A local folder holding a built-in data set's files, tried first.
+    mirrors : list of str, optional
+        Base URLs to download a built-in data set from instead of the
+        registry's public mirrors.
+    label_column : int or str, optional
+        For CSV files: the column holding the labels.
+    progress : Progress, optional
+        Where to report download and conversion progress (default: nowhere).
+
+    Returns
+    -------
+    Dataset
+    """
+    spec = _builtin_or_none(name_or_path)
+    if spec is None:
+        return load_path(name_or_path, label_column=label_column)
+    entry = fetch(spec.name, folder=folder, mirrors=mirrors, progress=progress)
+    return _open_entry(spec, entry)
+
+
+def fetch(
+    name: str,
+    *,
+    folder: str | os.PathLike | None = None,
+    mirrors: list[str] | None = None,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> Path:
+    """Make sure a built-in data set is in the cache; return its cache folder.
+
+    Sources are tried in order until one supplies content whose hashes verify.
+    The entry is built in a temporary folder and renamed into place, under a
+    lock, so concurrent or interrupted fetches never leave a damaged entry.
+
+    Parameters
+    ----------
+    force : bool
+        Fetch again even if the cache already holds the data set.
+    """
+    spec = get_spec(name)
+    progress = progress or Progress()
+    root = cache.cache_root()
+    entry = cache.entry_dir(spec.name, root)
+    if cache.is_complete(entry) and not force:
+        return entry
+    cache.ensure_writable(root)
+    waiting = f"waiting for another pcagmm process that is fetching {spec.name}"
+    with cache.locked(root, spec.name, on_wait=lambda: progress.note(waiting)):
+        if cache.is_complete(entry) and not force:
+            return entry  # another process fetched it while we waited
+        cache.remove_stale_builds(root, spec.name)
+        build = cache.new_build_dir(root, spec.name)
+        try:
+            sources = sources_for(spec, folder=folder, mirrors=mirrors)
+            X, y, source = _first_verified(spec, sources, build, progress)
+            meta = {
+                "cache_format": CACHE_FORMAT,
+                "name": spec.name,
+                "sha256": spec.content_sha256,
+                "source": source.description,
+                "fetched": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                "idx_sha256": {f.filename: f.sha256 for f in spec.idx_files},
+            }
+            staged = build / "entry"
+            staged.mkdir()
+            try:
+                cache.write_arrays(staged, X, y, meta)
+                cache.publish(staged, entry)
+            except OSError as exc:
+                raise CacheError(
+                    f"cannot write {spec.name} into the cache {root} ({exc.strerror or exc})",
+                    f"free some space or set {cache.CACHE_ENV} to another folder",
+                ) from None
+        finally:
+            shutil.rmtree(build, ignore_errors=True)
+    return entry
+
+
+def verify(name: str) -> Dataset:
+    """Recompute the SHA-256 of a cached built-in data set and compare it with the registry.
+
+    A cached entry that does not verify (or cannot be read) is removed, so the
+    next fetch starts clean, and :class:`~pcagmm.errors.HashMismatchError` says so.
+    """
+    spec = get_spec(name)
+    entry = cached_path(spec.name)
+    try:
+        dataset = _open_entry(spec, entry, trust_meta=False)
+    except CacheError as exc:
+        cache.remove_entry(entry)
+        raise CacheError(
+            f"{exc.problem} (cache entry removed)", f"fetch it again: pcagmm data fetch {name}"
+        ) from None
+    if dataset.sha256 != spec.content_sha256:
+        cache.remove_entry(entry)
+        raise HashMismatchError(
+            f"cached {spec.name} has SHA-256 {dataset.sha256}, expected {spec.content_sha256} "
+            "(cache entry removed)",
+            f"fetch it again: pcagmm data fetch {spec.name}",
+        )
+    dataset.verified = True
+    return dataset
+
+
+def cached_path(name: str) -> Path:
+    """The cache folder of a built-in data set that has been fetched."""
+    spec = get_spec(name)
+    entry = cache.entry_dir(spec.name)
+    if not cache.is_complete(entry):
+        raise CacheError(
+            f"{spec.name} is not in the cache ({entry.parent})",
+            f"fetch it first: pcagmm data fetch {spec.name}",
+        )
+    return entry
+
+
+def list_datasets() -> list[dict]:
+    """The built-in data sets, with whether and where each is cached."""
+    rows = []
+    for spec in BUILTIN.values():
+        entry = cache.entry_dir(spec.name)
+        cached = cache.is_complete(entry)
+        rows.append(
+            {
+                "name": spec.name,
+                "title": spec.title,
+                "shape": [spec.n_samples, spec.n_features],
+                "classes": len(spec.target_names),
+                "cached": cached,
+                "location": str(entry) if cached else None,
+                "bytes": sum(p.stat().st_size for p in entry.iterdir()) if cached else 0,
+            }
+        )
+    return rows
+
+
+def load_path(path: str | os.PathLike, *, label_column: int | str | None = None) -> Dataset:
+    """Load a data file: ``.npy`` (memory-mapped), ``.npz``, ``.csv`` or IDX (raw or gzipped).
+
+    An IDX image file picks up the labels file beside it
+    (``*-images-idx3-ubyte`` -> ``*-labels-idx1-ubyte``) when there is one.
+    Arrays of images (n x h x w) become rows of h*w features.
+    """
+    path = Path(path).expanduser()
+    kind = sniff_format(path)
+    if label_column is not None and kind != "csv":
+        raise PcagmmError(
+            f"a label column only applies to CSV files, and {path.name} is {kind}",
+            "leave out the label column",
+        )
+    y = None
+    if kind == "npy":
+        X = read_npy(path)
+    elif kind == "npz":
+        X, y = read_npz(path)
+    elif kind == "csv":
+        X, y = read_csv(path, label_column=label_column)
+    else:
+        X = read_idx(path)
+        labels = _idx_labels_beside(path)
+        if labels is not None and labels.exists():
+            y = read_idx(labels)
+    return _dataset_from_arrays(X, y, path, kind)
+
+
+def _dataset_from_arrays(X, y, path: Path, kind: str) -> Dataset:
+    if X.ndim < 2:
+        raise DataFormatError(
+            f"{path} holds a {X.ndim}-D array; pcagmm needs rows of features (2-D) "
+            "or of images (3-D)",
+            "reshape it to (n_samples, n_features) and save it again",
+        )
+    if X.shape[0] == 0 or X.size == 0:
+        raise DataFormatError(f"{path} holds no data (shape {X.shape})", "give a file with data")
+    image_shape = tuple(X.shape[1:]) if X.ndim == 3 else None
+    if X.ndim > 2:
+        X = X.reshape(X.shape[0], -1)
+    if y is not None:
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(X):
+            raise DataFormatError(
+                f"{path}: the labels have shape {y.shape} but there are {len(X)} rows",
+                "give one label per row",
+            )
+    return Dataset(
+        X, y, name=path.name, source=f"{kind} file {path}", image_shape=image_shape, location=path
+    )
+
+
+def _idx_labels_beside(path: Path) -> Path | None:
+    if "images-idx3" not in path.name:
+        return None
+    base = path.name.replace("images-idx3", "labels-idx1")
+    for name in (base, base.removesuffix(".gz"), base.removesuffix(".gz") + ".gz"):
+        if (path.parent / name).exists():
+            return path.parent / name
+    return None
+
+
+def _builtin_or_none(name_or_path) -> DatasetSpec | None:
+    """The spec when the argument names a built-in data set; None when it is a path."""
+    if isinstance(name_or_path, os.PathLike):
+        return None
+    text = str(name_or_path)
+    looks_like_path = (
+        os.sep in text or "." in Path(text).name or text.startswith("~") or Path(text).exists()
+    )
+    if looks_like_path and text.lower().replace("_", "-") not in BUILTIN:
+        return None
+    return get_spec(text)
+
+
+def _first_verified(
+    spec: DatasetSpec, sources: list[Source], build: Path, progress: Progress
+) -> tuple[np.ndarray, np.ndarray, Source]:
+    failures = []
+    for number, source in enumerate(sources, start=1):
+        progress.note(f"{spec.name}: trying {source.description}")
+        workdir = build / f"source-{number}"
+        workdir.mkdir()
+        try:
+            X, y = source.arrays(spec, workdir, progress)
+            digest = content_sha256(X, y)
+            if digest != spec.content_sha256:
+                raise HashMismatchError(
+                    f"the assembled arrays have SHA-256 {digest}, expected {spec.content_sha256}"
+                )
+            return X, y, source
+        except (SourceFailure, PcagmmError) as exc:
+            reason = exc.problem if isinstance(exc, PcagmmError) else str(exc)
+            progress.note(f"  failed: {reason}")
+            failures.append(f"{source.description}: {reason}")
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    files = ", ".join(f"{f.filename}.gz" for f in spec.idx_files)
+    raise FetchError(
+        f"could not fetch {spec.name}: "
+        + "; ".join(f"({n}) {text}" for n, text in enumerate(failures, start=1)),
+        f"download {files} by hand into a folder and run "
+        f"pcagmm data fetch {spec.name} --from FOLDER"
+        + (f" (or set {spec.folder_env})" if spec.folder_env else ""),
+    )
+
+
+def _open_entry(spec: DatasetSpec, entry: Path, *, trust_meta: bool = True) -> Dataset:
+    X, y, meta = cache.read_entry(entry)
+    if X.shape != (spec.n_samples, spec.n_features):
+        raise CacheError(
+            f"the cached {spec.name} in {entry} has shape {X.shape}, "
+            f"expected {(spec.n_samples, spec.n_features)}",
+            f"fetch it again: pcagmm data fetch {spec.name} --force",
+        )
+    return Dataset(
+        X,
+        y,
+        name=spec.name,
+        source=meta.get("source", "cache"),
+        split=spec.split,
+        sha256=meta.get("sha256") if trust_meta else None,
+        verified=True if trust_meta else None,
+        image_shape=spec.image_shape,
+        target_names=spec.target_names,
+        title=spec.title,
+        location=entry,
+    )

@@ -1,0 +1,60 @@
+"""Shared fixtures: every test gets its own cache and can reach no public host."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """A private cache; mirrors and pip pointed at nothing, so no test leaves this machine."""
+    monkeypatch.setenv("PCAGMM_CACHE", str(tmp_path / "cache"))
+    for name in ("PCAGMM_MNIST_DIR", "PCAGMM_FASHION_MNIST_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    # No mirror unless a test names one (a closed port answers at once).
+    monkeypatch.setenv("PCAGMM_MNIST_MIRRORS", "http://127.0.0.1:9/")
+    monkeypatch.setenv("PCAGMM_FASHION_MNIST_MIRRORS", "http://127.0.0.1:9/")
+    # pip may read only what a test puts in a local folder.
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "no-wheels-here"))
+    for name in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def cache_dir(isolated) -> Path:
+    return isolated / "cache"
+
+
+@pytest.fixture(scope="session")
+def shared_mnist() -> Path:
+    """The canonical MNIST IDX files (gzip) in ../shared."""
+    if not all((SHARED_MNIST / f"{f}.gz").is_file() for f in MNIST_FILES):
+        pytest.skip(f"the shared MNIST files are not at {SHARED_MNIST}")
+    return SHARED_MNIST
+
+
+@pytest.fixture
+def mnist_copy(shared_mnist, tmp_path) -> Path:
+    """A writable copy of the MNIST gzip files, to corrupt."""
+    folder = tmp_path / "mnist-files"
+    folder.mkdir()
+    for name in MNIST_FILES:
+        shutil.copy(shared_mnist / f"{name}.gz", folder / f"{name}.gz")
+    return folder
