@@ -23,6 +23,8 @@ from pcagmm.datasets.formats import (
 )
 from pcagmm.errors import DataFormatError
 
+FIXTURE_REUSE = HealthCheck.function_scoped_fixture  # each example overwrites its own file
+
 
 def idx_file_bytes(array: np.ndarray, code: int) -> bytes:
     """IDX bytes written by hand from the format's definition (the reference)."""

@@ -293,7 +293,7 @@ def parse_csv_lines(
     first = next(numbered, None)
     if first is None:
         raise DataFormatError(f"{name} is empty: it holds no rows", "give a file with data")
-    first_number, first_line = first
+    first_line = first[1]
     first_fields = [field.strip() for field in first_line.split(",")]
     header = None if all(_is_number(f) for f in first_fields) else first_fields
     n_columns = len(first_fields)
