@@ -69,7 +69,7 @@ class RichProgress(Progress):
             yield _RichTask(bars, task_id, total)
 
     def note(self, message: str) -> None:
-        self.console.print(message, highlight=False, markup=False)
+        self.console.print(message, highlight=False, markup=False, soft_wrap=True)
 
 
 class _RichTask(Task):

