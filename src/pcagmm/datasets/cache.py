@@ -141,7 +141,7 @@ def read_entry(entry: Path) -> tuple[np.ndarray, np.ndarray | None, dict]:
     except (OSError, ValueError) as exc:
         raise CacheError(
             f"the cached data in {entry} is damaged ({exc})",
-            f"remove that folder and fetch again (pcagmm data fetch {entry.name})",
+            f"fetch it again: pcagmm data fetch {entry.name} --force",
         ) from None
     return X, y, meta
 

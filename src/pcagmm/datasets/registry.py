@@ -63,6 +63,19 @@ class DatasetSpec:
 
 _DIGIT_NAMES = tuple(str(d) for d in range(10))
 
+
+def _mnist_layout(
+    train_images: str, train_labels: str, test_images: str, test_labels: str
+) -> tuple[IdxFile, ...]:
+    """The four files of MNIST's layout (shared by Fashion-MNIST), given their content hashes."""
+    return (
+        IdxFile("train-images-idx3-ubyte", train_images, (60_000, 28, 28)),
+        IdxFile("train-labels-idx1-ubyte", train_labels, (60_000,)),
+        IdxFile("t10k-images-idx3-ubyte", test_images, (10_000, 28, 28)),
+        IdxFile("t10k-labels-idx1-ubyte", test_labels, (10_000,)),
+    )
+
+
 MNIST = DatasetSpec(
     name="mnist",
     title="MNIST handwritten digits (LeCun, Cortes, Burges), 28x28 grey levels",
@@ -72,27 +85,11 @@ MNIST = DatasetSpec(
     target_names=_DIGIT_NAMES,
     split={"train": (0, 60_000), "test": (60_000, 70_000)},
     content_sha256="c2069063c1105f2bf96266aef1ff68c6e13bdda7a54e37bf19c16f1db24efc83",
-    idx_files=(
-        IdxFile(
-            "train-images-idx3-ubyte",
-            "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-            (60_000, 28, 28),
-        ),
-        IdxFile(
-            "train-labels-idx1-ubyte",
-            "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-            (60_000,),
-        ),
-        IdxFile(
-            "t10k-images-idx3-ubyte",
-            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-            (10_000, 28, 28),
-        ),
-        IdxFile(
-            "t10k-labels-idx1-ubyte",
-            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-            (10_000,),
-        ),
+    idx_files=_mnist_layout(
+        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
     ),
     mirrors=(
         # torchvision's mirror, then TensorFlow Datasets'
@@ -130,27 +127,11 @@ FASHION_MNIST = DatasetSpec(
     ),
     split={"train": (0, 60_000), "test": (60_000, 70_000)},
     content_sha256="2cbc59191665e1ba3f2494648f17edac5974f748ab89fb2ae05597d658161f54",
-    idx_files=(
-        IdxFile(
-            "train-images-idx3-ubyte",
-            "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-            (60_000, 28, 28),
-        ),
-        IdxFile(
-            "train-labels-idx1-ubyte",
-            "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-            (60_000,),
-        ),
-        IdxFile(
-            "t10k-images-idx3-ubyte",
-            "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-            (10_000, 28, 28),
-        ),
-        IdxFile(
-            "t10k-labels-idx1-ubyte",
-            "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-            (10_000,),
-        ),
+    idx_files=_mnist_layout(
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
     ),
     mirrors=(
         # Zalando's own mirror (as torchvision uses it), then Keras'
