@@ -4,10 +4,12 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import datasets
 from .errors import PcagmmError
+from .mixture import GaussianMixture
+from .pca import PCA
 
 try:
     __version__ = version("pcagmm")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-__all__ = ["PcagmmError", "__version__", "datasets"]
+__all__ = ["PCA", "GaussianMixture", "PcagmmError", "__version__", "datasets"]

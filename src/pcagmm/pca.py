@@ -1,0 +1,153 @@
+"""Exact PCA as one pass of chunk statistics and an eigendecomposition."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .stats import check_chunk_rows, iter_row_chunks, scatter_sums
+
+
+def top_eigenpairs(covariance: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` largest eigenvalues (descending, clipped at 0) and their eigenvectors as rows.
+
+    Signs follow scikit-learn's rule (``svd_flip`` with ``u_based_decision=False``):
+    in each eigenvector the entry of largest magnitude (the first, on ties) is positive.
+    """
+    d = covariance.shape[0]
+    values, vectors = scipy.linalg.eigh(covariance, subset_by_index=[d - k, d - 1])
+    values = np.clip(values[::-1], 0.0, None)
+    components = np.ascontiguousarray(vectors[:, ::-1].T)
+    largest = np.argmax(np.abs(components), axis=1)
+    signs = np.sign(components[np.arange(k), largest])
+    components *= signs[:, np.newaxis]
+    return values, components
+
+
+class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Principal component analysis, exact, from one pass over the data in chunks.
+
+    The fit accumulates the count, the column sums and the scatter matrix of the
+    rows (float64, about a shift point; exact for uint8 data), then takes the top
+    eigenvectors of the covariance. A memory-mapped or uint8 ``X`` is read a chunk
+    at a time and never copied whole into floats: the extra memory is one chunk
+    plus two ``n_features x n_features`` matrices.
+
+    The result equals scikit-learn's ``PCA(svd_solver="covariance_eigh")`` on the
+    same data, signs included.
+
+    Parameters
+    ----------
+    n_components : int, optional
+        Number of components to keep; all (``min(n_samples, n_features)``) if None.
+    whiten : bool, default=False
+        Scale the projections to unit variance.
+    chunk_rows : int, optional
+        Rows per chunk; by default chunks of about 32 MiB.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+    explained_variance_ : ndarray of shape (n_components,)
+    explained_variance_ratio_ : ndarray of shape (n_components,)
+    singular_values_ : ndarray of shape (n_components,)
+    mean_ : ndarray of shape (n_features,)
+    n_components_ : int
+    n_samples_ : int
+    noise_variance_ : float
+        Mean of the variances left out (probabilistic PCA's noise estimate).
+    n_features_in_ : int
+    """
+
+    def __init__(self, n_components=None, *, whiten=False, chunk_rows=None):
+        self.n_components = n_components
+        self.whiten = whiten
+        self.chunk_rows = chunk_rows
+
+    def fit(self, X, y=None):
+        """Fit the model to ``X`` (n_samples, n_features); ``y`` is ignored."""
+        X = self._validate(X, reset=True)
+        n, d = X.shape
+        k = self._check_n_components(n, d)
+        chunk_rows = check_chunk_rows(self.chunk_rows)
+        sums = scatter_sums(X, chunk_rows)
+        covariance = sums.covariance(ddof=1)
+        values, components = top_eigenpairs(covariance, k)
+        total_variance = float(np.trace(covariance))
+        self.mean_ = sums.mean
+        self.components_ = components
+        self.explained_variance_ = values
+        self.explained_variance_ratio_ = values / total_variance if total_variance > 0 else values
+        self.singular_values_ = np.sqrt(values * (n - 1))
+        self.noise_variance_ = (total_variance - values.sum()) / (d - k) if k < min(n, d) else 0.0
+        self.n_components_ = k
+        self.n_samples_ = n
+        return self
+
+    def transform(self, X):
+        """Project ``X`` on the components: ``(X - mean_) @ components_.T``, in chunks."""
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        n, d = X.shape
+        projection = self.components_.T
+        if self.whiten:
+            projection = projection / np.sqrt(self.explained_variance_)
+        offset = self.mean_ @ projection
+        out = np.empty((n, self.n_components_))
+        # small chunks: the widened rows stay in cache for the (narrow) product
+        chunk_rows = check_chunk_rows(self.chunk_rows) or max(64, min(1 << 16, (1 << 17) // d))
+        for start, chunk in iter_row_chunks(X, chunk_rows):
+            np.matmul(chunk, projection, out=out[start : start + len(chunk)])
+        out -= offset
+        return out
+
+    def fit_transform(self, X, y=None):
+        """Fit, then project ``X``."""
+        return self.fit(X).transform(X)
+
+    def inverse_transform(self, X):
+        """Map projections back to the original space."""
+        check_is_fitted(self)
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_components_:
+            raise ValueError(
+                f"inverse_transform expects {self.n_components_} columns, got shape {X.shape}"
+            )
+        components = self.components_
+        if self.whiten:
+            components = components * np.sqrt(self.explained_variance_)[:, np.newaxis]
+        return X @ components + self.mean_
+
+    @property
+    def _n_features_out(self):
+        return self.n_components_
+
+    def _validate(self, X, reset: bool):
+        if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "uif":
+            # numeric arrays (and memory maps) are read in chunks as they are: no copy
+            dtype = None
+        else:
+            dtype = np.float64
+        return validate_data(
+            self, X, reset=reset, dtype=dtype, ensure_min_samples=2 if reset else 1, copy=False
+        )
+
+    def _check_n_components(self, n: int, d: int) -> int:
+        k = self.n_components
+        if k is None:
+            return min(n, d)
+        if isinstance(k, bool) or not isinstance(k, int | np.integer):
+            raise TypeError(f"n_components must be an integer or None, got {k!r}")
+        if not 1 <= k <= min(n, d):
+            raise ValueError(
+                f"n_components={k} must be between 1 and min(n_samples, n_features)="
+                f"{min(n, d)}; choose fewer components"
+            )
+        return int(k)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        return tags

@@ -1,0 +1,116 @@
+"""Chunk statistics: the sums every fit in pcagmm is a fold over.
+
+A fit never needs the whole data set as floats at once: it reads rows in chunks,
+widens each chunk into a reused float buffer, and adds the chunk's contribution
+to a few small sums. This module owns the chunking and the sums PCA needs (count,
+column sums, the scatter matrix); the mixture's sums live beside its kernels.
+
+Accumulation is in float64, about a shift point close to the data (so data far
+from the origin lose no precision). For uint8 data the scatter is exact: rows are
+shifted by 128 into [-128, 127] and multiplied in float32 blocks of at most 1,024
+rows, whose sums of products (at most 1,024 * 128**2 = 2**24 in magnitude) float32
+represents exactly; the blocks are then added in float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+#: rows per block in the exact uint8 scatter (1,024 * 128**2 = 2**24)
+EXACT_UINT8_BLOCK = 1024
+#: float64 values per chunk buffer when no chunk size is given (32 MiB)
+DEFAULT_CHUNK_VALUES = 1 << 22
+
+
+def default_chunk_rows(n_features: int, values_per_row: int | None = None) -> int:
+    """Rows per chunk so a chunk's working arrays stay near 32 MiB."""
+    per_row = max(1, values_per_row or n_features)
+    return int(max(256, min(1 << 16, DEFAULT_CHUNK_VALUES // per_row)))
+
+
+def check_chunk_rows(chunk_rows) -> int | None:
+    """Validate a user's ``chunk_rows`` (None means automatic)."""
+    if chunk_rows is None:
+        return None
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int | np.integer):
+        raise TypeError(f"chunk_rows must be a positive integer or None, got {chunk_rows!r}")
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be a positive integer or None, got {chunk_rows}")
+    return int(chunk_rows)
+
+
+def iter_row_chunks(
+    X: np.ndarray, chunk_rows: int, shift: np.ndarray | None = None
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(start, chunk)``: rows of ``X`` as float64, minus ``shift``.
+
+    Each chunk is a view into one buffer that is reused, so a caller must be done
+    with a chunk before asking for the next. ``X`` may be a memory map; only the
+    rows of one chunk are read at a time.
+    """
+    n, d = X.shape
+    buffer = np.empty((min(chunk_rows, n), d), dtype=np.float64)
+    for start in range(0, n, chunk_rows):
+        stop = min(start + chunk_rows, n)
+        chunk = buffer[: stop - start]
+        np.copyto(chunk, X[start:stop], casting="unsafe")
+        if shift is not None:
+            chunk -= shift
+        yield start, chunk
+
+
+@dataclass
+class ScatterSums:
+    """Count, column sums and scatter matrix of rows about a shift point ``c``.
+
+    ``linear = sum(x - c)`` and ``scatter = sum((x - c)(x - c)^T)``, summed over rows.
+    """
+
+    n: int
+    shift: np.ndarray
+    linear: np.ndarray
+    scatter: np.ndarray
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.shift + self.linear / self.n
+
+    def covariance(self, ddof: int = 1) -> np.ndarray:
+        """The sample covariance (``ddof=1``: divided by n - 1, as scikit-learn's PCA)."""
+        offset = self.linear / self.n
+        centred = self.scatter - self.n * np.outer(offset, offset)
+        return centred / (self.n - ddof)
+
+
+def scatter_sums(X: np.ndarray, chunk_rows: int | None = None) -> ScatterSums:
+    """One pass over ``X`` giving its :class:`ScatterSums` (upper and lower triangle filled)."""
+    n, d = X.shape
+    if X.dtype == np.uint8:
+        return _uint8_scatter_sums(X, chunk_rows)
+    chunk_rows = chunk_rows or default_chunk_rows(d)
+    shift = np.asarray(X[: min(n, 1024)], dtype=np.float64).mean(axis=0)
+    linear = np.zeros(d)
+    scatter = np.zeros((d, d))
+    for _, chunk in iter_row_chunks(X, chunk_rows, shift):
+        linear += chunk.sum(axis=0)
+        scatter += chunk.T @ chunk
+    return ScatterSums(n, shift, linear, (scatter + scatter.T) / 2)
+
+
+def _uint8_scatter_sums(X: np.ndarray, chunk_rows: int | None) -> ScatterSums:
+    n, d = X.shape
+    block = min(EXACT_UINT8_BLOCK, chunk_rows or EXACT_UINT8_BLOCK)
+    buffer = np.empty((min(block, n), d), dtype=np.float32)
+    linear = np.zeros(d, dtype=np.int64)
+    scatter = np.zeros((d, d))
+    for start in range(0, n, block):
+        rows = X[start : start + block]
+        chunk = buffer[: len(rows)]
+        np.subtract(rows, np.float32(128), out=chunk, casting="unsafe")
+        linear += rows.sum(axis=0, dtype=np.int64)
+        scatter += chunk.T @ chunk  # exact: every entry is an integer below 2**24
+    shift = np.full(d, 128.0)
+    return ScatterSums(n, shift, (linear - 128 * n).astype(np.float64), scatter)
