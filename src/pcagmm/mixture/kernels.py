@@ -23,6 +23,9 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 LOG_2PI = np.log(2 * np.pi)
 #: features up to which full-covariance second moments use quadratic features
 QUADRATIC_FEATURES_MAX_D = 16
+#: responsibilities below this (relative to the chunk's largest for the component)
+#: are left out of full-covariance second moments
+NEGLIGIBLE_RESPONSIBILITY = 1e-20
 
 
 class IllConditionedError(PcagmmError, ValueError):
@@ -133,11 +136,13 @@ def log_gaussian(U: np.ndarray, model: Model) -> np.ndarray:
     K, d = M.shape
     kind = model.covariance_type
     if kind == "full":
-        stacked = np.transpose(P, (1, 0, 2)).reshape(d, K * d)  # [P_1 | P_2 | ...]
-        Y = U @ stacked
-        Y -= np.einsum("kd,kde->ke", M, P).reshape(K * d)
-        Y *= Y
-        quadratic = Y.reshape(len(U), K, d).sum(axis=2)
+        quadratic = np.empty((len(U), K))
+        for k in range(K):
+            # numpy's product releases the GIL, so chunks run in parallel threads
+            # (BLAS trmm would halve the arithmetic but holds the GIL: slower on 2 cores)
+            Y = U @ P[k]
+            Y -= M[k] @ P[k]
+            np.einsum("nd,nd->n", Y, Y, out=quadratic[:, k])
     elif kind == "tied":
         Y = U @ P
         offsets = M @ P
@@ -182,8 +187,8 @@ class Sums:
     """What the M-step needs, summed over rows (weighted by sample weight).
 
     ``mass[k] = sum w r_k``, ``linear[k] = sum w r_k u``, ``second`` holds
-    ``sum w r_k u u^T`` (full), ``sum w u u^T`` (tied), ``sum w r_k u*u`` (diag,
-    spherical); ``log_likelihood = sum w log p(u)``; ``weight = sum w``.
+    ``sum w r_k u u^T`` (full), ``sum w u u^T`` (tied), ``sum w r_k u*u`` (diag),
+    ``sum w r_k |u|^2`` (spherical); ``log_likelihood = sum w log p(u)``; ``weight = sum w``.
     """
 
     mass: np.ndarray
@@ -194,7 +199,7 @@ class Sums:
 
     @classmethod
     def zeros(cls, K: int, d: int, covariance_type: str) -> Sums:
-        shape = {"full": (K, d, d), "tied": (d, d), "diag": (K, d), "spherical": (K, d)}
+        shape = {"full": (K, d, d), "tied": (d, d), "diag": (K, d), "spherical": (K,)}
         return cls(np.zeros(K), np.zeros((K, d)), np.zeros(shape[covariance_type]), 0.0, 0.0)
 
     def add(self, other: Sums) -> None:
@@ -208,8 +213,8 @@ class Sums:
 def weighted_sums(
     U: np.ndarray, resp: np.ndarray, sample_weight: np.ndarray | None, covariance_type: str
 ) -> Sums:
-    """The M-step sums of one chunk, given its responsibilities."""
-    n, d = U.shape
+    """The M-step sums of one chunk, given its responsibilities (rows x K)."""
+    n = U.shape[0]
     wr = resp if sample_weight is None else resp * sample_weight[:, np.newaxis]
     mass = wr.sum(axis=0)
     linear = wr.T @ U
@@ -218,14 +223,16 @@ def weighted_sums(
     elif covariance_type == "tied":
         Uw = U if sample_weight is None else U * sample_weight[:, np.newaxis]
         second = Uw.T @ U
-    else:
+    elif covariance_type == "diag":
         second = wr.T @ (U * U)
+    else:
+        second = wr.T @ np.einsum("nd,nd->n", U, U)
     weight = float(n if sample_weight is None else sample_weight.sum())
     return Sums(mass, linear, second, 0.0, weight)
 
 
 def _full_second_moments(U: np.ndarray, wr: np.ndarray) -> np.ndarray:
-    n, d = U.shape
+    d = U.shape[1]
     K = wr.shape[1]
     if d <= QUADRATIC_FEATURES_MAX_D:
         rows, cols = np.triu_indices(d)
@@ -237,7 +244,11 @@ def _full_second_moments(U: np.ndarray, wr: np.ndarray) -> np.ndarray:
         return second
     second = np.empty((K, d, d))
     for k in range(K):
-        second[k] = (U * wr[:, k : k + 1]).T @ U
+        # Rows whose responsibility is below 1e-20 change the sum by less than float64
+        # rounding already does: leave them out (most rows, for well-separated components).
+        rows = np.flatnonzero(wr[:, k] > NEGLIGIBLE_RESPONSIBILITY * wr[:, k].max(initial=0.0))
+        V = U[rows]
+        second[k] = (V * wr[rows, k : k + 1]).T @ V
     return second
 
 
@@ -277,10 +288,10 @@ def parameters_from_sums(sums: Sums, shift: np.ndarray, reg_covar: float, covari
     elif covariance_type == "tied":
         covariances = (sums.second - (nk[:, np.newaxis] * offsets).T @ offsets) / nk.sum()
         covariances[np.arange(d), np.arange(d)] += reg_covar
-    else:
+    elif covariance_type == "diag":
         covariances = sums.second / nk[:, np.newaxis] - offsets**2 + reg_covar
-        if covariance_type == "spherical":
-            covariances = covariances.mean(axis=1)
+    else:  # the mean over features of the diagonal variances
+        covariances = (sums.second / nk - np.sum(offsets**2, axis=1)) / d + reg_covar
     return nk, shift + offsets, covariances
 
 
