@@ -4,8 +4,6 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import datasets
 from .errors import PcagmmError
-from .mixture import GaussianMixture
-from .pca import PCA
 
 try:
     __version__ = version("pcagmm")
@@ -13,3 +11,17 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
 __all__ = ["PCA", "GaussianMixture", "PcagmmError", "__version__", "datasets"]
+
+
+def __getattr__(name: str):
+    # The estimators import scikit-learn (half a second): only when first asked for,
+    # so the command line and the data loaders start fast.
+    if name == "PCA":
+        from .pca import PCA
+
+        return PCA
+    if name == "GaussianMixture":
+        from .mixture import GaussianMixture
+
+        return GaussianMixture
+    raise AttributeError(f"module 'pcagmm' has no attribute {name!r}")

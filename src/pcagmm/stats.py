@@ -14,6 +14,7 @@ represents exactly; the blocks are then added in float64.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -23,6 +24,10 @@ import numpy as np
 EXACT_UINT8_BLOCK = 1024
 #: float64 values per chunk buffer when no chunk size is given (32 MiB)
 DEFAULT_CHUNK_VALUES = 1 << 22
+#: threads that work on chunks at once (measured on 2 cores: the exact uint8 scatter
+#: of MNIST takes 0.21 s on two threads with one BLAS thread each, 0.29 s on one
+#: thread with two BLAS threads)
+THREADS = min(2, os.cpu_count() or 1)
 
 
 def default_chunk_rows(n_features: int, values_per_row: int | None = None) -> int:
@@ -103,14 +108,42 @@ def scatter_sums(X: np.ndarray, chunk_rows: int | None = None) -> ScatterSums:
 def _uint8_scatter_sums(X: np.ndarray, chunk_rows: int | None) -> ScatterSums:
     n, d = X.shape
     block = min(EXACT_UINT8_BLOCK, chunk_rows or EXACT_UINT8_BLOCK)
-    buffer = np.empty((min(block, n), d), dtype=np.float32)
-    linear = np.zeros(d, dtype=np.int64)
-    scatter = np.zeros((d, d))
-    for start in range(0, n, block):
-        rows = X[start : start + block]
-        chunk = buffer[: len(rows)]
-        np.subtract(rows, np.float32(128), out=chunk, casting="unsafe")
-        linear += rows.sum(axis=0, dtype=np.int64)
-        scatter += chunk.T @ chunk  # exact: every entry is an integer below 2**24
+    starts = range(0, n, block)
+    workers = max(1, min(THREADS, len(starts)))
+
+    def worker(first: int) -> tuple[np.ndarray, np.ndarray]:
+        buffer = np.empty((min(block, n), d), dtype=np.float32)
+        linear = np.zeros(d, dtype=np.int64)
+        scatter = np.zeros((d, d))
+        for start in starts[first::workers]:
+            rows = X[start : start + block]
+            chunk = buffer[: len(rows)]
+            np.subtract(rows, np.float32(128), out=chunk, casting="unsafe")
+            linear += rows.sum(axis=0, dtype=np.int64)
+            scatter += chunk.T @ chunk  # exact: every entry is an integer below 2**24
+        return linear, scatter
+
+    # Each thread sums its own blocks (BLAS on one thread each: the conversions and
+    # additions then run in parallel too). The sums are exact integers, so how the
+    # blocks are shared out cannot change the result.
+    results = parallel_map(worker, range(workers), workers)
+    linear = sum(r[0] for r in results)
+    scatter = sum(r[1] for r in results)
     shift = np.full(d, 128.0)
     return ScatterSums(n, shift, (linear - 128 * n).astype(np.float64), scatter)
+
+
+def parallel_map(function, items, workers: int) -> list:
+    """``[function(item) for item in items]`` on ``workers`` threads, BLAS on one thread each.
+
+    Results come back in the order of ``items``.
+    """
+    items = list(items)
+    if workers <= 1 or len(items) <= 1:
+        return [function(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1), ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(function, items))
