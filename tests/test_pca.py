@@ -74,6 +74,17 @@ def test_uint8_scatter_is_exact():
     np.testing.assert_array_equal(sums.linear, U.sum(axis=0).astype(np.float64))
 
 
+def test_uint8_scatter_with_all_zero_columns_is_exact():
+    rng = np.random.default_rng(8)
+    X = rng.integers(0, 256, size=(2100, 30), dtype=np.uint8)
+    X[:, [0, 1, 7, 29]] = 0  # left out of the products, filled in from the sums
+    sums = scatter_sums(X)
+    U = X.astype(np.int64) - 128
+    np.testing.assert_array_equal(sums.scatter, (U.T @ U).astype(np.float64))
+    np.testing.assert_array_equal(sums.linear, U.sum(axis=0).astype(np.float64))
+    np.testing.assert_array_equal(scatter_sums(np.zeros((5, 3), np.uint8)).scatter, 128.0**2 * 5)
+
+
 def test_far_from_the_origin_against_a_two_pass_covariance():
     rng = np.random.default_rng(4)
     X = rng.normal(size=(5000, 6)) @ rng.normal(size=(6, 6)) + 1e8

@@ -7,7 +7,7 @@ import scipy.linalg
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .stats import check_chunk_rows, iter_row_chunks, scatter_sums
+from .stats import THREADS, check_chunk_rows, parallel_map, scatter_sums
 
 
 def top_eigenpairs(covariance: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -96,10 +96,21 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             projection = projection / np.sqrt(self.explained_variance_)
         offset = self.mean_ @ projection
         out = np.empty((n, self.n_components_))
-        # small chunks: the widened rows stay in cache for the (narrow) product
-        chunk_rows = check_chunk_rows(self.chunk_rows) or max(64, min(1 << 16, (1 << 17) // d))
-        for start, chunk in iter_row_chunks(X, chunk_rows):
-            np.matmul(chunk, projection, out=out[start : start + len(chunk)])
+        # Small chunks (the widened rows stay in cache for the narrow product), shared
+        # between threads; each chunk writes its own rows of the output.
+        chunk_rows = check_chunk_rows(self.chunk_rows) or max(64, min(1 << 16, (1 << 18) // d))
+        starts = range(0, n, chunk_rows)
+        workers = min(THREADS, len(starts))
+
+        def project(first: int) -> None:
+            buffer = np.empty((min(chunk_rows, n), d))
+            for start in starts[first::workers]:
+                rows = X[start : start + chunk_rows]
+                chunk = buffer[: len(rows)]
+                np.copyto(chunk, rows, casting="unsafe")
+                np.matmul(chunk, projection, out=out[start : start + len(rows)])
+
+        parallel_map(project, range(workers), workers)
         out -= offset
         return out
 

@@ -111,26 +111,66 @@ def _uint8_scatter_sums(X: np.ndarray, chunk_rows: int | None) -> ScatterSums:
     starts = range(0, n, block)
     workers = max(1, min(THREADS, len(starts)))
 
-    def worker(first: int) -> tuple[np.ndarray, np.ndarray]:
-        buffer = np.empty((min(block, n), d), dtype=np.float32)
-        linear = np.zeros(d, dtype=np.int64)
-        scatter = np.zeros((d, d))
+    # A column that is 0 in every row (MNIST's border pixels) is left out of the
+    # products and filled in afterwards; a max over uint8 rows finds them in ~2 ms.
+    column_max = np.zeros(d, dtype=np.uint8)
+    for start in range(0, n, 1 << 16):
+        np.maximum(column_max, X[start : start + (1 << 16)].max(axis=0), out=column_max)
+    used = np.flatnonzero(column_max)
+    runs = _contiguous_runs(used)
+    m = len(used)
+
+    def worker(first: int) -> np.ndarray:
+        # the last column is all ones, so the product also yields the column sums
+        buffer = np.empty((min(block, n), m + 1), dtype=np.float32)
+        buffer[:, m] = 1.0
+        products = np.zeros((m + 1, m + 1))
         for start in starts[first::workers]:
             rows = X[start : start + block]
             chunk = buffer[: len(rows)]
-            np.subtract(rows, np.float32(128), out=chunk, casting="unsafe")
-            linear += rows.sum(axis=0, dtype=np.int64)
-            scatter += chunk.T @ chunk  # exact: every entry is an integer below 2**24
-        return linear, scatter
+            for source, target in runs:
+                np.subtract(rows[:, source], np.float32(128), out=chunk[:, target],
+                            casting="unsafe")  # fmt: skip
+            products += chunk.T @ chunk  # exact: every entry is an integer below 2**24
+        return products
 
     # Each thread sums its own blocks (BLAS on one thread each: the conversions and
     # additions then run in parallel too). The sums are exact integers, so how the
     # blocks are shared out cannot change the result.
-    results = parallel_map(worker, range(workers), workers)
-    linear = sum(r[0] for r in results)
-    scatter = sum(r[1] for r in results)
-    shift = np.full(d, 128.0)
-    return ScatterSums(n, shift, (linear - 128 * n).astype(np.float64), scatter)
+    products = sum(parallel_map(worker, range(workers), workers))
+    linear = np.full(d, -128.0 * n)  # sum of (x - 128); -128 n for a left-out column
+    linear[used] = products[m, :m]
+    scatter = _embed_scatter(products[:m, :m], used, linear, n, d)
+    return ScatterSums(n, np.full(d, 128.0), linear, scatter)
+
+
+def _embed_scatter(scatter_used, used, linear, n, d) -> np.ndarray:
+    """The full scatter matrix from the products of the used columns.
+
+    A left-out column ``j`` has ``u_j = -128`` in every row, so
+    ``sum u_i u_j = -128 * linear_i`` and ``sum u_j u_j' = 128**2 * n``.
+    """
+    unused = np.setdiff1d(np.arange(d), used)
+    scatter = np.empty((d, d))
+    scatter[np.ix_(used, used)] = scatter_used
+    scatter[np.ix_(unused, used)] = -128.0 * linear[used]
+    scatter[np.ix_(used, unused)] = -128.0 * linear[used][:, np.newaxis]
+    scatter[np.ix_(unused, unused)] = 128.0 * 128.0 * n
+    return scatter
+
+
+def _contiguous_runs(columns: np.ndarray) -> list[tuple[slice, slice]]:
+    """(source slice in X, target slice in the packed buffer) for each run of columns."""
+    if len(columns) == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(columns) != 1)
+    firsts = np.concatenate([[columns[0]], columns[breaks + 1]])
+    lasts = np.concatenate([columns[breaks], [columns[-1]]]) + 1
+    runs, offset = [], 0
+    for first, last in zip(firsts.tolist(), lasts.tolist(), strict=True):
+        runs.append((slice(first, last), slice(offset, offset + last - first)))
+        offset += last - first
+    return runs
 
 
 def parallel_map(function, items, workers: int) -> list:
