@@ -176,7 +176,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     )
                 if best is None or bound > best_bound or best_bound == -np.inf:
                     best, best_bound, best_bounds, best_n_iter = params, bound, bounds, n_iter
-                    self.converged_ = converged if self.max_iter > 0 else self.converged_
+                    self.converged_ = converged
         if not self.converged_ and self.max_iter > 0:
             warnings.warn(
                 "Best performing initialization did not converge. Try different init "
@@ -355,13 +355,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def bic(self, X):
         """Bayesian information criterion on ``X`` (lower is better)."""
-        n = np.asarray(X).shape[0] if not hasattr(X, "shape") else X.shape[0]
+        X = self._validated(X)
+        n = X.shape[0]
         return -2 * self.score(X) * n + self._n_parameters() * np.log(n)
 
     def aic(self, X):
         """Akaike information criterion on ``X`` (lower is better)."""
-        n = np.asarray(X).shape[0] if not hasattr(X, "shape") else X.shape[0]
-        return -2 * self.score(X) * n + 2 * self._n_parameters()
+        X = self._validated(X)
+        return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
 
     # ------------------------------------------------------------------------- checks
 
