@@ -8,8 +8,8 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint clean
 
 demo: $(STAMP)
-	$(BIN)/pcagmm data fetch mnist
-	$(BIN)/pcagmm data info mnist
+	$(BIN)/pcagmm data fetch mnist --quiet
+	$(BIN)/pcagmm run --force
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest

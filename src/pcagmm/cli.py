@@ -180,6 +180,54 @@ def cmd_data_path(args, console: Console) -> int:
     return EXIT_OK
 
 
+# ----------------------------------------------------------------------------- run, predict
+
+
+def cmd_run(args, console: Console) -> int:
+    from .pipeline import run
+
+    result = run(
+        args.dataset,
+        components=args.components,
+        clusters=args.clusters,
+        covariance_type=args.covariance_type,
+        seed=args.seed,
+        n_init=args.n_init,
+        tol=args.tol,
+        max_iter=args.max_iter,
+        out=args.out,
+        figure_format=args.format,
+        plots=not args.no_plots,
+        force=args.force,
+        folder=args.folder,
+        label_column=args.label_column,
+        progress=console.progress(),
+    )
+    if console.as_json:
+        from .outputs import summary
+
+        console.json({**summary(result), "out": str(result.out), "files": result.files})
+    elif not console.quiet:
+        console.print(result.report())
+    return EXIT_OK
+
+
+def cmd_predict(args, console: Console) -> int:
+    from .predict import predict
+
+    rows = predict(args.model, args.input, label_column=args.label_column,
+                   progress=console.progress())  # fmt: skip
+    if console.as_json:
+        console.json(rows)
+        return EXIT_OK
+    table = [("row", "cluster", "probability", "matched label")]
+    for row in rows:
+        label = "" if row["matched_label"] is None else str(row["matched_label"])
+        table.append((row["row"], str(row["cluster"]), f"{row['probability']:.4f}", label))
+    console.table(table)
+    return EXIT_OK
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -242,6 +290,41 @@ def build_parser() -> argparse.ArgumentParser:
     sub = data_commands.add_parser("path", parents=[common], help="the cache folder of a data set")
     sub.add_argument("name")
     sub.set_defaults(handler=cmd_data_path)
+
+    sub = commands.add_parser(
+        "run",
+        parents=[common, source_options],
+        help="the analysis: PCA, Gaussian mixture, table, figures, files",
+        description="Project a data set with PCA, cluster the projection with a Gaussian "
+        "mixture, compare the clusters with the labels, and write figures and files. "
+        "With no options: the course notebook's MNIST analysis.",
+    )
+    sub.add_argument("--dataset", default="mnist", help="a built-in name or a data file")
+    sub.add_argument("--components", type=int, default=2, metavar="D", help="PCA components")
+    sub.add_argument("--clusters", type=int, default=10, metavar="K", help="mixture components")
+    sub.add_argument("--covariance-type", default="full",
+                     choices=["full", "tied", "diag", "spherical"])  # fmt: skip
+    sub.add_argument("--seed", type=int, default=42, help="random_state of the mixture")
+    sub.add_argument("--n-init", type=int, default=1, help="initialisations tried")
+    sub.add_argument("--tol", type=float, default=1e-3, help="EM stopping tolerance")
+    sub.add_argument("--max-iter", type=int, default=100, help="EM iterations at most")
+    sub.add_argument("--out", metavar="DIR", help="output folder (default runs/<run name>/)")
+    sub.add_argument("--format", default="png", choices=["png", "svg", "pdf"],
+                     help="figure format")  # fmt: skip
+    sub.add_argument("--no-plots", action="store_true", help="skip the figures")
+    sub.add_argument("--force", action="store_true",
+                     help="replace an output folder that holds a different run")  # fmt: skip
+    sub.add_argument("--label-column", metavar="COLUMN", help="CSV data: the label column")
+    sub.set_defaults(handler=cmd_run)
+
+    sub = commands.add_parser(
+        "predict", parents=[common], help="assign new rows to the clusters of a saved model"
+    )
+    sub.add_argument("--model", required=True, metavar="MODEL", help="a model.npz from pcagmm run")
+    sub.add_argument("input", help="a data set name, an .npy/.npz/.csv/IDX file, or PNG images",
+                     nargs="+")  # fmt: skip
+    sub.add_argument("--label-column", metavar="COLUMN", help="CSV input: the label column")
+    sub.set_defaults(handler=cmd_predict)
     return parser
 
 

@@ -1,0 +1,326 @@
+"""A run: configuration in, a Result and its files out.
+
+The default run is the course notebook's analysis: MNIST (all 70,000 rows, raw
+grey levels), PCA to 2 components, a 10-component full-covariance Gaussian
+mixture with ``random_state=42`` and scikit-learn's defaults for the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from .errors import PcagmmError
+from .progress import Progress
+
+FIGURE_FORMATS = ("png", "svg", "pdf")
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+class RunError(PcagmmError, ValueError):
+    """A run that cannot start as configured."""
+
+
+class Result:
+    """What a run produced: the fitted models, the projection, the metrics, the timings.
+
+    Shows itself as a table in a notebook; ``plot_*`` draw the figures.
+    """
+
+    def __init__(self, config, dataset, pca, gmm, Z, clusters, agreement, timings):
+        self.config = config
+        self.dataset = dataset
+        self.pca = pca
+        self.gmm = gmm
+        self.Z = Z
+        self.clusters = clusters
+        self.agreement = agreement
+        self.timings = timings
+        self.out: Path | None = None
+        self.files: list[str] = []
+
+    @property
+    def means(self) -> np.ndarray:
+        return self.gmm.means_
+
+    @property
+    def standard_deviations(self) -> np.ndarray:
+        from .outputs import cluster_rows
+
+        return cluster_rows(self.gmm)[1]
+
+    def report(self) -> str:
+        from .outputs import report
+
+        return report(self)
+
+    def __repr__(self) -> str:
+        return self.report()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.report())}</pre>"
+
+    def plot_scatter(self):
+        """The projection coloured by the true label (a matplotlib Figure)."""
+        from .plots import pca_scatter
+
+        return pca_scatter(self.Z, self.dataset.y, title=_title(self, "PCA projection"),
+                           explained_ratio=self.pca.explained_variance_ratio_,
+                           label_name=_label_name(self.dataset),
+                           class_names=_class_names(self.dataset))  # fmt: skip
+
+    def plot_clusters(self):
+        """Points coloured by cluster with 1-2-3 sigma ellipses (a matplotlib Figure)."""
+        from .plots import gmm_clusters
+
+        title = _title(self, f"Gaussian mixture, {self.gmm.n_components} components, "
+                             f"{self.gmm.covariance_type} covariance")  # fmt: skip
+        return gmm_clusters(self.Z, self.clusters, self.gmm, title=title,
+                            explained_ratio=self.pca.explained_variance_ratio_)  # fmt: skip
+
+    def plot_means(self):
+        """Each cluster's mean as an image (inverse PCA), or None for non-image data."""
+        from .plots import cluster_means
+
+        if self.dataset.image_shape is None:
+            return None
+        images = self.pca.inverse_transform(self.gmm.means_)
+        matching = self.agreement.matching if self.agreement is not None else None
+        return cluster_means(images, self.dataset.image_shape, self.gmm, matching,
+                             title=_title(self, "Cluster means in image space"))  # fmt: skip
+
+
+def _title(result, what: str) -> str:
+    return f"{result.dataset.name}: {what}"
+
+
+def _label_name(dataset) -> str:
+    return "Digit Label" if dataset.target_names and dataset.target_names[0] == "0" else "Label"
+
+
+def _class_names(dataset):
+    names = dataset.target_names
+    return list(names) if names and names[0] != "0" else None
+
+
+def default_out(config: dict) -> Path:
+    name = Path(str(config["dataset"])).name.replace(".", "_")
+    return Path("runs") / (
+        f"{name}-pca{config['components']}-gmm{config['clusters']}-"
+        f"{config['covariance_type']}-seed{config['seed']}"
+    )
+
+
+def run(
+    dataset="mnist",
+    *,
+    components: int = 2,
+    clusters: int = 10,
+    covariance_type: str = "full",
+    seed: int | None = 42,
+    n_init: int = 1,
+    tol: float = 1e-3,
+    max_iter: int = 100,
+    reg_covar: float = 1e-6,
+    out=None,
+    figure_format: str = "png",
+    plots: bool = True,
+    write: bool = True,
+    force: bool = False,
+    folder=None,
+    label_column=None,
+    progress: Progress | None = None,
+) -> Result:
+    """Load, project, cluster, evaluate; write the figures and files.
+
+    Parameters mirror ``pcagmm run``. ``write=False`` computes without touching
+    the disk (plots then are only available from the Result's methods).
+    The output folder is built in a temporary folder beside it and renamed into
+    place when complete, so an interrupted run leaves no half-written folder.
+    """
+    from . import datasets
+
+    progress = progress or Progress()
+    config = {
+        "dataset": str(dataset),
+        "components": components,
+        "clusters": clusters,
+        "covariance_type": covariance_type,
+        "seed": seed,
+        "n_init": n_init,
+        "tol": tol,
+        "max_iter": max_iter,
+        "reg_covar": reg_covar,
+    }
+    _check_config(config, figure_format)
+    target = Path(out) if out is not None else default_out(config)
+    if write:
+        _check_out(target, config, force)
+
+    timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(name: str, description: str):
+        started = time.perf_counter()
+        with progress.task(description):
+            yield
+        timings[name] = round(time.perf_counter() - started, 4)
+
+    with stage("load", f"loading {dataset}"):
+        ds = datasets.load(dataset, folder=folder, label_column=label_column, progress=progress)
+    n, d = ds.shape
+    if components > min(n, d):
+        raise RunError(
+            f"--components {components} is more than {ds.name} allows "
+            f"(min(rows, features) = {min(n, d)})",
+            f"choose at most {min(n, d)}",
+        )
+    if clusters > n:
+        raise RunError(f"--clusters {clusters} is more than the {n} rows of {ds.name}",
+                       f"choose at most {n}")  # fmt: skip
+
+    from .mixture import GaussianMixture
+    from .pca import PCA
+
+    with stage("pca", "PCA"):
+        pca = PCA(components)
+        Z = pca.fit_transform(ds.X)
+    with stage("mixture", "Gaussian mixture"):
+        gmm = GaussianMixture(
+            clusters, covariance_type=covariance_type, random_state=seed, n_init=n_init,
+            tol=tol, max_iter=max_iter, reg_covar=reg_covar,
+        )  # fmt: skip
+        with _quiet_convergence():
+            predicted = gmm.fit_predict(Z)
+    agreement = None
+    if ds.y is not None:
+        from .evaluate import agreement as compare
+
+        with stage("evaluation", "comparing with the labels"):
+            agreement = compare(ds.y, predicted)
+    result = Result(config, ds, pca, gmm, Z, predicted, agreement, timings)
+    if write:
+        _write(result, target, figure_format, plots, stage, force)
+    return result
+
+
+def _check_config(config: dict, figure_format: str) -> None:
+    def positive_int(name, flag):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise RunError(f"{flag} must be a positive whole number, got {value!r}",
+                           f"give e.g. {flag} 2")  # fmt: skip
+
+    positive_int("components", "--components")
+    positive_int("clusters", "--clusters")
+    positive_int("n_init", "--n-init")
+    if config["covariance_type"] not in COVARIANCE_TYPES:
+        raise RunError(
+            f"unknown covariance type {config['covariance_type']!r}",
+            f"choose one of {', '.join(COVARIANCE_TYPES)}",
+        )
+    if not (isinstance(config["max_iter"], int) and config["max_iter"] >= 0):
+        raise RunError(f"--max-iter must be a whole number >= 0, got {config['max_iter']!r}",
+                       "give e.g. --max-iter 100")  # fmt: skip
+    if not (isinstance(config["tol"], int | float) and config["tol"] >= 0):
+        raise RunError(f"--tol must be a number >= 0, got {config['tol']!r}",
+                       "give e.g. --tol 0.001")  # fmt: skip
+    if figure_format not in FIGURE_FORMATS:
+        raise RunError(f"unknown figure format {figure_format!r}",
+                       f"choose one of {', '.join(FIGURE_FORMATS)}")  # fmt: skip
+
+
+def _check_out(target: Path, config: dict, force: bool) -> None:
+    """Refuse an output folder that is a file, cannot be written, or holds another run."""
+    fix_force = "choose another --out, or pass --force to replace it"
+    if target.exists() and not target.is_dir():
+        raise RunError(f"the output path {target} is a file, not a folder", "choose another --out")
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise RunError(
+            f"cannot write the output folder {target} ({exc.strerror or exc})",
+            "choose a writable --out",
+        ) from None
+    if target.is_dir() and any(target.iterdir()) and not force:
+        summary = target / "summary.json"
+        try:
+            previous = json.loads(summary.read_text())["config"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise RunError(f"{target} already exists and is not a pcagmm run folder",
+                           fix_force) from None  # fmt: skip
+        if previous != config:
+            raise RunError(f"{target} already holds a different run", fix_force)
+
+
+def _write(result: Result, target: Path, figure_format: str, plots: bool, stage, force) -> None:
+    from . import outputs
+    from .model_file import save_model
+
+    build = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(build, 0o777 & ~umask)  # mkdtemp makes it private; a run folder is not
+    try:
+        files = []
+        if plots:
+            with stage("figures", "drawing the figures"):
+                figures = {
+                    "pca_scatter": result.plot_scatter(),
+                    "gmm_clusters": result.plot_clusters(),
+                    "cluster_means": result.plot_means(),
+                }
+                for name, figure in figures.items():
+                    if figure is not None:
+                        figure.savefig(build / f"{name}.{figure_format}", dpi=110)
+                        files.append(f"{name}.{figure_format}")
+        with stage("files", "writing the files"):
+            (build / "clusters.csv").write_text(outputs.clusters_csv(result.gmm))
+            matching = result.agreement.matching if result.agreement is not None else None
+            image_shape = result.dataset.image_shape
+            pixel_max = float(np.max(result.dataset.X)) if image_shape else 0.0
+            save_model(build / "model.npz", result.pca, result.gmm, image_shape, matching,
+                       pixel_max)  # fmt: skip
+            files += ["clusters.csv", "model.npz", "summary.json"]
+            result.out, result.files = target, files
+            # summary.json last: it marks a complete run folder
+            (build / "summary.json").write_text(outputs.summary_json(result))
+        _replace_folder(build, target)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        result.out, result.files = None, []
+        raise
+
+
+def _replace_folder(build: Path, target: Path) -> None:
+    """Put ``build`` at ``target``; an existing ``target`` is moved aside, then removed."""
+    if target.exists():
+        aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        os.replace(target, aside / "run")
+        os.replace(build, target)
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        os.replace(build, target)
+
+
+@contextmanager
+def _quiet_convergence():
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # reported in the summary instead
+        yield
