@@ -2,32 +2,75 @@
 
 Drawn with matplotlib's object API on the Agg canvas (no pyplot, no display needed).
 
-Reading 70,000 overlapping points: markers are small (2 pt^2) and translucent
-(alpha 0.35), without edges, drawn in a random order (so no class is painted over
-all the others) and rasterised (so a vector figure stays small); dense regions then
-show as deeper colour instead of one solid blob.
+Reading 70,000 overlapping points: the points are rendered as a density image, not
+as 70,000 markers. Each pixel (about two screen pixels square) gets the mean colour
+of the classes of the points that fall in it, weighted by their counts, and an
+opacity of ``1 - (1 - 0.35)**count`` -- what stacking translucent markers of alpha
+0.35 would give, but without any draw order (no class is painted over the others)
+and in a few milliseconds. Sparse regions stay light, dense ones saturate, and mixed
+regions show mixed colour instead of whichever class was drawn last.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-MARKER_SIZE = 2.0
 MARKER_ALPHA = 0.35
+#: density pixels across the plotting area (each about two screen pixels)
+DENSITY_WIDTH = 360
 SIGMAS = (1, 2, 3)
 
 
-def _figure(width=8.0, height=6.5):
+def _figure(width=8.0, height=6.5, **margins):
+    """A figure on the Agg canvas with fixed margins (a constrained layout would measure
+    every text on each save: half the drawing time here)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(width, height), layout="constrained")
+    figure = Figure(figsize=(width, height))
     FigureCanvasAgg(figure)
+    figure.subplots_adjust(**{"left": 0.1, "right": 0.97, "bottom": 0.08, "top": 0.94,
+                              **margins})  # fmt: skip
     return figure
 
 
-def _draw_order(n: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).permutation(n)
+def _limits(values: np.ndarray) -> tuple[float, float]:
+    low, high = float(values.min()), float(values.max())
+    pad = 0.04 * (high - low or 1.0)
+    return low - pad, high + pad
+
+
+def density_image(Z, classes, colours, extent, width=DENSITY_WIDTH, height=None):
+    """An RGBA image of the points: per pixel, the count-weighted mean class colour and
+    the opacity of ``count`` stacked markers of alpha :data:`MARKER_ALPHA`.
+
+    ``classes`` index ``colours`` (an (n_classes, 3) array of RGB in [0, 1]).
+    """
+    x0, x1, y0, y1 = extent
+    height = height or max(1, round(width * 0.8))
+    ix = np.clip(((Z[:, 0] - x0) / (x1 - x0) * width).astype(np.int64), 0, width - 1)
+    iy = np.clip(((Z[:, 1] - y0) / (y1 - y0) * height).astype(np.int64), 0, height - 1)
+    n_classes = len(colours)
+    flat = (np.asarray(classes, dtype=np.int64) * height + iy) * width + ix
+    counts = np.bincount(flat, minlength=n_classes * height * width).reshape(
+        n_classes, height, width
+    )
+    total = counts.sum(axis=0)
+    image = np.zeros((height, width, 4))
+    shown = total > 0
+    mixed = np.tensordot(counts, np.asarray(colours, dtype=np.float64), axes=(0, 0))
+    image[shown, :3] = mixed[shown] / total[shown, np.newaxis]
+    image[..., 3] = 1.0 - (1.0 - MARKER_ALPHA) ** total
+    return image
+
+
+def _draw_points(ax, Z, classes, colours) -> None:
+    extent = (*_limits(Z[:, 0]), *_limits(Z[:, 1]))
+    image = density_image(Z, classes, colours, extent)
+    ax.imshow(image, extent=extent, origin="lower", interpolation="nearest", aspect="auto",
+              zorder=1)  # fmt: skip
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
 
 
 def _axis_labels(ax, explained_ratio) -> None:
@@ -42,28 +85,26 @@ def _axis_labels(ax, explained_ratio) -> None:
 def pca_scatter(Z, labels, *, title, explained_ratio=None, label_name="Digit Label",
                 class_names=None):  # fmt: skip
     """The projection coloured by the true label, with a colour bar (the notebook's first)."""
+    from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import BoundaryNorm
+
     figure = _figure()
     ax = figure.add_subplot()
-    order = _draw_order(len(Z))
     if labels is None:
-        ax.scatter(Z[order, 0], Z[order, 1], s=MARKER_SIZE, alpha=MARKER_ALPHA,
-                   linewidths=0, rasterized=True)  # fmt: skip
+        _draw_points(ax, Z, np.zeros(len(Z), dtype=np.int64), [(0.12, 0.47, 0.71)])
     else:
-        from matplotlib.colors import BoundaryNorm
-
-        values = np.unique(labels)
-        n = int(values.max()) + 1 if values.dtype.kind in "iu" else len(values)
-        norm = BoundaryNorm(np.arange(-0.5, n + 0.5), n) if n <= 20 else None
-        points = ax.scatter(Z[order, 0], Z[order, 1], c=np.asarray(labels)[order],
-                            cmap="tab10" if n <= 10 else "tab20", norm=norm,
-                            s=MARKER_SIZE, alpha=MARKER_ALPHA, linewidths=0,
-                            rasterized=True)  # fmt: skip
-        bar = figure.colorbar(points, ax=ax, label=label_name)
-        bar.solids.set_alpha(1)
-        if n <= 20:
-            bar.set_ticks(np.arange(n))
-            if class_names is not None and len(class_names) == n:
-                bar.set_ticklabels(class_names)
+        values, classes = np.unique(np.asarray(labels), return_inverse=True)
+        cmap = colormaps["tab10" if len(values) <= 10 else "tab20"]
+        colours = [cmap(i % cmap.N)[:3] for i in range(len(values))]
+        _draw_points(ax, Z, classes, colours)
+        n = len(values)
+        norm = BoundaryNorm(np.arange(-0.5, n + 0.5), n)
+        listed = cmap.resampled(n) if n <= cmap.N else cmap
+        bar = figure.colorbar(ScalarMappable(norm=norm, cmap=listed), ax=ax, label=label_name)
+        bar.set_ticks(np.arange(n))
+        names = class_names if class_names is not None and len(class_names) == n else values
+        bar.set_ticklabels([str(v) for v in names])
     ax.set_title(title)
     _axis_labels(ax, explained_ratio)
     return figure
@@ -101,9 +142,7 @@ def gmm_clusters(Z, clusters, gmm, *, title, explained_ratio=None):
     K = gmm.weights_.shape[0]
     cmap = colormaps["tab10" if K <= 10 else "tab20"]
     colours = [cmap(k % cmap.N) for k in range(K)]
-    order = _draw_order(len(Z))
-    ax.scatter(Z[order, 0], Z[order, 1], c=[colours[c] for c in np.asarray(clusters)[order]],
-               s=MARKER_SIZE, alpha=MARKER_ALPHA, linewidths=0, rasterized=True)  # fmt: skip
+    _draw_points(ax, Z, np.asarray(clusters), [c[:3] for c in colours])
     opacity = 0.25 + 0.75 * gmm.weights_ / gmm.weights_.max()
     for k, (mean, covariance) in enumerate(zip(gmm.means_[:, :2], plane_covariances(gmm),
                                                strict=True)):  # fmt: skip
@@ -132,7 +171,9 @@ def cluster_means(images: np.ndarray, image_shape, gmm, matching: dict | None, *
     K = len(images)
     columns = min(K, 10)
     rows = int(np.ceil(K / columns))
-    figure = _figure(width=1.3 * columns + 0.4, height=1.6 * rows + 0.6)
+    top = 0.72 if rows == 1 else 0.85
+    figure = _figure(width=1.3 * columns + 0.4, height=1.6 * rows + 0.6, left=0.01,
+                     right=0.99, bottom=0.02, top=top, wspace=0.1)  # fmt: skip
     axes = figure.subplots(rows, columns, squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.set_axis_off()
@@ -141,7 +182,7 @@ def cluster_means(images: np.ndarray, image_shape, gmm, matching: dict | None, *
         ax.imshow(np.clip(images[k], 0, 255).reshape(image_shape), cmap="gray_r", vmin=0,
                   vmax=max(1.0, float(images.max())))  # fmt: skip
         matched = matching.get(k) if matching else None
-        label = f"cluster {k}" + (f"\n-> {matched}" if matched is not None else "")
+        label = f"cluster {k}" + (f"\n→ {matched}" if matched is not None else "")
         ax.set_title(f"{label}\nw={gmm.weights_[k]:.2f}", fontsize=8)
     figure.suptitle(title)
     return figure

@@ -1,0 +1,120 @@
+"""The main job against the course notebook's code, each in fresh processes.
+
+Usage: python benchmarks/seed_job.py [--repeats 5]
+
+Notebook: a fresh Python process running the notebook's code with scikit-learn and
+matplotlib (Agg backend): MNIST as float64 loaded from an .npy file (download time
+excluded), PCA(2), the scatter coloured by digit with a colour bar, GaussianMixture(10,
+full, random_state=42), the means and standard deviations printed, the clusters with
+1-2-3 sigma ellipses; both figures saved as PNG.
+Ours: a fresh ``pcagmm run`` on the cached MNIST (all three figures and all files).
+Each command runs under /usr/bin/time; printed: median wall time and median peak
+resident memory of each, and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from _common import mnist_X
+
+NOTEBOOK = """
+import numpy as np
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from matplotlib.patches import Ellipse
+from sklearn.decomposition import PCA
+from sklearn.mixture import GaussianMixture
+
+X = np.load({x!r})
+y = np.load({y!r})
+
+pca = PCA(n_components=2)
+X_pca = pca.fit_transform(X)
+plt.figure(figsize=(10, 8))
+scatter = plt.scatter(X_pca[:, 0], X_pca[:, 1], c=y, cmap="tab10", alpha=0.5, s=1)
+plt.colorbar(scatter, label="Digit Label", ticks=range(10))
+plt.title("PCA of MNIST Dataset")
+plt.xlabel("Principal Component 1")
+plt.ylabel("Principal Component 2")
+plt.grid(True)
+plt.savefig({out!r} + "/pca_scatter.png")
+plt.close()
+
+gmm = GaussianMixture(n_components=10, covariance_type="full", random_state=42)
+gmm.fit(X_pca)
+means = gmm.means_
+stds = np.sqrt(np.array([np.diag(c) for c in gmm.covariances_]))
+print("Means of the clusters:\\n", means)
+print("Standard deviations of the clusters:\\n", stds)
+
+labels = gmm.predict(X_pca)
+plt.figure(figsize=(10, 8))
+plt.scatter(X_pca[:, 0], X_pca[:, 1], c=labels, cmap="tab10", alpha=0.5, s=1)
+ax = plt.gca()
+for mean, covariance, weight in zip(gmm.means_, gmm.covariances_, gmm.weights_):
+    values, vectors = np.linalg.eigh(covariance)
+    angle = np.degrees(np.arctan2(vectors[1, 1], vectors[0, 1]))
+    for n_std in (1, 2, 3):
+        width, height = 2 * n_std * np.sqrt(values[1]), 2 * n_std * np.sqrt(values[0])
+        ax.add_patch(Ellipse(mean, width, height, angle=angle, alpha=weight, fill=False))
+plt.title("GMM Clustering of MNIST (PCA-reduced)")
+plt.xlabel("Principal Component 1")
+plt.ylabel("Principal Component 2")
+plt.grid(True)
+plt.savefig({out!r} + "/gmm_clusters.png")
+plt.close()
+"""
+
+
+def timed(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak resident MiB of a command, from /usr/bin/time."""
+    result = subprocess.run(["/usr/bin/time", "-f", "%e %M", *command],
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    wall, kib = result.stderr.strip().splitlines()[-1].split()
+    return float(wall), int(kib) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    import pcagmm.datasets
+
+    X = mnist_X()
+    y = pcagmm.datasets.load("mnist").y
+    pcagmm_cli = str(Path(sys.executable).with_name("pcagmm"))
+    with tempfile.TemporaryDirectory() as folder:
+        x_path, y_path = f"{folder}/X.npy", f"{folder}/y.npy"
+        np.save(x_path, np.asarray(X, dtype=np.float64))
+        np.save(y_path, np.asarray(y, dtype=np.int64))
+        code = NOTEBOOK.format(x=x_path, y=y_path, out=folder)
+        notebook, ours = [], []
+        for _ in range(args.repeats):  # interleaved, so drift hits both alike
+            notebook.append(timed([sys.executable, "-c", code]))
+            ours.append(timed([pcagmm_cli, "run", "--quiet", "--force", "--out",
+                               f"{folder}/run"]))  # fmt: skip
+
+    def median(rows, i):
+        return statistics.median(r[i] for r in rows)
+
+    nb_wall, nb_mem = median(notebook, 0), median(notebook, 1)
+    our_wall, our_mem = median(ours, 0), median(ours, 1)
+    print(f"median of {args.repeats} fresh processes each")
+    print(f"  notebook code: {nb_wall:6.2f} s, {nb_mem:6.0f} MiB peak")
+    print(f"  pcagmm run:    {our_wall:6.2f} s, {our_mem:6.0f} MiB peak")
+    print(f"  ours/notebook: {our_wall / nb_wall:6.2f} of the time, {our_mem / nb_mem:.2f} "
+          "of the memory")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
