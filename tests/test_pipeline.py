@@ -79,6 +79,12 @@ def test_run_without_labels_or_images(tmp_path):
                             "summary.json"]  # fmt: skip
 
 
+def test_one_component_runs_without_the_scatter_plots(tmp_path):
+    result = run("digits", components=1, clusters=3, out=tmp_path / "one")
+    assert result.files[0] == "cluster_means.png"
+    assert "pca_scatter.png" not in result.files
+
+
 def test_output_folder_rules(tmp_path):
     out = tmp_path / "run"
     run("digits", out=out, plots=False)
@@ -121,6 +127,8 @@ def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
         (dict(figure_format="gif"), "unknown figure format 'gif'"),
         (dict(max_iter=-1), "--max-iter must be"),
         (dict(tol=-1.0), "--tol must be"),
+        (dict(tol=float("nan")), "--tol must be"),
+        (dict(seed=-1), "--seed must be a whole number from 0"),
     ],
 )
 def test_bad_settings(tmp_path, settings, message):

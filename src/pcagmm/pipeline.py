@@ -234,6 +234,11 @@ def _check_config(config: dict, figure_format: str) -> None:
     if not (isinstance(config["tol"], int | float) and config["tol"] >= 0):
         raise RunError(f"--tol must be a number >= 0, got {config['tol']!r}",
                        "give e.g. --tol 0.001")  # fmt: skip
+    seed = config["seed"]
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                             or not 0 <= seed < 2**32):  # fmt: skip
+        raise RunError(f"--seed must be a whole number from 0 to 2**32 - 1, got {seed!r}",
+                       "give e.g. --seed 42")  # fmt: skip
     if figure_format not in FIGURE_FORMATS:
         raise RunError(f"unknown figure format {figure_format!r}",
                        f"choose one of {', '.join(FIGURE_FORMATS)}")  # fmt: skip
@@ -277,9 +282,10 @@ def _write(result: Result, target: Path, figure_format: str, plots: bool, stage,
         files = []
         if plots:
             with stage("figures", "drawing the figures"):
+                two_d = result.pca.n_components_ >= 2  # the scatter plots need two axes
                 figures = {
-                    "pca_scatter": result.plot_scatter(),
-                    "gmm_clusters": result.plot_clusters(),
+                    "pca_scatter": result.plot_scatter() if two_d else None,
+                    "gmm_clusters": result.plot_clusters() if two_d else None,
                     "cluster_means": result.plot_means(),
                 }
                 for name, figure in figures.items():
