@@ -97,3 +97,21 @@ def test_run_and_predict_errors(digits_run, tmp_path):
     ]
     for args, fragment in cases:
         assert_one_line_error(pcagmm(*args, check=False), fragment)
+
+
+def test_predict_input_errors(tmp_path):
+    from PIL import Image
+
+    from pcagmm.predict import PredictError, predict
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "rows.npy", np.vstack([rng.normal(c, size=(40, 3)) for c in (0, 5)]))
+    pcagmm("run", "--dataset", tmp_path / "rows.npy", "--clusters", "2", "--out", tmp_path / "r",
+           "--quiet")  # fmt: skip
+    model = tmp_path / "r" / "model.npz"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "blank.png")
+    with pytest.raises(PredictError, match="the model was not fitted on images"):
+        predict(model, [tmp_path / "blank.png"])
+    with pytest.raises(PredictError, match="more than one input that is not a PNG image"):
+        predict(model, [tmp_path / "rows.npy", tmp_path / "rows.npy"])
+    assert len(predict(model, tmp_path / "rows.npy")) == 80

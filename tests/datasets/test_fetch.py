@@ -122,6 +122,12 @@ def test_folder_with_images_of_the_wrong_shape(tmp_path, mnist_copy):
         datasets.fetch("mnist", folder=mnist_copy)
 
 
+def test_unknown_split_names_the_known_ones():
+    dataset = datasets.load("digits")
+    with pytest.raises(PcagmmError, match="digits has no split 'train'; choose one of all"):
+        dataset.rows("train")
+
+
 def test_digits_are_scikit_learns():
     from sklearn.datasets import load_digits
 
