@@ -178,6 +178,7 @@ def run(
     with stage("load", f"loading {dataset}"):
         ds = datasets.load(dataset, folder=folder, label_column=label_column, progress=progress)
     n, d = ds.shape
+    _check_rows(ds, components)
     if components > min(n, d):
         raise RunError(
             f"--components {components} is more than {ds.name} allows "
@@ -211,6 +212,43 @@ def run(
     if write:
         _write(result, target, figure_format, plots, stage, force)
     return result
+
+
+#: float64 squares overflow above ~1e154 and lose all precision below ~1e-154
+LARGEST_VALUE, SMALLEST_SCALE = 1e150, 1e-150
+
+
+def _check_rows(dataset, components: int) -> None:
+    """Refuse data a run cannot use, and a run that would not fit in memory."""
+    n = dataset.shape[0]
+    name = dataset.name
+    if n < 2:
+        raise RunError(f"{name} has only {n} row", "PCA and a mixture need at least 2 rows")
+    X = dataset.X
+    if X.dtype.kind == "f":
+        largest = 0.0
+        for start in range(0, n, 1 << 16):
+            chunk = np.asarray(X[start : start + (1 << 16)])
+            finite = np.isfinite(chunk)
+            if not finite.all():
+                row, column = np.argwhere(~finite)[0]
+                value = chunk[row, column]
+                kind = "NaN" if np.isnan(value) else "an infinite value"
+                raise RunError(
+                    f"{name} holds {kind} at row {start + row}, column {column}",
+                    "remove or replace the rows with missing or infinite values",
+                )
+            largest = max(largest, float(np.abs(chunk).max()))
+        if largest > LARGEST_VALUE or 0 < largest < SMALLEST_SCALE:
+            raise RunError(
+                f"{name} holds values of magnitude up to {largest:.3g}, out of the range "
+                "float64 can square",
+                "scale the data (multiply or divide it by a constant) first",
+            )
+    from .resources import require_memory
+
+    # the projection, its chunked copy and the labels, in float64
+    require_memory(n * (components + 2) * 8 * 2, f"a run on {n:,} rows", "use fewer rows")
 
 
 def _check_config(config: dict, figure_format: str) -> None:

@@ -74,7 +74,12 @@ def gunzip(raw: bytes, path: Path | str) -> bytes:
 
 def _read_file(path: Path) -> bytes:
     with _open_for_reading(path) as handle:
-        return handle.read()
+        try:
+            return handle.read()
+        except OSError as exc:
+            raise DataFormatError(
+                f"cannot read {path} ({exc.strerror or exc})", "check the file and the disk"
+            ) from None
 
 
 # ----------------------------------------------------------------------------- IDX
@@ -209,6 +214,10 @@ def _open_for_reading(path: Path):
     except PermissionError:
         raise DataFormatError(
             f"{path} is not readable (permission denied)", "fix its permissions"
+        ) from None
+    except OSError as exc:
+        raise DataFormatError(
+            f"cannot open {path} ({exc.strerror or exc})", "check the file"
         ) from None
 
 

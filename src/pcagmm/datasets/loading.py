@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime
+import gzip
 import os
 import shutil
+import struct
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import CacheError, DataFormatError, FetchError, HashMismatchError, PcagmmError
 from ..progress import Progress
+from ..resources import require_memory
 from . import cache
 from .dataset import Dataset
 from .formats import content_sha256, read_csv, read_idx, read_npy, read_npz, sniff_format
@@ -187,6 +191,7 @@ def load_path(path: str | os.PathLike, *, label_column: int | str | None = None)
             f"a label column only applies to CSV files, and {path.name} is {kind}",
             "leave out the label column",
         )
+    _check_memory(path, kind)
     y = None
     if kind == "npy":
         X = read_npy(path)
@@ -200,6 +205,69 @@ def load_path(path: str | os.PathLike, *, label_column: int | str | None = None)
         if labels is not None and labels.exists():
             y = read_idx(labels)
     return _dataset_from_arrays(X, y, path, kind)
+
+
+#: what to do instead of loading a file that does not fit in memory
+STREAMING_HINT = (
+    "convert it to a .npy file (uint8 for images), which pcagmm memory-maps and reads in "
+    "chunks, e.g. numpy.save('data.npy', rows)"
+)
+
+
+def _check_memory(path: Path, kind: str) -> None:
+    """Refuse up front a file whose reading would not fit in memory."""
+    needed = _memory_to_read(path, kind)
+    if needed:
+        require_memory(needed, f"reading {path.name} into memory", STREAMING_HINT)
+
+
+def _memory_to_read(path: Path, kind: str) -> int:
+    """Bytes that reading ``path`` needs at its peak; 0 when it is streamed or unknown."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError:
+        return 0  # the reader says what is wrong
+    gzipped = head[:2] == b"\x1f\x8b"
+    if kind == "npy":
+        return 0  # memory-mapped
+    if kind == "idx":
+        if not gzipped:
+            return 0 if head[2:3] == b"\x08" else 2 * size  # uint8 is memory-mapped
+        try:
+            with gzip.open(path) as stream:
+                header = stream.read(4)
+                dims = struct.unpack(f">{header[3]}I", stream.read(4 * header[3]))
+        except (OSError, EOFError, IndexError, struct.error):
+            return 0
+        item = {8: 1, 9: 1, 11: 2, 12: 4, 13: 4, 14: 8}.get(header[2], 8)
+        return size + 2 * int(np.prod(dims, dtype=np.int64)) * item
+    if kind == "npz":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                total = 0
+                for info in archive.infolist():
+                    with archive.open(info) as member:
+                        version = np.lib.format.read_magic(member)
+                        read_header = {
+                            (1, 0): np.lib.format.read_array_header_1_0,
+                            (2, 0): np.lib.format.read_array_header_2_0,
+                        }.get(version)
+                        if read_header is None:
+                            return 0
+                        shape, _, dtype = read_header(member)
+                        total += int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+            return 0
+        return 2 * total
+    # CSV: the text, then float64 values while parsing
+    if gzipped:
+        return 12 * size  # the text is ~4x the gzip, then 8 bytes a value
+    lines = max(1, head.count(b"\n"))
+    fields = head.split(b"\n", 1)[0].count(b",") + 1
+    bytes_per_value = max(1.0, len(head) / lines / fields)
+    return size + int(size / bytes_per_value) * 8 * 2
 
 
 def _dataset_from_arrays(X, y, path: Path, kind: str) -> Dataset:
