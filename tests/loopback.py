@@ -20,17 +20,25 @@ class LoopbackServer:
     faults : dict of str to str, optional
         File name -> fault: ``"404"``/``"500"`` (that HTTP status), ``"close"``
         (declare the full length, send half, close the connection), ``"hang"``
-        (send the headers, then nothing for 60 s).
+        (send the headers, then nothing for 60 s), ``"redirect:<base url>"`` (302 to the
+        same file name under another base URL).
     """
 
-    def __init__(self, root: Path, *, rate: float | None = None, faults: dict | None = None):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        rate: float | None = None,
+        faults: dict | None = None,
+        host: str = "127.0.0.1",
+    ):
         self.root = Path(root)
         self.rate = rate
         self.faults = dict(faults or {})
         self.requests: list[str] = []
         self.bytes_sent = 0
         self._lock = threading.Lock()
-        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = http.server.ThreadingHTTPServer((host, 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -64,6 +72,12 @@ class LoopbackServer:
                     server.requests.append(name)
                 fault = server.faults.get(name)
                 path = server.root / name
+                if fault and fault.startswith("redirect:"):
+                    self.send_response(302)
+                    self.send_header("Location", fault.removeprefix("redirect:") + name)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if fault in ("404", "500"):
                     self.send_error(int(fault))
                     return
