@@ -146,14 +146,30 @@ def shared_user_folder():
 
 @pytest.fixture
 def as_nobody():
+    """A folder for an unprivileged user, who can run this checkout while the test runs.
+
+    Folders above the checkout and the virtual environment that others cannot enter (a
+    checkout in a private temporary folder, say) get the search bit for the test's
+    duration only: entering, not listing or reading.
+    """
     if os.geteuid() != 0 or not shutil.which("setpriv"):
         pytest.skip("needs root to drop to another user (permissions do not bind root)")
-    probe = cli("--version", user=65534)
-    if probe.returncode != 0:
-        pytest.skip(f"the unprivileged user cannot run this checkout: {probe.stderr[-200:]}")
-    folder = shared_user_folder()
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    opened = []
+    for start in (Path(__file__).resolve().parents[2], Path(sys.prefix).resolve()):
+        for folder in [start, *start.parents]:
+            mode = folder.stat().st_mode
+            if not mode & 0o001:
+                folder.chmod(mode | 0o001)
+                opened.append((folder, mode))
+    try:
+        probe = cli("--version", user=65534)
+        assert probe.returncode == 0, f"the unprivileged user cannot run pcagmm: {probe.stderr}"
+        folder = shared_user_folder()
+        yield folder
+        shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        for folder, mode in reversed(opened):
+            folder.chmod(mode & 0o7777)
 
 
 def test_unreadable_file(as_nobody):
