@@ -191,3 +191,27 @@ def test_scikit_learn_estimator_checks():
     results = check_estimator(PCA(), on_fail=None)
     failed = [r for r in results if r["status"] == "failed"]
     assert not failed, [(r["check_name"], str(r["exception"])) for r in failed]
+
+
+def resident_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_a_pass_over_a_memory_map_releases_its_pages(tmp_path):
+    from pcagmm.stats import release_rows
+
+    X = np.random.default_rng(9).integers(0, 256, size=(40_000, 1000), dtype=np.uint8)
+    np.save(tmp_path / "x.npy", X)  # 40 MB
+    del X
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    before = resident_mib()
+    PCA(2).fit_transform(mapped)
+    assert resident_mib() - before < 20  # the 40 MB read were given back
+    copy = np.load(tmp_path / "x.npy", mmap_mode="c")  # copy-on-write: never released
+    copy[0, 0] = 7
+    release_rows(copy, 0, len(copy))
+    assert copy[0, 0] == 7

@@ -7,7 +7,7 @@ import scipy.linalg
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .stats import THREADS, check_chunk_rows, parallel_map, scatter_sums
+from .stats import THREADS, check_chunk_rows, parallel_map, release_rows, scatter_sums
 
 
 def top_eigenpairs(covariance: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -108,6 +108,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 rows = X[start : start + chunk_rows]
                 chunk = buffer[: len(rows)]
                 np.copyto(chunk, rows, casting="unsafe")
+                release_rows(X, start, start + len(rows))
                 np.matmul(chunk, projection, out=out[start : start + len(rows)])
 
         parallel_map(project, range(workers), workers)

@@ -19,6 +19,7 @@ import numpy as np
 
 from .errors import PcagmmError
 from .progress import Progress
+from .stats import release_rows
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -230,6 +231,7 @@ def _check_rows(dataset, components: int) -> None:
         for start in range(0, n, 1 << 16):
             chunk = np.asarray(X[start : start + (1 << 16)])
             finite = np.isfinite(chunk)
+            release_rows(X, start, start + len(chunk))
             if not finite.all():
                 row, column = np.argwhere(~finite)[0]
                 value = chunk[row, column]

@@ -30,6 +30,47 @@ DEFAULT_CHUNK_VALUES = 1 << 22
 THREADS = min(2, os.cpu_count() or 1)
 
 
+def _mapping(X: np.ndarray):
+    """The ``mmap`` behind ``X`` (a read-only memory map, or a view of one), or None.
+
+    Only read-only maps qualify: releasing pages of a copy-on-write map would lose
+    changes made to them.
+    """
+    array = X
+    while isinstance(array, np.ndarray):
+        mapping = getattr(array, "_mmap", None)
+        if mapping is not None:
+            return mapping if getattr(array, "mode", None) in ("r", "readonly") else None
+        array = array.base
+    return None
+
+
+def release_rows(X: np.ndarray, start: int, stop: int) -> None:
+    """Tell the kernel the pages of rows ``start:stop`` of a memory-mapped ``X`` are done with.
+
+    A process's resident size counts every page of a mapping it has read until the
+    pages are released, so a pass over a large file would otherwise grow to the file's
+    size. Released pages are read again from the page cache if touched again. Does
+    nothing for arrays that are not memory-mapped.
+    """
+    mapping = _mapping(X)
+    if mapping is None or not X.flags.c_contiguous or stop <= start:
+        return
+    import mmap
+
+    try:
+        base = np.frombuffer(mapping, dtype=np.uint8).__array_interface__["data"][0]
+    except (TypeError, ValueError, BufferError):
+        return
+    row_bytes = X.strides[0]
+    first = X.__array_interface__["data"][0] - base + start * row_bytes
+    last = first + (stop - start) * row_bytes
+    page = mmap.PAGESIZE
+    begin, end = (first // page) * page, (last // page) * page
+    if end > begin:
+        mapping.madvise(mmap.MADV_DONTNEED, begin, end - begin)
+
+
 def default_chunk_rows(n_features: int, values_per_row: int | None = None) -> int:
     """Rows per chunk so a chunk's working arrays stay near 32 MiB."""
     per_row = max(1, values_per_row or n_features)
@@ -62,6 +103,7 @@ def iter_row_chunks(
         stop = min(start + chunk_rows, n)
         chunk = buffer[: stop - start]
         np.copyto(chunk, X[start:stop], casting="unsafe")
+        release_rows(X, start, stop)
         if shift is not None:
             chunk -= shift
         yield start, chunk
@@ -116,6 +158,7 @@ def _uint8_scatter_sums(X: np.ndarray, chunk_rows: int | None) -> ScatterSums:
     column_max = np.zeros(d, dtype=np.uint8)
     for start in range(0, n, 1 << 16):
         np.maximum(column_max, X[start : start + (1 << 16)].max(axis=0), out=column_max)
+        release_rows(X, start, min(n, start + (1 << 16)))
     used = np.flatnonzero(column_max)
     runs = _contiguous_runs(used)
     m = len(used)
@@ -131,6 +174,7 @@ def _uint8_scatter_sums(X: np.ndarray, chunk_rows: int | None) -> ScatterSums:
             for source, target in runs:
                 np.subtract(rows[:, source], np.float32(128), out=chunk[:, target],
                             casting="unsafe")  # fmt: skip
+            release_rows(X, start, start + len(rows))
             products += chunk.T @ chunk  # exact: every entry is an integer below 2**24
         return products
 

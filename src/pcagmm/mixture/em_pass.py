@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..stats import iter_row_chunks
+from ..stats import iter_row_chunks, release_rows
 from . import kernels
 from .kernels import LOG_2PI, Model, Sums
 
@@ -215,8 +215,8 @@ class EMPass:
         starts = range(0, n, rows)
 
         def one_chunk(start: int) -> Sums:
-            chunk = np.asarray(self.X[start : start + rows], dtype=np.float64)
-            chunk = chunk - self.shift
+            chunk = np.asarray(self.X[start : start + rows], dtype=np.float64) - self.shift
+            release_rows(self.X, start, start + len(chunk))
             w = None
             if self.sample_weight is not None:
                 w = self.sample_weight[start : start + len(chunk)]
