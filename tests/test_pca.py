@@ -201,8 +201,11 @@ def resident_mib() -> float:
     raise AssertionError("no VmRSS")
 
 
-def test_a_pass_over_a_memory_map_releases_its_pages(tmp_path):
+def test_a_pass_over_a_memory_map_releases_its_pages(tmp_path, monkeypatch):
+    from pcagmm import stats
     from pcagmm.stats import release_rows
+
+    monkeypatch.setattr(stats, "RELEASE_MAPS_FROM_BYTES", 1 << 20)  # as if this were large
 
     X = np.random.default_rng(9).integers(0, 256, size=(40_000, 1000), dtype=np.uint8)
     np.save(tmp_path / "x.npy", X)  # 40 MB
