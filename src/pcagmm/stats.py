@@ -14,6 +14,7 @@ represents exactly; the blocks are then added in float64.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -174,6 +175,7 @@ def _uint8_scatter_sums(X: np.ndarray, chunk_rows: int | None) -> ScatterSums:
         buffer = np.empty((min(block, n), m + 1), dtype=np.float32)
         buffer[:, m] = 1.0
         products = np.zeros((m + 1, m + 1))
+        block_products = np.empty((m + 1, m + 1), dtype=np.float32)  # reused: no page faults
         for start in starts[first::workers]:
             rows = X[start : start + block]
             chunk = buffer[: len(rows)]
@@ -181,7 +183,8 @@ def _uint8_scatter_sums(X: np.ndarray, chunk_rows: int | None) -> ScatterSums:
                 np.subtract(rows[:, source], np.float32(128), out=chunk[:, target],
                             casting="unsafe")  # fmt: skip
             release_rows(X, start, start + len(rows))
-            products += chunk.T @ chunk  # exact: every entry is an integer below 2**24
+            np.matmul(chunk.T, chunk, out=block_products)  # exact: integers below 2**24
+            products += block_products
         return products
 
     # Each thread sums its own blocks (BLAS on one thread each: the conversions and
@@ -233,7 +236,27 @@ def parallel_map(function, items, workers: int) -> list:
         return [function(item) for item in items]
     from concurrent.futures import ThreadPoolExecutor
 
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1), ThreadPoolExecutor(workers) as pool:
+    with blas_threads(1), ThreadPoolExecutor(workers) as pool:
         return list(pool.map(function, items))
+
+
+_controller = None
+
+
+@contextlib.contextmanager
+def blas_threads(limit: int | None):
+    """Limit BLAS and OpenMP threads inside the block (None: leave them as they are).
+
+    One threadpoolctl controller is made on first use and kept: making one inspects
+    every loaded library (~2 ms), which is a tenth of a small fit.
+    """
+    global _controller
+    if limit is None:
+        yield
+        return
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    with _controller.limit(limits=limit):
+        yield

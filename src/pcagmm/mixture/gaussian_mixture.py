@@ -9,7 +9,6 @@ accumulation for float32 input.
 
 from __future__ import annotations
 
-import contextlib
 import time
 import warnings
 
@@ -20,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ..stats import check_chunk_rows, default_chunk_rows, iter_row_chunks
+from ..stats import blas_threads, check_chunk_rows, default_chunk_rows, iter_row_chunks
 from . import kernels
 from .em_pass import EMPass
 from .kernels import COVARIANCE_TYPES, Model, Sums
@@ -135,7 +134,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         random_state = check_random_state(self.random_state)
         best, best_bound, best_bounds, best_n_iter = None, -np.inf, [], 0
         self.converged_ = False
-        with em_pass, _blas_threads(1):
+        with em_pass, blas_threads(1):
             for init in range(n_init):
                 if self.verbose:
                     print(f"Initialization {init}")
@@ -143,7 +142,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 if do_init:
                     # k-means gains from threads only on wider data (measured: 22 ms on
                     # one thread, 137 ms on two, for MNIST-PCA-2)
-                    with _blas_threads(1 if d < SINGLE_THREAD_BELOW_FEATURES else None):
+                    with blas_threads(1 if d < SINGLE_THREAD_BELOW_FEATURES else None):
                         params = self._initial_parameters(X, sample_weight, random_state, shift)
                     bound = -np.inf
                 else:
@@ -419,18 +418,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
 
 _FLOATS = [np.float64, np.float32]
-
-
-@contextlib.contextmanager
-def _blas_threads(limit: int | None):
-    """Limit BLAS and OpenMP threads (None: leave them as they are)."""
-    if limit is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=limit):
-        yield
 
 
 def _check_weights(sample_weight, X) -> np.ndarray:
