@@ -180,6 +180,19 @@ def cmd_data_path(args, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_data_make_big(args, console: Console) -> int:
+    from .datasets.generate import labels_path, make_big
+
+    out = make_big(args.rows, args.out, source=args.source, seed=args.seed,
+                   progress=console.progress())  # fmt: skip
+    if console.as_json:
+        console.json({"out": str(out), "labels": str(labels_path(out)), "rows": args.rows})
+    elif not console.quiet:
+        console.print(f"{out}: {args.rows:,} rows made from {args.source}; labels in "
+                      f"{labels_path(out)}")  # fmt: skip
+    return EXIT_OK
+
+
 # ----------------------------------------------------------------------------- run, predict
 
 
@@ -290,6 +303,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = data_commands.add_parser("path", parents=[common], help="the cache folder of a data set")
     sub.add_argument("name")
     sub.set_defaults(handler=cmd_data_path)
+
+    sub = data_commands.add_parser(
+        "make-big", parents=[common],
+        help="write a large data set of randomly deformed images (labels kept)",
+    )  # fmt: skip
+    sub.add_argument("--rows", type=int, required=True, help="rows to write")
+    sub.add_argument("--out", required=True, metavar="FILE", help="the .npy file to write")
+    sub.add_argument("--source", default="mnist", help="the data set to deform (default mnist)")
+    sub.add_argument("--seed", type=int, default=0, help="seed of the deformations")
+    sub.set_defaults(handler=cmd_data_make_big)
 
     sub = commands.add_parser(
         "run",

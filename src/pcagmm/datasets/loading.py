@@ -195,6 +195,9 @@ def load_path(path: str | os.PathLike, *, label_column: int | str | None = None)
     y = None
     if kind == "npy":
         X = read_npy(path)
+        labels = path.with_name(path.name.removesuffix(".npy") + ".labels.npy")
+        if labels.is_file():  # as `pcagmm data make-big` writes them
+            y = read_npy(labels)
     elif kind == "npz":
         X, y = read_npz(path)
     elif kind == "csv":

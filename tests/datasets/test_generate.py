@@ -1,0 +1,103 @@
+"""`pcagmm data make-big`: deformed MNIST rows written chunk by chunk, labels kept."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from pcagmm import datasets
+from pcagmm.datasets import generate
+from pcagmm.datasets.generate import deform, labels_path, make_big
+from test_cli import assert_one_line_error, pcagmm
+
+
+@pytest.fixture
+def mnist_cached(shared_mnist):
+    datasets.fetch("mnist", folder=shared_mnist)
+
+
+def test_no_deformation_is_the_identity(monkeypatch):
+    for name in ("MAX_SHIFT", "MAX_ROTATION_DEGREES", "ELASTIC_ALPHA"):
+        monkeypatch.setattr(generate, name, 0.0)
+    images = np.random.default_rng(0).integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
+    np.testing.assert_array_equal(deform(images, np.random.default_rng(1)), images)
+
+
+def test_deformations_are_small_and_keep_the_ink():
+    X = np.zeros((200, 28, 28), np.uint8)
+    X[:, 8:20, 12:16] = 255  # a bar in the middle
+    out = deform(X, np.random.default_rng(2))
+    assert out.dtype == np.uint8
+    ink = out.reshape(200, -1).sum(axis=1) / X.reshape(200, -1).sum(axis=1)
+    assert np.all((ink > 0.5) & (ink < 2.0))  # the jitter stretches and squeezes, within 2x
+    assert not np.array_equal(out[0], out[1])  # each image its own deformation
+
+
+def test_make_big_writes_rows_and_labels(mnist_cached, tmp_path):
+    out = make_big(2500, tmp_path / "out" / "big.npy", seed=3, chunk_rows=1000)
+    X = np.load(out, mmap_mode="r")
+    y = np.load(labels_path(out))
+    assert X.shape == (2500, 784) and X.dtype == np.uint8
+    assert y.shape == (2500,) and set(np.unique(y)) == set(range(10))
+    dataset = datasets.load(out)  # the labels beside it are picked up
+    np.testing.assert_array_equal(dataset.y, y)
+    # the rows still look like their digits: a raw-pixel nearest-neighbour classifier on
+    # 20,000 MNIST images gives most of them their label (chance is 10%; it is not
+    # shift-invariant, so 2-pixel shifts alone cost it much of its ~96% on MNIST itself)
+    mnist = datasets.load("mnist")
+    reference = np.asarray(mnist.X[:20_000], dtype=np.float32)
+    norms = (reference**2).sum(axis=1)
+    rows = X[:100].astype(np.float32)
+    nearest = np.argmin(norms[None, :] - 2 * rows @ reference.T, axis=1)
+    assert np.mean(mnist.y[nearest] == y[:100]) >= 0.6
+    assert sorted(p.name for p in out.parent.iterdir()) == ["big.labels.npy", "big.npy"]
+
+
+def test_same_seed_same_bytes(mnist_cached, tmp_path):
+    a = make_big(300, tmp_path / "a.npy", seed=7, chunk_rows=128)
+    b = make_big(300, tmp_path / "b.npy", seed=7, chunk_rows=128)
+    c = make_big(300, tmp_path / "c.npy", seed=8, chunk_rows=128)
+    assert a.read_bytes() == b.read_bytes()
+    assert a.read_bytes() != c.read_bytes()
+
+
+def test_memory_does_not_grow_with_rows(mnist_cached, tmp_path):
+    peaks = []
+    for rows in (1000, 8000):
+        tracemalloc.start()
+        make_big(rows, tmp_path / f"m{rows}.npy", chunk_rows=250)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[1] < peaks[0] * 1.5 + (1 << 20)
+
+
+def test_interrupted_make_big_leaves_nothing(mnist_cached, tmp_path, monkeypatch):
+    calls = []
+
+    def failing(images, rng):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return images.astype(np.uint8)
+
+    monkeypatch.setattr(generate, "deform", failing)
+    with pytest.raises(KeyboardInterrupt):
+        make_big(500, tmp_path / "out" / "x.npy", chunk_rows=100)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_make_big_command_line(shared_mnist, tmp_path):
+    pcagmm("data", "fetch", "mnist", "--from", shared_mnist, "--quiet")
+    result = pcagmm("data", "make-big", "--rows", "200", "--out", tmp_path / "b.npy", "--json")
+    assert '"rows": 200' in result.stdout
+    np.save(tmp_path / "plain.npy", np.ones((4, 9)))
+    cases = [
+        (["--rows", "0", "--out", tmp_path / "z.npy"], "--rows must be a positive whole number"),
+        (["--rows", "5", "--out", tmp_path / "z.txt"], "does not end in .npy"),
+        (["--rows", "5", "--out", tmp_path / "z.npy", "--source", tmp_path / "plain.npy"],
+         "plain.npy is not a labelled image data set"),
+    ]  # fmt: skip
+    for args, fragment in cases:
+        assert_one_line_error(pcagmm("data", "make-big", *args, check=False), fragment)
