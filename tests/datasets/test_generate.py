@@ -37,12 +37,13 @@ def test_deformations_are_small_and_keep_the_ink():
 
 def test_make_big_writes_rows_and_labels(mnist_cached, tmp_path):
     out = make_big(2500, tmp_path / "out" / "big.npy", seed=3, chunk_rows=1000)
-    X = np.load(out, mmap_mode="r")
+    X = np.load(out, mmap_mode="r").reshape(2500, -1)
     y = np.load(labels_path(out))
     assert X.shape == (2500, 784) and X.dtype == np.uint8
     assert y.shape == (2500,) and set(np.unique(y)) == set(range(10))
     dataset = datasets.load(out)  # the labels beside it are picked up
     np.testing.assert_array_equal(dataset.y, y)
+    assert dataset.image_shape == (28, 28) and dataset.shape == (2500, 784)
     # the rows still look like their digits: a raw-pixel nearest-neighbour classifier on
     # 20,000 MNIST images gives most of them their label (chance is 10%; it is not
     # shift-invariant, so 2-pixel shifts alone cost it much of its ~96% on MNIST itself)

@@ -64,8 +64,9 @@ def make_big(
     chunk_rows: int = CHUNK_ROWS,
     progress: Progress | None = None,
 ) -> Path:
-    """Write ``rows`` deformed images of ``source`` to ``out`` (.npy, uint8) and their labels
-    to ``out``'s ``.labels.npy``; both via temporary files renamed when complete."""
+    """Write ``rows`` deformed images of ``source`` to ``out`` (.npy, uint8, rows x height x
+    width) and their labels to ``out``'s ``.labels.npy``; both via temporary files renamed
+    when complete."""
     from . import load
 
     if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
@@ -106,7 +107,8 @@ def make_big(
         labels = np.empty(rows, dtype=np.uint8)
         # written, not memory-mapped: pages of a written map would count as resident
         with open(temporary, "wb") as file:
-            header = {"descr": "|u1", "fortran_order": False, "shape": (rows, height * width)}
+            # rows x height x width: loading it gives rows of pixels and the image shape
+            header = {"descr": "|u1", "fortran_order": False, "shape": (rows, height, width)}
             np.lib.format.write_array_header_1_0(file, header)
             with progress.task(f"make {out.name}", total=rows, unit="rows") as task:
                 for start in range(0, rows, chunk_rows):
