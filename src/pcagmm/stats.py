@@ -29,6 +29,7 @@ DEFAULT_CHUNK_VALUES = 1 << 22
 #: smaller ones stay resident (releasing MNIST's 55 MB would cost its next pass ~20 ms
 #: of page faults for no real saving)
 RELEASE_MAPS_FROM_BYTES = 256 << 20
+RELEASE_LOOKBACK_BYTES = 4 << 20
 #: threads that work on chunks at once (measured on 2 cores: the exact uint8 scatter
 #: of MNIST takes 0.21 s on two threads with one BLAS thread each, 0.29 s on one
 #: thread with two BLAS threads)
@@ -73,7 +74,13 @@ def release_rows(X: np.ndarray, start: int, stop: int) -> None:
     first = X.__array_interface__["data"][0] - base + start * row_bytes
     last = first + (stop - start) * row_bytes
     page = mmap.PAGESIZE
-    begin, end = (first // page) * page, (last // page) * page
+    # Whole pages, widened: back by a few MiB, because a fault maps more than its page
+    # (fault-around, and whole large folios of the page cache), which may lie in rows
+    # released earlier; forward to the end of the last page (which the neighbouring
+    # chunk, maybe on another thread, may already have released). Pages still in use
+    # elsewhere are simply faulted in again.
+    begin = max(0, (first - RELEASE_LOOKBACK_BYTES) // page * page)
+    end = min(len(mapping), -(-last // page) * page)
     if end > begin:
         mapping.madvise(mmap.MADV_DONTNEED, begin, end - begin)
 
