@@ -345,3 +345,20 @@ def test_scikit_learn_estimator_checks():
     results = check_estimator(GaussianMixture(), on_fail=None)
     failed = [r for r in results if r["status"] == "failed"]
     assert not failed, [(r["check_name"], str(r["exception"])) for r in failed]
+
+
+def test_large_data_start_from_k_means_on_a_sample(monkeypatch):
+    from pcagmm.mixture import gaussian_mixture
+
+    monkeypatch.setattr(gaussian_mixture, "KMEANS_SAMPLE_ABOVE", 500)
+    monkeypatch.setattr(gaussian_mixture, "KMEANS_SAMPLE_ROWS", 300)
+    X = blobs(17, n=1500, d=2, K=3)
+    a = GaussianMixture(3, random_state=5).fit(X)
+    b = GaussianMixture(3, random_state=5).fit(X)
+    np.testing.assert_array_equal(a.means_, b.means_)  # reproducible from random_state
+    # the same clusters as starting from k-means on every row
+    monkeypatch.setattr(gaussian_mixture, "KMEANS_SAMPLE_ABOVE", 10**9)
+    full = GaussianMixture(3, random_state=5).fit(X)
+    order = np.argsort(a.means_[:, 0])
+    np.testing.assert_allclose(a.means_[order], full.means_[np.argsort(full.means_[:, 0])],
+                               rtol=1e-4, atol=1e-4)  # fmt: skip
