@@ -7,7 +7,7 @@ import scipy.linalg
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .stats import THREADS, check_chunk_rows, parallel_map, release_rows, scatter_sums
+from .stats import THREADS, check_chunk_rows, iter_row_chunks, parallel_map, scatter_sums
 
 
 def top_eigenpairs(covariance: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -99,17 +99,11 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         # Small chunks (the widened rows stay in cache for the narrow product), shared
         # between threads; each chunk writes its own rows of the output.
         chunk_rows = check_chunk_rows(self.chunk_rows) or max(64, min(1 << 16, (1 << 18) // d))
-        starts = range(0, n, chunk_rows)
-        workers = min(THREADS, len(starts))
+        workers = min(THREADS, len(range(0, n, chunk_rows)))
 
         def project(first: int) -> None:
-            buffer = np.empty((min(chunk_rows, n), d))
-            for start in starts[first::workers]:
-                rows = X[start : start + chunk_rows]
-                chunk = buffer[: len(rows)]
-                np.copyto(chunk, rows, casting="unsafe")
-                release_rows(X, start, start + len(rows))
-                np.matmul(chunk, projection, out=out[start : start + len(rows)])
+            for start, chunk in iter_row_chunks(X, chunk_rows, first=first, step=workers):
+                np.matmul(chunk, projection, out=out[start : start + len(chunk)])
 
         parallel_map(project, range(workers), workers)
         out -= offset

@@ -103,17 +103,23 @@ def check_chunk_rows(chunk_rows) -> int | None:
 
 
 def iter_row_chunks(
-    X: np.ndarray, chunk_rows: int, shift: np.ndarray | None = None
+    X: np.ndarray,
+    chunk_rows: int,
+    shift: np.ndarray | None = None,
+    *,
+    first: int = 0,
+    step: int = 1,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(start, chunk)``: rows of ``X`` as float64, minus ``shift``.
 
     Each chunk is a view into one buffer that is reused, so a caller must be done
     with a chunk before asking for the next. ``X`` may be a memory map; only the
-    rows of one chunk are read at a time.
+    rows of one chunk are read at a time. ``first`` and ``step`` pick every
+    ``step``-th chunk from the ``first``-th, so threads can share the chunks out.
     """
     n, d = X.shape
     buffer = np.empty((min(chunk_rows, n), d), dtype=np.float64)
-    for start in range(0, n, chunk_rows):
+    for start in range(first * chunk_rows, n, step * chunk_rows):
         stop = min(start + chunk_rows, n)
         chunk = buffer[: stop - start]
         np.copyto(chunk, X[start:stop], casting="unsafe")

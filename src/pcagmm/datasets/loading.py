@@ -17,7 +17,16 @@ from ..progress import Progress
 from ..resources import require_memory
 from . import cache
 from .dataset import Dataset
-from .formats import content_sha256, read_csv, read_idx, read_npy, read_npz, sniff_format
+from .formats import (
+    GZIP_MAGIC,
+    IDX_DTYPES,
+    content_sha256,
+    read_csv,
+    read_idx,
+    read_npy,
+    read_npz,
+    sniff_format,
+)
 from .registry import BUILTIN, DatasetSpec, get_spec
 from .sources import Source, SourceFailure, sources_for
 
@@ -232,7 +241,7 @@ def _memory_to_read(path: Path, kind: str) -> int:
             head = handle.read(1 << 16)
     except OSError:
         return 0  # the reader says what is wrong
-    gzipped = head[:2] == b"\x1f\x8b"
+    gzipped = head[:2] == GZIP_MAGIC
     if kind == "npy":
         return 0  # memory-mapped
     if kind == "idx":
@@ -244,7 +253,8 @@ def _memory_to_read(path: Path, kind: str) -> int:
                 dims = struct.unpack(f">{header[3]}I", stream.read(4 * header[3]))
         except (OSError, EOFError, IndexError, struct.error):
             return 0
-        item = {8: 1, 9: 1, 11: 2, 12: 4, 13: 4, 14: 8}.get(header[2], 8)
+        dtype = IDX_DTYPES.get(header[2])
+        item = dtype.itemsize if dtype is not None else 8
         return size + 2 * int(np.prod(dims, dtype=np.int64)) * item
     if kind == "npz":
         try:
