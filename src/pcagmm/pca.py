@@ -7,7 +7,15 @@ import scipy.linalg
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .stats import THREADS, check_chunk_rows, iter_row_chunks, parallel_map, scatter_sums
+from .distributed import is_dask_array
+from .stats import (
+    THREADS,
+    check_chunk_rows,
+    first_rows_mean,
+    iter_row_chunks,
+    parallel_map,
+    scatter_sums,
+)
 
 
 def top_eigenpairs(covariance: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -67,12 +75,25 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.chunk_rows = chunk_rows
 
     def fit(self, X, y=None):
-        """Fit the model to ``X`` (n_samples, n_features); ``y`` is ignored."""
-        X = self._validate(X, reset=True)
+        """Fit the model to ``X`` (n_samples, n_features); ``y`` is ignored.
+
+        ``X`` may be a Dask array: each block's sums are computed on the workers and
+        added there (only the sums travel); the result is the same.
+        """
+        if is_dask_array(X):
+            X = self._validate_dask(X, reset=True)
+        else:
+            X = self._validate(X, reset=True)
         n, d = X.shape
         k = self._check_n_components(n, d)
         chunk_rows = check_chunk_rows(self.chunk_rows)
-        sums = scatter_sums(X, chunk_rows)
+        if is_dask_array(X):
+            from .distributed import reduce_blocks
+
+            shift = None if X.dtype == np.uint8 else first_rows_mean(X)
+            sums = reduce_blocks(_block_scatter_sums, X, shift, chunk_rows)
+        else:
+            sums = scatter_sums(X, chunk_rows)
         covariance = sums.covariance(ddof=1)
         values, components = top_eigenpairs(covariance, k)
         total_variance = float(np.trace(covariance))
@@ -87,8 +108,16 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Project ``X`` on the components: ``(X - mean_) @ components_.T``, in chunks."""
+        """Project ``X`` on the components: ``(X - mean_) @ components_.T``, in chunks.
+
+        A Dask array gives a Dask array (each block projected where it lives).
+        """
         check_is_fitted(self)
+        if is_dask_array(X):
+            from .distributed import map_row_blocks
+
+            X = self._validate_dask(X, reset=False)
+            return map_row_blocks(_project_block, X, self.n_components_, np.float64, self)
         X = self._validate(X, reset=False)
         n, d = X.shape
         projection = self.components_.T
@@ -140,6 +169,20 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             self, X, reset=reset, dtype=dtype, ensure_min_samples=2 if reset else 1, copy=False
         )
 
+    def _validate_dask(self, X, reset: bool):
+        if X.ndim != 2 or X.dtype.kind not in "uif":
+            raise ValueError(f"Expected a 2-D numeric Dask array, got shape {X.shape} of {X.dtype}")
+        n, d = X.shape
+        if reset:
+            if n < 2:
+                raise ValueError(f"Found array with {n} sample(s) while a minimum of 2 is required")
+            self.n_features_in_ = d
+        elif d != self.n_features_in_:
+            raise ValueError(
+                f"X has {d} features, but PCA is expecting {self.n_features_in_} features as input"
+            )
+        return X
+
     def _check_n_components(self, n: int, d: int) -> int:
         k = self.n_components
         if k is None:
@@ -157,3 +200,12 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64"]
         return tags
+
+
+def _block_scatter_sums(block: np.ndarray, shift, chunk_rows):
+    """A Dask block's scatter sums (one thread: the workers run blocks side by side)."""
+    return scatter_sums(block, chunk_rows, shift=shift, threads=1)
+
+
+def _project_block(block: np.ndarray, pca: PCA) -> np.ndarray:
+    return pca.transform(block)

@@ -8,7 +8,34 @@ Library functions take a :class:`Progress` and report through it; the default
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+
+_row_listeners: list[Callable[[int], None]] = []
+_row_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def reporting_rows(listener: Callable[[int], None]) -> Iterator[None]:
+    """Call ``listener(count)`` whenever a pass has consumed ``count`` more rows.
+
+    The passes of the estimators (chunk loops, threads, Dask blocks) report through
+    :func:`rows_done`; a run turns that into rows per second and time left.
+    """
+    _row_listeners.append(listener)
+    try:
+        yield
+    finally:
+        _row_listeners.remove(listener)
+
+
+def rows_done(count: int) -> None:
+    """Report that ``count`` more rows went through a pass (cheap when nobody listens)."""
+    if not _row_listeners:
+        return
+    with _row_lock:
+        for listener in _row_listeners:
+            listener(count)
 
 
 class Task:
@@ -56,7 +83,12 @@ class RichProgress(Progress):
         from rich import progress as rp
 
         counter = rp.DownloadColumn() if unit == "B" else rp.MofNCompleteColumn()
-        speed = rp.TransferSpeedColumn() if unit == "B" else rp.TimeElapsedColumn()
+        if unit == "B":
+            speed = rp.TransferSpeedColumn()
+        elif unit:
+            speed = _RateColumn(unit)
+        else:
+            speed = rp.TimeElapsedColumn()
         columns = (
             rp.TextColumn("{task.description}"),
             rp.BarColumn(),
@@ -70,6 +102,22 @@ class RichProgress(Progress):
 
     def note(self, message: str) -> None:
         self.console.print(message, highlight=False, markup=False, soft_wrap=True)
+
+
+def _RateColumn(unit: str):
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """Units per second, e.g. ``1,234,567 rows/s``."""
+
+        def render(self, task):
+            speed = task.finished_speed or task.speed
+            if speed is None:
+                return Text(f"? {unit}/s", style="progress.data.speed")
+            return Text(f"{speed:,.0f} {unit}/s", style="progress.data.speed")
+
+    return RateColumn()
 
 
 class _RichTask(Task):

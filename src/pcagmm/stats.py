@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .progress import rows_done
+
 #: rows per block in the exact uint8 scatter (1,024 * 128**2 = 2**24)
 EXACT_UINT8_BLOCK = 1024
 #: float64 values per chunk buffer when no chunk size is given (32 MiB)
@@ -127,6 +129,7 @@ def iter_row_chunks(
         if shift is not None:
             chunk -= shift
         yield start, chunk
+        rows_done(stop - start)
 
 
 @dataclass
@@ -145,6 +148,15 @@ class ScatterSums:
     def mean(self) -> np.ndarray:
         return self.shift + self.linear / self.n
 
+    def add(self, other: ScatterSums) -> ScatterSums:
+        """Add the sums of other rows taken about the same shift point (in place)."""
+        if not np.array_equal(self.shift, other.shift):
+            raise ValueError("ScatterSums about different shift points cannot be added")
+        self.n += other.n
+        self.linear += other.linear
+        self.scatter += other.scatter
+        return self
+
     def covariance(self, ddof: int = 1) -> np.ndarray:
         """The sample covariance (``ddof=1``: divided by n - 1, as scikit-learn's PCA)."""
         offset = self.linear / self.n
@@ -152,13 +164,26 @@ class ScatterSums:
         return centred / (self.n - ddof)
 
 
-def scatter_sums(X: np.ndarray, chunk_rows: int | None = None) -> ScatterSums:
-    """One pass over ``X`` giving its :class:`ScatterSums` (upper and lower triangle filled)."""
+def scatter_sums(
+    X: np.ndarray,
+    chunk_rows: int | None = None,
+    *,
+    shift: np.ndarray | None = None,
+    threads: int = THREADS,
+) -> ScatterSums:
+    """One pass over ``X`` giving its :class:`ScatterSums` (upper and lower triangle filled).
+
+    uint8 rows are taken about 128 (exactly); other rows about ``shift``, by default
+    the mean of the first 1,024 rows. Sums of blocks of rows taken about the same
+    shift add up to the sums of all the rows (:meth:`ScatterSums.add`), which is how
+    a Dask array's blocks are combined. ``threads`` share the uint8 blocks.
+    """
     n, d = X.shape
     if X.dtype == np.uint8:
-        return _uint8_scatter_sums(X, chunk_rows)
+        return _uint8_scatter_sums(X, chunk_rows, threads)
     chunk_rows = chunk_rows or default_chunk_rows(d)
-    shift = np.asarray(X[: min(n, 1024)], dtype=np.float64).mean(axis=0)
+    if shift is None:
+        shift = first_rows_mean(X)
     linear = np.zeros(d)
     scatter = np.zeros((d, d))
     for _, chunk in iter_row_chunks(X, chunk_rows, shift):
@@ -167,11 +192,16 @@ def scatter_sums(X: np.ndarray, chunk_rows: int | None = None) -> ScatterSums:
     return ScatterSums(n, shift, linear, (scatter + scatter.T) / 2)
 
 
-def _uint8_scatter_sums(X: np.ndarray, chunk_rows: int | None) -> ScatterSums:
+def first_rows_mean(X, rows: int = 1024) -> np.ndarray:
+    """Mean of the first ``rows`` rows in float64: the shift point sums are taken about."""
+    return np.asarray(X[: min(len(X), rows)], dtype=np.float64).mean(axis=0)
+
+
+def _uint8_scatter_sums(X: np.ndarray, chunk_rows: int | None, threads: int) -> ScatterSums:
     n, d = X.shape
     block = min(EXACT_UINT8_BLOCK, chunk_rows or EXACT_UINT8_BLOCK)
     starts = range(0, n, block)
-    workers = max(1, min(THREADS, len(starts)))
+    workers = max(1, min(threads, len(starts)))
 
     # A column that is 0 in every row (MNIST's border pixels) is left out of the
     # products and filled in afterwards; a max over uint8 rows finds them in ~2 ms.
@@ -198,6 +228,7 @@ def _uint8_scatter_sums(X: np.ndarray, chunk_rows: int | None) -> ScatterSums:
             release_rows(X, start, start + len(rows))
             np.matmul(chunk.T, chunk, out=block_products)  # exact: integers below 2**24
             products += block_products
+            rows_done(len(rows))
         return products
 
     # Each thread sums its own blocks (BLAS on one thread each: the conversions and

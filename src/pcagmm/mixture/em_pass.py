@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ..progress import rows_done
 from ..stats import iter_row_chunks, release_rows
 from . import kernels
 from .kernels import LOG_2PI, Model, Sums
@@ -171,7 +172,9 @@ class EMPass:
 
     def _feature_chunks(self):
         if self._cached is not None:
-            yield from self._cached
+            for start, F in self._cached:
+                yield start, F
+                rows_done(F.shape[1])
             return
         rows = self.chunk_rows or FEATURE_CHUNK_ROWS
         built = []
@@ -220,7 +223,9 @@ class EMPass:
             w = None
             if self.sample_weight is not None:
                 w = self.sample_weight[start : start + len(chunk)]
-            return kernels.chunk_sums(chunk, model, w)[0]
+            sums = kernels.chunk_sums(chunk, model, w)[0]
+            rows_done(len(chunk))
+            return sums
 
         total = Sums.zeros(K, d, self.covariance_type)
         if self._pool is None or len(starts) == 1:

@@ -19,7 +19,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ..stats import blas_threads, check_chunk_rows, default_chunk_rows, iter_row_chunks
+from ..distributed import is_dask_array
+from ..stats import (
+    blas_threads,
+    check_chunk_rows,
+    default_chunk_rows,
+    first_rows_mean,
+    iter_row_chunks,
+)
 from . import kernels
 from .em_pass import EMPass
 from .kernels import COVARIANCE_TYPES, Model, Sums
@@ -116,26 +123,44 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     # ------------------------------------------------------------------------- fitting
 
     def fit(self, X, y=None, sample_weight=None):
-        """Fit the mixture to ``X`` by EM; ``sample_weight`` weights each row's statistics."""
+        """Fit the mixture to ``X`` by EM; ``sample_weight`` weights each row's statistics.
+
+        ``X`` may be a Dask array: each EM pass then sums the blocks' statistics on
+        the workers, and only the sums travel. The start needs the rows in one
+        process up to :data:`KMEANS_SAMPLE_ABOVE` rows (scikit-learn's k-means, so the
+        start is the in-memory one); above, k-means runs on a sample.
+        """
         self._fit(X, sample_weight)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the most probable component of each row of ``X``."""
         X = self._fit(X, sample_weight)
+        if is_dask_array(X):
+            return self.predict(X)
         return self._predict_validated(X)
 
     def _fit(self, X, sample_weight):
-        X = self._validate_fit_input(X)
+        dask_input = is_dask_array(X)
+        X = self._validate_dask(X, reset=True) if dask_input else self._validate_fit_input(X)
         n, d = X.shape
         self._check_parameters(n, d)
         if sample_weight is not None:
+            if dask_input:
+                raise ValueError(
+                    "sample_weight is not supported with a Dask array; "
+                    "fit on a NumPy array or memory map to weight the rows"
+                )
             sample_weight = _check_weights(sample_weight, X)
-        shift = np.asarray(X[: min(n, 1024)], dtype=np.float64).mean(axis=0)
-        em_pass = EMPass(
-            X, shift, self.covariance_type, self.n_components,
-            check_chunk_rows(self.chunk_rows), sample_weight,
-        )  # fmt: skip
+        shift = first_rows_mean(X)
+        if dask_input:
+            em_pass = DaskEMPass(X, shift, self.covariance_type, self.n_components,
+                                 check_chunk_rows(self.chunk_rows))  # fmt: skip
+        else:
+            em_pass = EMPass(
+                X, shift, self.covariance_type, self.n_components,
+                check_chunk_rows(self.chunk_rows), sample_weight,
+            )  # fmt: skip
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
@@ -205,12 +230,44 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _initial_parameters(self, X, sample_weight, random_state, shift):
         """Responsibilities as scikit-learn draws them, then parameters from their sums."""
+        total = self._initial_sums(X, sample_weight, random_state, shift)
+        nk, means, covariances = kernels.parameters_from_sums(
+            total, shift, self.reg_covar, self.covariance_type
+        )
+        weights = nk / total.weight  # as scikit-learn: not renormalised before the first E-step
+        if self.weights_init is not None:
+            weights = np.asarray(self.weights_init, dtype=np.float64)
+        if self.means_init is not None:
+            means = np.asarray(self.means_init, dtype=np.float64)
+        if self.precisions_init is None:
+            factor = kernels.precision_cholesky(covariances, self.covariance_type)
+        else:
+            factor = kernels.precision_cholesky_from_precisions(
+                np.asarray(self.precisions_init, dtype=np.float64), self.covariance_type
+            )
+        return weights, means, covariances, factor
+
+    def _initial_sums(self, X, sample_weight, random_state, shift) -> Sums:
+        """The M-step sums of the starting responsibilities."""
         n, d = X.shape
         K = self.n_components
         labels = dense = None
         if self.init_params == "kmeans" and n > KMEANS_SAMPLE_ABOVE:
-            labels = _kmeans_on_a_sample(X, K, sample_weight, random_state, self._chunk_rows(d))
-        elif self.init_params == "kmeans":
+            centres = _kmeans_centres_on_a_sample(X, K, sample_weight, random_state) - shift
+            if is_dask_array(X):
+                from ..distributed import reduce_blocks
+
+                return reduce_blocks(_block_centre_sums, X, shift, centres, self.covariance_type)
+            total = Sums.zeros(K, d, self.covariance_type)
+            for start, chunk in iter_row_chunks(X, self._chunk_rows(d), shift):
+                w = None if sample_weight is None else sample_weight[start : start + len(chunk)]
+                total.add(nearest_centre_sums(chunk, centres, self.covariance_type, w))
+            return total
+        if is_dask_array(X):
+            from ..distributed import gather
+
+            X = gather(X)  # scikit-learn's start needs every row in one process
+        if self.init_params == "kmeans":
             from sklearn.cluster import KMeans
 
             labels = (
@@ -247,21 +304,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 resp[np.flatnonzero(hit), part[hit]] = 1.0
             w = None if sample_weight is None else sample_weight[start:stop]
             total.add(kernels.weighted_sums(chunk, resp, w, self.covariance_type))
-        nk, means, covariances = kernels.parameters_from_sums(
-            total, shift, self.reg_covar, self.covariance_type
-        )
-        weights = nk / total.weight  # as scikit-learn: not renormalised before the first E-step
-        if self.weights_init is not None:
-            weights = np.asarray(self.weights_init, dtype=np.float64)
-        if self.means_init is not None:
-            means = np.asarray(self.means_init, dtype=np.float64)
-        if self.precisions_init is None:
-            factor = kernels.precision_cholesky(covariances, self.covariance_type)
-        else:
-            factor = kernels.precision_cholesky_from_precisions(
-                np.asarray(self.precisions_init, dtype=np.float64), self.covariance_type
-            )
-        return weights, means, covariances, factor
+        return total
 
     # ------------------------------------------------------------------------- parameters
 
@@ -290,11 +333,35 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _validated(self, X):
         check_is_fitted(self)
+        if is_dask_array(X):
+            return self._validate_dask(X, reset=False)
         return validate_data(self, X, reset=False, dtype=_FLOATS, copy=False)
 
+    def _validate_dask(self, X, reset: bool):
+        if X.ndim != 2 or X.dtype.kind not in "uif":
+            raise ValueError(f"Expected a 2-D numeric Dask array, got shape {X.shape} of {X.dtype}")
+        n, d = X.shape
+        if reset:
+            if n < 2:
+                raise ValueError(f"Found array with {n} sample(s) while a minimum of 2 is required")
+            self.n_features_in_ = d
+        elif d != self.n_features_in_:
+            raise ValueError(
+                f"X has {d} features, but GaussianMixture is expecting {self.n_features_in_} "
+                "features as input"
+            )
+        return X
+
+    def _map_blocks(self, function, X, n_columns, dtype):
+        from ..distributed import map_row_blocks
+
+        return map_row_blocks(function, X, n_columns, dtype, self)
+
     def score_samples(self, X):
-        """Log-likelihood of each row of ``X`` under the mixture."""
+        """Log-likelihood of each row of ``X`` under the mixture (lazy for a Dask array)."""
         X = self._validated(X)
+        if is_dask_array(X):
+            return self._map_blocks(_score_block, X, None, np.float64)
         out = np.empty(X.shape[0])
         for start, wlp in self._weighted_log_prob(X):
             out[start : start + len(wlp)] = logsumexp(wlp, axis=1)
@@ -305,8 +372,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return float(self.score_samples(X).mean())
 
     def predict(self, X):
-        """The most probable component of each row of ``X``."""
-        return self._predict_validated(self._validated(X))
+        """The most probable component of each row of ``X`` (lazy for a Dask array)."""
+        X = self._validated(X)
+        if is_dask_array(X):
+            return self._map_blocks(_predict_block, X, None, np.int64)
+        return self._predict_validated(X)
 
     def _predict_validated(self, X):
         out = np.empty(X.shape[0], dtype=np.int64)
@@ -315,8 +385,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return out
 
     def predict_proba(self, X):
-        """Posterior probability of each component for each row of ``X``."""
+        """Posterior probability of each component for each row of ``X`` (lazy for Dask)."""
         X = self._validated(X)
+        if is_dask_array(X):
+            return self._map_blocks(_proba_block, X, self.n_components, np.float64)
         out = np.empty((X.shape[0], self.n_components))
         for start, wlp in self._weighted_log_prob(X):
             out[start : start + len(wlp)] = np.exp(wlp - logsumexp(wlp, axis=1)[:, np.newaxis])
@@ -429,28 +501,78 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 _FLOATS = [np.float64, np.float32]
 
 
-def _kmeans_on_a_sample(X, K, sample_weight, random_state, chunk_rows) -> np.ndarray:
-    """k-means (scikit-learn's) on a uniform sample of rows, then each row's nearest centre.
+def _kmeans_centres_on_a_sample(X, K, sample_weight, random_state) -> np.ndarray:
+    """k-means (scikit-learn's: k-means++ seeding, then Lloyd) on a uniform sample of rows.
 
-    The sample is drawn from ``random_state``, so the start is reproducible.
+    The sample is drawn from ``random_state``, so the start is reproducible; for a
+    Dask array only the sampled rows come to the client.
     """
     from sklearn.cluster import KMeans
 
     n = X.shape[0]
     sample = np.sort(random_state.choice(n, size=KMEANS_SAMPLE_ROWS, replace=False))
     weights = None if sample_weight is None else sample_weight[sample]
-    centres = (
+    rows = X[sample]
+    if is_dask_array(rows):
+        rows = rows.compute()
+    return (
         KMeans(n_clusters=K, n_init=1, random_state=random_state)
-        .fit(np.asarray(X[sample], dtype=np.float64), sample_weight=weights)
+        .fit(np.asarray(rows, dtype=np.float64), sample_weight=weights)
         .cluster_centers_
     )
-    labels = np.empty(n, dtype=np.int64)
-    centre_norms = np.einsum("kd,kd->k", centres, centres)
-    for start, chunk in iter_row_chunks(X, chunk_rows):
-        # argmin |x - c|^2 = argmin |c|^2 - 2 x.c
-        distances = centre_norms - 2.0 * chunk @ centres.T
-        labels[start : start + len(chunk)] = distances.argmin(axis=1)
-    return labels
+
+
+def nearest_centre_sums(U, centres, covariance_type, sample_weight=None) -> Sums:
+    """M-step sums of rows ``U`` each given wholly to its nearest centre.
+
+    ``U`` and ``centres`` are relative to the same shift point.
+    """
+    # argmin |u - c|^2 = argmin |c|^2 - 2 u.c
+    distances = np.einsum("kd,kd->k", centres, centres) - 2.0 * U @ centres.T
+    resp = np.zeros((len(U), len(centres)))
+    resp[np.arange(len(U)), distances.argmin(axis=1)] = 1.0
+    return kernels.weighted_sums(U, resp, sample_weight, covariance_type)
+
+
+def _block_centre_sums(block, shift, centres, covariance_type) -> Sums:
+    U = np.asarray(block, dtype=np.float64) - shift
+    return nearest_centre_sums(U, centres, covariance_type)
+
+
+class DaskEMPass:
+    """EM passes over a Dask array: each block's sums on the workers, added there."""
+
+    def __init__(self, X, shift, covariance_type, n_components, chunk_rows):
+        self.X = X
+        self.args = (shift, covariance_type, n_components, chunk_rows)
+
+    def __enter__(self) -> DaskEMPass:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def __call__(self, model: Model) -> Sums:
+        from ..distributed import reduce_blocks
+
+        return reduce_blocks(_block_em_sums, self.X, model, *self.args)
+
+
+def _block_em_sums(block, model, shift, covariance_type, n_components, chunk_rows) -> Sums:
+    """One block's EM sums (chunks one after another: the workers run blocks side by side)."""
+    return EMPass(block, shift, covariance_type, n_components, chunk_rows)(model)
+
+
+def _predict_block(block, gmm) -> np.ndarray:
+    return gmm._predict_validated(np.asarray(block))
+
+
+def _proba_block(block, gmm) -> np.ndarray:
+    return gmm.predict_proba(np.asarray(block))
+
+
+def _score_block(block, gmm) -> np.ndarray:
+    return gmm.score_samples(np.asarray(block))
 
 
 def _check_weights(sample_weight, X) -> np.ndarray:

@@ -1,0 +1,246 @@
+"""The Dask driver: the same chunk statistics, computed where the blocks live.
+
+A fit on a Dask array is the fit on a memory map, cut differently: each block of
+rows gives its sums (:class:`~pcagmm.stats.ScatterSums` for PCA,
+:class:`~pcagmm.mixture.kernels.Sums` for an EM pass) on the worker that holds or
+reads it, and the sums are added in a fixed tree of tasks on the workers. Only
+those sums (a few KiB to a few MiB) travel between processes, never rows, and only
+the final sum comes back to the client. The tree follows the block order, so the
+result does not depend on which worker finishes first, and a task Dask recomputes
+after a worker is lost gives the same numbers.
+
+Dask is optional (``pip install 'pcagmm[dask]'``): it is imported only when a Dask
+array or a ``--dask`` address is given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from .errors import PcagmmError
+from .progress import rows_done
+
+INSTALL_HINT = "install it with: pip install 'pcagmm[dask]'"
+#: sums added per task in the reduction tree
+SPLIT_EVERY = 8
+#: bytes per block when a memory-mapped file is cut into blocks (64 MiB)
+DEFAULT_BLOCK_BYTES = 64 << 20
+
+
+class DaskError(PcagmmError):
+    """Dask is missing, or a cluster cannot be reached or used."""
+
+
+def import_dask():
+    """``dask.array``, or a :class:`DaskError` saying how to install it."""
+    try:
+        import dask.array as da
+    except ImportError:
+        raise DaskError("Dask is not installed, and a Dask array or cluster was asked for",
+                        INSTALL_HINT) from None  # fmt: skip
+    return da
+
+
+def is_dask_array(X) -> bool:
+    """True for a ``dask.array.Array`` (without importing Dask when it is not loaded)."""
+    return type(X).__module__.startswith("dask.") and hasattr(X, "to_delayed")
+
+
+# ----------------------------------------------------------------------------- arrays
+
+
+def block_rows_for(n_features: int, itemsize: int, block_bytes: int | None = None) -> int:
+    """Rows per block so a block holds about ``block_bytes`` (64 MiB by default)."""
+    return max(1024, (block_bytes or DEFAULT_BLOCK_BYTES) // max(1, n_features * itemsize))
+
+
+def from_memmap(X: np.memmap, block_rows: int | None = None):
+    """A Dask array over the file behind a memory map, one read task per block.
+
+    Each task opens the file and copies its rows, so the graph holds only the path,
+    and a worker holds only the blocks it works on. (``dask.array.from_array`` on a
+    memory map would put the whole map into the graph.) The workers must see the
+    file at the same path: the same machine, or a shared file system.
+    """
+    da = import_dask()
+    import dask
+
+    path, offset = os.fspath(X.filename), _memmap_offset(X)
+    n = X.shape[0]
+    row_shape = X.shape[1:]
+    block_rows = block_rows or block_rows_for(int(np.prod(row_shape)), X.dtype.itemsize)
+    read = dask.delayed(_read_rows, pure=True)
+    blocks = []
+    for start in range(0, n, block_rows):
+        stop = min(start + block_rows, n)
+        rows = read(path, offset, X.dtype.str, X.shape, start, stop)
+        blocks.append(da.from_delayed(rows, shape=(stop - start, *row_shape), dtype=X.dtype))
+    return da.concatenate(blocks, axis=0)
+
+
+def _memmap_offset(X: np.memmap) -> int:
+    """Byte offset in its file of the first element of ``X`` (a memory map or a view of one)."""
+    base = X
+    while isinstance(base.base, np.ndarray):
+        base = base.base
+    start = X.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    if not X.flags.c_contiguous:
+        raise DaskError("a strided view of a memory map cannot be cut into Dask blocks",
+                        "pass the memory map itself, or a row range of it")  # fmt: skip
+    return int(base.offset) + start
+
+
+def _read_rows(path, offset, dtype, shape, start, stop) -> np.ndarray:
+    rows = np.memmap(path, dtype=np.dtype(dtype), mode="r", offset=offset, shape=tuple(shape))
+    return np.array(rows[start:stop])
+
+
+def as_dask_array(X, block_rows: int | None = None):
+    """``X`` as a Dask array cut into blocks of rows (memory maps read per block)."""
+    if is_dask_array(X):
+        return X
+    if isinstance(X, np.memmap) and X.flags.c_contiguous and X.filename is not None:
+        return from_memmap(X, block_rows)
+    da = import_dask()
+    X = np.asarray(X)
+    rows = block_rows or block_rows_for(int(np.prod(X.shape[1:])), X.dtype.itemsize)
+    return da.from_array(X, chunks=(rows, *X.shape[1:]))
+
+
+def row_blocks(X) -> tuple[list, list[int]]:
+    """The row blocks of a 2-D Dask array as Delayed objects, and their first rows."""
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2-D Dask array, got {X.ndim} dimensions")
+    if len(X.chunks[1]) != 1:
+        X = X.rechunk({1: -1})  # a block holds whole rows
+    blocks = list(X.to_delayed()[:, 0])
+    starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(int).tolist()
+    return blocks, starts
+
+
+# ----------------------------------------------------------------------------- reductions
+
+
+def add_all(*parts):
+    """The sum of sums objects (each with an in-place ``add``); the first is copied."""
+    import copy
+
+    total = copy.deepcopy(parts[0])
+    for part in parts[1:]:
+        total.add(part)
+    return total
+
+
+def reduce_blocks(function: Callable, X, *args, **kwargs):
+    """``function(block, *args)`` summed over the row blocks of ``X``, on the workers.
+
+    With a ``distributed`` client, the block results stay on the workers, the tree of
+    additions runs there, and rows are reported to :func:`~pcagmm.progress.rows_done`
+    as blocks finish. Without one, Dask's local scheduler runs the same tree.
+    """
+    import dask
+
+    blocks, _ = row_blocks(X)
+    sizes = X.chunks[0]
+    tasks = [dask.delayed(function, pure=True)(block, *args, **kwargs) for block in blocks]
+    client = _current_client()
+    if client is None:
+        (total,) = dask.compute(_tree(tasks, dask.delayed(add_all, pure=True)))
+        rows_done(int(sum(sizes)))
+        return total
+    from distributed import as_completed
+
+    futures = client.compute(tasks)
+    size_of = {future.key: size for future, size in zip(futures, sizes, strict=True)}
+    level = futures
+    while len(level) > 1:
+        level = [
+            client.submit(add_all, *level[i : i + SPLIT_EVERY], pure=False)
+            for i in range(0, len(level), SPLIT_EVERY)
+        ]
+    for future in as_completed(futures):
+        rows_done(int(size_of[future.key]))
+    return level[0].result()
+
+
+def _tree(parts: list, add):
+    while len(parts) > 1:
+        parts = [add(*parts[i : i + SPLIT_EVERY]) for i in range(0, len(parts), SPLIT_EVERY)]
+    return parts[0]
+
+
+def _current_client():
+    """The distributed client in use, or None (also when distributed is not installed)."""
+    try:
+        from distributed import default_client
+    except ImportError:
+        return None
+    try:
+        return default_client()
+    except ValueError:
+        return None
+
+
+def map_row_blocks(function: Callable, X, n_columns: int | None, dtype, *args):
+    """A Dask array of ``function(block, *args)`` for each row block of ``X``.
+
+    ``n_columns`` is the width of each result (None for one value per row).
+    """
+    if len(X.chunks[1]) != 1:
+        X = X.rechunk({1: -1})
+    if n_columns is None:
+        return X.map_blocks(function, *args, dtype=dtype, chunks=(X.chunks[0],), drop_axis=1)
+    return X.map_blocks(function, *args, dtype=dtype, chunks=(X.chunks[0], (n_columns,)))
+
+
+def gather(X) -> np.ndarray:
+    """A Dask array computed into one NumPy array on the client."""
+    return np.asarray(X.compute())
+
+
+# ----------------------------------------------------------------------------- clusters
+
+
+@contextlib.contextmanager
+def connect(address: str, *, workers: int | None = None) -> Iterator:
+    """A ``distributed.Client`` for ``address``, or a ``LocalCluster`` for ``"local"``.
+
+    The local cluster has one single-threaded worker process per core on 127.0.0.1
+    (the statistics tasks hold the GIL only briefly, but BLAS and NumPy run best on
+    one thread a process here). The client is the default one while the block runs.
+    """
+    import_dask()
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise DaskError("Dask's distributed scheduler is not installed", INSTALL_HINT) from None
+    if address == "local":
+        with LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster, Client(cluster, set_as_default=True) as client:  # fmt: skip
+            yield client
+        return
+    try:
+        client = Client(address, timeout=os.environ.get("PCAGMM_DASK_TIMEOUT", "10s"),
+                        set_as_default=True)  # fmt: skip
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise DaskError(
+            f"cannot reach the Dask scheduler at {address} ({str(exc).splitlines()[0]})",
+            "start one (dask scheduler; dask worker ADDRESS) or pass --dask local",
+        ) from None
+    with client:
+        if not client.scheduler_info().get("workers"):
+            with contextlib.suppress(Exception):
+                client.wait_for_workers(1, timeout=10)
+        if not client.scheduler_info().get("workers"):
+            raise DaskError(f"the Dask scheduler at {address} has no workers",
+                            "start some with: dask worker " + address)  # fmt: skip
+        yield client
