@@ -214,6 +214,7 @@ def cmd_run(args, console: Console) -> int:
         force=args.force,
         folder=args.folder,
         label_column=args.label_column,
+        dask=args.dask,
         progress=console.progress(),
     )
     if console.as_json:
@@ -322,7 +323,20 @@ def build_parser() -> argparse.ArgumentParser:
         "mixture, compare the clusters with the labels, and write figures and files. "
         "With no options: the course notebook's MNIST analysis.",
     )
-    sub.add_argument("--dataset", default="mnist", help="a built-in name or a data file")
+    which = sub.add_mutually_exclusive_group()
+    which.add_argument("--dataset", default="mnist", help="a built-in name or a data file")
+    which.add_argument(
+        "--data",
+        dest="dataset",
+        metavar="FILE",
+        help="a data file (an uint8 .npy of any size is streamed in chunks)",
+    )
+    sub.add_argument(
+        "--dask",
+        metavar="SCHEDULER",
+        help="run PCA and EM as Dask tasks on the cluster at this address (tcp://host:8786), "
+        "or 'local' for a new LocalCluster; needs pcagmm[dask]",
+    )
     sub.add_argument("--components", type=int, default=2, metavar="D", help="PCA components")
     sub.add_argument("--clusters", type=int, default=10, metavar="K", help="mixture components")
     sub.add_argument("--covariance-type", default="full",

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import PcagmmError
-from .progress import Progress
+from .progress import Progress, reporting_rows
 from .stats import release_rows
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
@@ -139,11 +139,17 @@ def run(
     force: bool = False,
     folder=None,
     label_column=None,
+    dask: str | None = None,
     progress: Progress | None = None,
 ) -> Result:
     """Load, project, cluster, evaluate; write the figures and files.
 
-    Parameters mirror ``pcagmm run``. ``write=False`` computes without touching
+    Parameters mirror ``pcagmm run``. ``dataset`` is a built-in name, a path, or a
+    :class:`~pcagmm.datasets.Dataset`; a memory-mapped file is streamed in chunks.
+    ``dask`` is a scheduler address (or ``"local"`` for a new ``LocalCluster``):
+    PCA and EM then run as Dask tasks, each pass reduced on the workers; the
+    projection and the cluster of each row come back for the figures and the
+    agreement. ``write=False`` computes without touching
     the disk (plots then are only available from the Result's methods).
     The output folder is built in a temporary folder beside it and renamed into
     place when complete, so an interrupted run leaves no half-written folder.
@@ -151,8 +157,10 @@ def run(
     from . import datasets
 
     progress = progress or Progress()
+    if isinstance(dataset, np.ndarray):
+        dataset = _array_dataset(dataset)
     config = {
-        "dataset": str(dataset),
+        "dataset": dataset.name if isinstance(dataset, datasets.Dataset) else str(dataset),
         "components": components,
         "clusters": clusters,
         "covariance_type": covariance_type,
@@ -170,14 +178,34 @@ def run(
     timings: dict[str, float] = {}
 
     @contextmanager
-    def stage(name: str, description: str):
+    def stage(name: str, description: str, rows: int | None = None, passes: int = 1):
+        """A timed stage; with ``rows``, a bar of rows per second and time left.
+
+        ``passes`` passes of ``rows`` rows are expected (0: an unknown number, the
+        bar then restarts with each pass).
+        """
         started = time.perf_counter()
-        with progress.task(description):
-            yield
+        total = rows * passes if rows and passes else rows
+        with progress.task(description, total=total, unit="rows" if rows else "") as task:
+            if rows:
+
+                def advance(count: int) -> None:
+                    if not passes and task.completed >= rows:
+                        task.reset()
+                    task.advance(count)
+
+                with reporting_rows(advance):
+                    yield
+            else:
+                yield
         timings[name] = round(time.perf_counter() - started, 4)
 
-    with stage("load", f"loading {dataset}"):
-        ds = datasets.load(dataset, folder=folder, label_column=label_column, progress=progress)
+    if isinstance(dataset, datasets.Dataset):
+        ds = dataset
+    else:
+        with stage("load", f"loading {dataset}"):
+            ds = datasets.load(dataset, folder=folder, label_column=label_column,
+                               progress=progress)  # fmt: skip
     n, d = ds.shape
     _check_rows(ds, components)
     if components > min(n, d):
@@ -190,19 +218,12 @@ def run(
         raise RunError(f"--clusters {clusters} is more than the {n} rows of {ds.name}",
                        f"choose at most {n}")  # fmt: skip
 
-    from .mixture import GaussianMixture
-    from .pca import PCA
-
-    with stage("pca", "PCA"):
-        pca = PCA(components)
-        Z = pca.fit_transform(ds.X)
-    with stage("mixture", "Gaussian mixture"):
-        gmm = GaussianMixture(
-            clusters, covariance_type=covariance_type, random_state=seed, n_init=n_init,
-            tol=tol, max_iter=max_iter, reg_covar=reg_covar,
+    with _cluster(dask) as client:
+        pca, gmm, Z, predicted = _fit(
+            ds.X, client, stage, components, clusters, covariance_type, seed, n_init, tol,
+            max_iter, reg_covar,
         )  # fmt: skip
-        with _quiet_convergence():
-            predicted = gmm.fit_predict(Z)
+        pixel_max = _pixel_max(ds.X, client) if write and ds.image_shape else 0.0
     agreement = None
     if ds.y is not None:
         from .evaluate import agreement as compare
@@ -211,8 +232,84 @@ def run(
             agreement = compare(ds.y, predicted)
     result = Result(config, ds, pca, gmm, Z, predicted, agreement, timings)
     if write:
-        _write(result, target, figure_format, plots, stage, force)
+        _write(result, target, figure_format, plots, stage, force, pixel_max)
     return result
+
+
+def _array_dataset(X: np.ndarray):
+    """A Dataset without labels around an array or memory map given to :func:`run`."""
+    from .datasets import Dataset
+
+    if X.ndim != 2:
+        raise RunError(f"the array given has shape {X.shape}, not (rows, features)",
+                       "reshape it to two dimensions, one row per sample")  # fmt: skip
+    filename = getattr(X, "filename", None)
+    name = Path(filename).name if filename else "array"
+    source = f"memory map of {filename}" if filename else "array in memory"
+    return Dataset(X, None, name=name, source=source)
+
+
+@contextmanager
+def _cluster(address: str | None):
+    """A Dask client for ``address`` while the block runs, or None without one."""
+    if address is None:
+        yield None
+        return
+    from .distributed import DaskError, connect
+
+    with connect(address) as client:
+        try:
+            yield client
+        except Exception as exc:
+            if not type(exc).__module__.startswith(("distributed", "dask")):
+                raise
+            first_line = (str(exc).splitlines() or [""])[0]
+            raise DaskError(
+                f"the Dask cluster at {address} failed: {type(exc).__name__} {first_line}",
+                "look at the workers' logs, then run again",
+            ) from None
+
+
+def _fit(X, client, stage, components, clusters, covariance_type, seed, n_init, tol,
+         max_iter, reg_covar):  # fmt: skip
+    """PCA then the mixture, streamed from ``X`` or as Dask tasks when a client is given."""
+    from .mixture import GaussianMixture
+    from .pca import PCA
+
+    n = X.shape[0]
+    if client is not None:
+        from .distributed import as_dask_array
+
+        X = as_dask_array(X)
+    with stage("pca", "PCA", rows=n, passes=2):  # the fit, then the projection
+        pca = PCA(components).fit(X)
+        Z = pca.transform(X)
+        if client is not None:
+            Z = Z.persist()  # kept on the workers for the EM passes
+    with stage("mixture", "Gaussian mixture", rows=n, passes=0):
+        gmm = GaussianMixture(
+            clusters, covariance_type=covariance_type, random_state=seed, n_init=n_init,
+            tol=tol, max_iter=max_iter, reg_covar=reg_covar,
+        )  # fmt: skip
+        with _quiet_convergence():
+            predicted = gmm.fit_predict(Z)
+        if client is not None:
+            # the run's figures, table and agreement need them here: n x (d + 1) numbers
+            Z, predicted = client.compute([Z, predicted], sync=True)
+    return pca, gmm, Z, predicted
+
+
+def _pixel_max(X, client) -> float:
+    """The largest grey level, in chunks (on the workers with a Dask client)."""
+    if client is not None:
+        from .distributed import as_dask_array
+
+        return float(as_dask_array(X).max().compute())
+    largest = 0.0
+    for start in range(0, X.shape[0], 1 << 16):
+        largest = max(largest, float(np.max(X[start : start + (1 << 16)])))
+        release_rows(X, start, start + (1 << 16))
+    return largest
 
 
 #: float64 squares overflow above ~1e154 and lose all precision below ~1e-154
@@ -310,7 +407,8 @@ def _check_out(target: Path, config: dict, force: bool) -> None:
             raise RunError(f"{target} already holds a different run", fix_force)
 
 
-def _write(result: Result, target: Path, figure_format: str, plots: bool, stage, force) -> None:
+def _write(result: Result, target: Path, figure_format: str, plots: bool, stage, force,
+           pixel_max: float) -> None:  # fmt: skip
     from . import outputs
     from .model_file import save_model
 
@@ -336,7 +434,6 @@ def _write(result: Result, target: Path, figure_format: str, plots: bool, stage,
             (build / "clusters.csv").write_text(outputs.clusters_csv(result.gmm))
             matching = result.agreement.matching if result.agreement is not None else None
             image_shape = result.dataset.image_shape
-            pixel_max = float(np.max(result.dataset.X)) if image_shape else 0.0
             save_model(build / "model.npz", result.pca, result.gmm, image_shape, matching,
                        pixel_max)  # fmt: skip
             files += ["clusters.csv", "model.npz", "summary.json"]
