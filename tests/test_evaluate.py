@@ -38,3 +38,38 @@ def test_perfect_and_more_clusters_than_labels():
     split = agreement(labels, np.array([0, 1, 2, 2, 3, 3]))  # cluster 0 or 1 stays unmatched
     assert split.accuracy == 5 / 6
     assert len(split.matching) == 3
+
+
+def test_counted_in_chunks_equals_scikit_learn(monkeypatch):
+    from pcagmm import evaluate
+
+    monkeypatch.setattr(evaluate, "CONTINGENCY_CHUNK", 1000)  # many chunks, one partial
+    rng = np.random.default_rng(1)
+    for labels, clusters in [
+        (rng.integers(0, 10, 12_345).astype(np.uint8), rng.integers(0, 7, 12_345)),
+        (rng.integers(3, 9, 5_000), rng.integers(0, 3, 5_000) * 5),  # values with gaps
+        (np.zeros(100, dtype=int), np.zeros(100, dtype=int)),  # one label, one cluster
+        (np.arange(100) % 2, np.zeros(100, dtype=int)),  # one cluster
+        (np.array(["a", "b", "c"] * 40), rng.integers(0, 3, 120)),  # not countable
+        (rng.integers(0, 2, 50) * 10_000, rng.integers(0, 2, 50)),  # too large to count
+    ]:
+        result = agreement(labels, clusters)
+        ari = adjusted_rand_score(labels, clusters)
+        nmi = normalized_mutual_info_score(labels, clusters)
+        assert np.isclose(result.adjusted_rand, ari, rtol=1e-12, atol=1e-15)
+        assert np.isclose(result.normalized_mutual_info, nmi, rtol=1e-12, atol=1e-15)
+        present = set(np.unique(labels).tolist())
+        assert set(result.matching.values()) <= present
+
+
+def test_counting_needs_no_row_sized_arrays():
+    import tracemalloc
+
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 10, 5_000_000).astype(np.uint8)
+    clusters = rng.integers(0, 10, 5_000_000)
+    tracemalloc.start()
+    agreement(labels, clusters)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 40e6  # one chunk's int64 cells (8 MB) and its bincount; the clusters are 40 MB
