@@ -299,3 +299,37 @@ def test_as_dask_array_reads_memory_maps_per_block(images):
     # no task holds the rows: the graph is small whatever the file's size
     assert sum(len(repr(task)) for task in graph.values()) < 20_000
     np.testing.assert_array_equal(X[100:2000].compute(scheduler="sync"), images[100:2000])
+
+
+def test_a_scheduler_without_workers_is_a_one_line_error(images, tmp_path, monkeypatch):
+    from pcagmm.distributed import DaskError
+
+    monkeypatch.setenv("PCAGMM_DASK_TIMEOUT", "2s")
+    bare = distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None)
+    address = bare.scheduler_address
+    with bare, pytest.raises(DaskError, match="has no workers") as raised:
+        run(Path(images.filename), clusters=3, out=tmp_path / "out", dask=address)
+    assert f"dask worker {address}" in str(raised.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_workers_that_cannot_read_the_file_give_a_one_line_error(client, tmp_path):
+    from pcagmm import datasets
+    from pcagmm.distributed import DaskError
+
+    X, _ = clustered_images(3000)
+    path = tmp_path / "gone.npy"
+    np.save(path, X)
+    dataset = datasets.load(path)
+    path.unlink()  # this process keeps its map; the workers find no file
+    with pytest.raises(DaskError, match="could not read the data") as raised:
+        run(dataset, clusters=3, out=tmp_path / "out", dask=client.scheduler.address)
+    assert "shared file system" in str(raised.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_python_api_runs_on_a_memory_map(images, tmp_path):
+    from_path = run(Path(images.filename), clusters=4, seed=0, write=False)
+    from_map = run(images, clusters=4, seed=0, write=False)
+    np.testing.assert_array_equal(from_map.gmm.means_, from_path.gmm.means_)
+    assert from_map.dataset.name == "images.npy" and from_map.agreement is None  # no labels

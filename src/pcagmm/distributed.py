@@ -249,9 +249,9 @@ def connect(address: str, *, workers: int | None = None) -> Iterator:
         ) as cluster, Client(cluster, set_as_default=True) as client:  # fmt: skip
             yield client
         return
+    timeout = os.environ.get("PCAGMM_DASK_TIMEOUT", "10s")
     try:
-        client = Client(address, timeout=os.environ.get("PCAGMM_DASK_TIMEOUT", "10s"),
-                        set_as_default=True)  # fmt: skip
+        client = Client(address, timeout=timeout, set_as_default=True)
     except (OSError, TimeoutError, ValueError) as exc:
         raise DaskError(
             f"cannot reach the Dask scheduler at {address} ({str(exc).splitlines()[0]})",
@@ -260,7 +260,7 @@ def connect(address: str, *, workers: int | None = None) -> Iterator:
     with client:
         if not client.scheduler_info().get("workers"):
             with contextlib.suppress(Exception):
-                client.wait_for_workers(1, timeout=10)
+                client.wait_for_workers(1, timeout=timeout)
         if not client.scheduler_info().get("workers"):
             raise DaskError(f"the Dask scheduler at {address} has no workers",
                             "start some with: dask worker " + address)  # fmt: skip

@@ -284,6 +284,12 @@ def _cluster(address: str | None):
     with connect(address) as client:
         try:
             yield client
+        except OSError as exc:  # raised in a worker: most often a file it cannot see
+            raise DaskError(
+                f"a Dask worker could not read the data ({exc})",
+                "the workers need the data file at the same path as here (a shared file "
+                "system), or run without --dask",
+            ) from None
         except Exception as exc:
             if not type(exc).__module__.startswith(("distributed", "dask")):
                 raise
