@@ -7,6 +7,7 @@ import io
 import time
 
 import numpy as np
+import pytest
 from rich.console import Console
 
 from pcagmm import run
@@ -70,3 +71,18 @@ def test_the_bar_shows_rows_per_second_and_time_left():
     assert "PCA" in shown
     assert "rows/s" in shown
     assert "0:00:0" in shown  # the time left, e.g. 0:00:01
+
+
+def test_a_run_on_dask_counts_the_rows_too(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    rng = np.random.default_rng(0)
+    path = tmp_path / "rows.npy"
+    np.save(path, rng.integers(0, 256, size=(5000, 30), dtype=np.uint8))
+    recorder = Recorder()
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:  # fmt: skip
+        run(path, clusters=3, seed=0, write=False, progress=recorder,
+            dask=cluster.scheduler_address)  # fmt: skip
+    pca = recorder.tasks["PCA"]
+    assert (pca.total, pca.completed) == (10_000, 10_000)  # block by block, as they finish
+    assert recorder.resets["Gaussian mixture"] >= 1

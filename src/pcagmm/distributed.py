@@ -132,6 +132,18 @@ def fewer_blocks(X, block_bytes: int = 8 << 20):
     return X.rechunk({0: rows, 1: -1})
 
 
+def persist(X):
+    """``X`` computed and kept on the workers; its rows reported as its blocks finish."""
+    from distributed import as_completed, futures_of
+
+    X = X.persist()
+    sizes = X.chunks[0]
+    for future in as_completed(futures_of(X)):
+        key = future.key
+        rows_done(int(sizes[key[1]]) if isinstance(key, tuple) and len(key) > 1 else 0)
+    return X
+
+
 def row_blocks(X) -> tuple[list, list[int]]:
     """The row blocks of a 2-D Dask array as Delayed objects, and their first rows."""
     if X.ndim != 2:

@@ -315,12 +315,10 @@ def _fit(X, client, stage, components, clusters, covariance_type, seed, n_init, 
         pca = PCA(components).fit(X)
         Z = pca.transform(X)
         if client is not None:
-            from .distributed import fewer_blocks
+            from .distributed import fewer_blocks, persist
 
-            Z = fewer_blocks(Z).persist()  # kept on the workers for the EM passes
-            from distributed import wait
-
-            wait(Z)  # the projection's pass belongs to this stage
+            # kept on the workers for the EM passes; waited for: this stage's second pass
+            Z = persist(fewer_blocks(Z))
     with stage("mixture", "Gaussian mixture", rows=n, passes=0):
         gmm = GaussianMixture(
             clusters, covariance_type=covariance_type, random_state=seed, n_init=n_init,
