@@ -144,6 +144,26 @@ def persist(X):
     return X
 
 
+def validate_dask_array(estimator, X, reset: bool):
+    """Check a Dask array's shape and dtype for ``estimator`` without computing it.
+
+    ``reset`` (a fit) records ``n_features_in_``; otherwise the width must match it.
+    """
+    if X.ndim != 2 or X.dtype.kind not in "uif":
+        raise ValueError(f"Expected a 2-D numeric Dask array, got shape {X.shape} of {X.dtype}")
+    n, d = X.shape
+    if reset:
+        if n < 2:
+            raise ValueError(f"Found array with {n} sample(s) while a minimum of 2 is required")
+        estimator.n_features_in_ = d
+    elif d != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {d} features, but {type(estimator).__name__} is expecting "
+            f"{estimator.n_features_in_} features as input"
+        )
+    return X
+
+
 def row_blocks(X) -> tuple[list, list[int]]:
     """The row blocks of a 2-D Dask array as Delayed objects, and their first rows."""
     if X.ndim != 2:

@@ -170,18 +170,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         )
 
     def _validate_dask(self, X, reset: bool):
-        if X.ndim != 2 or X.dtype.kind not in "uif":
-            raise ValueError(f"Expected a 2-D numeric Dask array, got shape {X.shape} of {X.dtype}")
-        n, d = X.shape
-        if reset:
-            if n < 2:
-                raise ValueError(f"Found array with {n} sample(s) while a minimum of 2 is required")
-            self.n_features_in_ = d
-        elif d != self.n_features_in_:
-            raise ValueError(
-                f"X has {d} features, but PCA is expecting {self.n_features_in_} features as input"
-            )
-        return X
+        from .distributed import validate_dask_array
+
+        return validate_dask_array(self, X, reset)
 
     def _check_n_components(self, n: int, d: int) -> int:
         k = self.n_components

@@ -338,19 +338,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return validate_data(self, X, reset=False, dtype=_FLOATS, copy=False)
 
     def _validate_dask(self, X, reset: bool):
-        if X.ndim != 2 or X.dtype.kind not in "uif":
-            raise ValueError(f"Expected a 2-D numeric Dask array, got shape {X.shape} of {X.dtype}")
-        n, d = X.shape
-        if reset:
-            if n < 2:
-                raise ValueError(f"Found array with {n} sample(s) while a minimum of 2 is required")
-            self.n_features_in_ = d
-        elif d != self.n_features_in_:
-            raise ValueError(
-                f"X has {d} features, but GaussianMixture is expecting {self.n_features_in_} "
-                "features as input"
-            )
-        return X
+        from ..distributed import validate_dask_array
+
+        return validate_dask_array(self, X, reset)
 
     def _map_blocks(self, function, X, n_columns, dtype):
         from ..distributed import map_row_blocks
