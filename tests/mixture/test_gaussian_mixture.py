@@ -362,3 +362,26 @@ def test_large_data_start_from_k_means_on_a_sample(monkeypatch):
     order = np.argsort(a.means_[:, 0])
     np.testing.assert_allclose(a.means_[order], full.means_[np.argsort(full.means_[:, 0])],
                                rtol=1e-4, atol=1e-4)  # fmt: skip
+
+
+def test_large_data_start_is_a_fixed_point_of_lloyd_on_every_row(monkeypatch):
+    # The sample's centres are refined by full passes until they stop moving: one more
+    # Lloyd step on all rows (an explicit nearest-centre loop) moves them less than tol.
+    from pcagmm.mixture import gaussian_mixture
+
+    monkeypatch.setattr(gaussian_mixture, "KMEANS_SAMPLE_ABOVE", 500)
+    monkeypatch.setattr(gaussian_mixture, "KMEANS_SAMPLE_ROWS", 200)
+    X = blobs(3, n=4000, d=2, K=4) + np.random.default_rng(1).normal(0, 2.0, size=(4000, 2))
+    gmm = GaussianMixture(4, random_state=0, chunk_rows=700)
+    gmm._check_parameters(*X.shape)
+    shift = X[:1024].mean(axis=0)
+    sums = gmm._initial_sums(X, None, np.random.RandomState(0), shift)
+    centres = shift + sums.linear / sums.mass[:, np.newaxis]
+    nearest = np.argmin(((X[:, np.newaxis, :] - centres) ** 2).sum(axis=2), axis=1)
+    stepped = np.array([X[nearest == k].mean(axis=0) for k in range(4)])
+    sample = np.random.RandomState(0).choice(len(X), 200, replace=False)
+    tolerance = 1e-4 * np.mean(np.var(X[np.sort(sample)], axis=0))
+    assert np.sum((stepped - centres) ** 2) <= tolerance
+    # the start's sums are those of the last pass's assignment, to centres that moved
+    # less than the tolerance since: all but a few rows are assigned alike
+    assert np.abs(sums.mass - np.bincount(nearest, minlength=4)).sum() <= 0.005 * len(X)

@@ -33,12 +33,17 @@ from .kernels import COVARIANCE_TYPES, Model, Sums
 
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 #: above this many rows the k-means start runs on a uniform sample of
-#: KMEANS_SAMPLE_ROWS rows, then assigns every row to its nearest centre in one chunked
-#: pass (scikit-learn's KMeans on all rows copies them and holds several row-sized
+#: KMEANS_SAMPLE_ROWS rows, then refines its centres by chunked Lloyd passes over every
+#: row (scikit-learn's KMeans on all rows copies them and holds several row-sized
 #: arrays: ~0.8 GB at 8.4 million rows of 2 columns). Up to this size the start is
 #: scikit-learn's exactly.
 KMEANS_SAMPLE_ABOVE = 1_000_000
 KMEANS_SAMPLE_ROWS = 200_000
+#: the full Lloyd passes that refine the sample's centres stop when the centres move
+#: less than this fraction of the mean feature variance (scikit-learn's KMeans tol), or
+#: after this many passes
+KMEANS_TOL = 1e-4
+KMEANS_MAX_FULL_PASSES = 100
 #: below this many features the k-means start runs on one thread: thread start-up
 #: costs more than the small products gain. EM passes always run BLAS on one thread
 #: and parallelise over chunks themselves (see em_pass).
@@ -253,16 +258,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         K = self.n_components
         labels = dense = None
         if self.init_params == "kmeans" and n > KMEANS_SAMPLE_ABOVE:
-            centres = _kmeans_centres_on_a_sample(X, K, sample_weight, random_state) - shift
-            if is_dask_array(X):
-                from ..distributed import reduce_blocks
-
-                return reduce_blocks(_block_centre_sums, X, shift, centres, self.covariance_type)
-            total = Sums.zeros(K, d, self.covariance_type)
-            for start, chunk in iter_row_chunks(X, self._chunk_rows(d), shift):
-                w = None if sample_weight is None else sample_weight[start : start + len(chunk)]
-                total.add(nearest_centre_sums(chunk, centres, self.covariance_type, w))
-            return total
+            return self._kmeans_start_at_scale(X, sample_weight, random_state, shift)
         if is_dask_array(X):
             from ..distributed import gather
 
@@ -304,6 +300,46 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 resp[np.flatnonzero(hit), part[hit]] = 1.0
             w = None if sample_weight is None else sample_weight[start:stop]
             total.add(kernels.weighted_sums(chunk, resp, w, self.covariance_type))
+        return total
+
+    def _kmeans_start_at_scale(self, X, sample_weight, random_state, shift) -> Sums:
+        """k-means for many rows: on a uniform sample, then Lloyd passes over every row.
+
+        scikit-learn's KMeans (k-means++ seeding, then Lloyd) runs on
+        :data:`KMEANS_SAMPLE_ROWS` rows drawn from ``random_state``; its centres are then
+        refined by full passes, each assigning every row to its nearest centre and
+        moving the centres to their rows' means, until they move less than
+        scikit-learn's tolerance (1e-4 of the mean variance of the sample's features,
+        squared distance summed over centres) or after :data:`KMEANS_MAX_FULL_PASSES`.
+        The starting responsibilities are the last pass's assignment, so the start needs
+        no row-sized array, and a Dask array's passes run on its workers.
+        """
+        centres, variance = _kmeans_centres_on_a_sample(
+            X, self.n_components, sample_weight, random_state
+        )
+        centres = centres - shift
+        tolerance = KMEANS_TOL * variance
+        for _ in range(KMEANS_MAX_FULL_PASSES):
+            sums = self._nearest_centre_pass(X, centres, shift, sample_weight)
+            filled = sums.mass > 0  # an emptied centre stays where it was
+            moved = centres.copy()
+            moved[filled] = sums.linear[filled] / sums.mass[filled, np.newaxis]
+            shift_squared = float(np.sum((moved - centres) ** 2))
+            centres = moved
+            if shift_squared <= tolerance:
+                break
+        return sums
+
+    def _nearest_centre_pass(self, X, centres, shift, sample_weight) -> Sums:
+        if is_dask_array(X):
+            from ..distributed import reduce_blocks
+
+            return reduce_blocks(_block_centre_sums, X, shift, centres, self.covariance_type)
+        d = X.shape[1]
+        total = Sums.zeros(self.n_components, d, self.covariance_type)
+        for start, chunk in iter_row_chunks(X, self._chunk_rows(d), shift):
+            w = None if sample_weight is None else sample_weight[start : start + len(chunk)]
+            total.add(nearest_centre_sums(chunk, centres, self.covariance_type, w))
         return total
 
     # ------------------------------------------------------------------------- parameters
@@ -491,8 +527,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 _FLOATS = [np.float64, np.float32]
 
 
-def _kmeans_centres_on_a_sample(X, K, sample_weight, random_state) -> np.ndarray:
-    """k-means (scikit-learn's: k-means++ seeding, then Lloyd) on a uniform sample of rows.
+def _kmeans_centres_on_a_sample(X, K, sample_weight, random_state):
+    """k-means (scikit-learn's: k-means++ seeding, then Lloyd) on a uniform sample of rows,
+    and the mean variance of the sample's features (the scale of k-means' tolerance).
 
     The sample is drawn from ``random_state``, so the start is reproducible; for a
     Dask array only the sampled rows come to the client.
@@ -505,11 +542,10 @@ def _kmeans_centres_on_a_sample(X, K, sample_weight, random_state) -> np.ndarray
     rows = X[sample]
     if is_dask_array(rows):
         rows = rows.compute()
-    return (
-        KMeans(n_clusters=K, n_init=1, random_state=random_state)
-        .fit(np.asarray(rows, dtype=np.float64), sample_weight=weights)
-        .cluster_centers_
-    )
+    rows = np.asarray(rows, dtype=np.float64)
+    kmeans = KMeans(n_clusters=K, n_init=1, random_state=random_state)
+    centres = kmeans.fit(rows, sample_weight=weights).cluster_centers_
+    return centres, float(np.mean(np.var(rows, axis=0)))
 
 
 def nearest_centre_sums(U, centres, covariance_type, sample_weight=None) -> Sums:
