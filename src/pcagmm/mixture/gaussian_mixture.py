@@ -320,7 +320,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         centres = centres - shift
         tolerance = KMEANS_TOL * variance
         for _ in range(KMEANS_MAX_FULL_PASSES):
-            sums = self._nearest_centre_pass(X, centres, shift, sample_weight)
+            sums = self._nearest_centre_pass(X, centres, shift, sample_weight, moments=False)
             filled = sums.mass > 0  # an emptied centre stays where it was
             moved = centres.copy()
             moved[filled] = sums.linear[filled] / sums.mass[filled, np.newaxis]
@@ -328,18 +328,21 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             centres = moved
             if shift_squared <= tolerance:
                 break
-        return sums
+        return self._nearest_centre_pass(X, centres, shift, sample_weight, moments=True)
 
-    def _nearest_centre_pass(self, X, centres, shift, sample_weight) -> Sums:
+    def _nearest_centre_pass(self, X, centres, shift, sample_weight, moments: bool) -> Sums:
+        """Sums of every row given to its nearest centre: counts and sums only (a Lloyd
+        pass), or with the second moments the M-step needs."""
+        kind = self.covariance_type if moments else None
         if is_dask_array(X):
             from ..distributed import reduce_blocks
 
-            return reduce_blocks(_block_centre_sums, X, shift, centres, self.covariance_type)
+            return reduce_blocks(_block_centre_sums, X, shift, centres, kind)
         d = X.shape[1]
-        total = Sums.zeros(self.n_components, d, self.covariance_type)
+        total = Sums.zeros(self.n_components, d, kind or "spherical")
         for start, chunk in iter_row_chunks(X, self._chunk_rows(d), shift):
             w = None if sample_weight is None else sample_weight[start : start + len(chunk)]
-            total.add(nearest_centre_sums(chunk, centres, self.covariance_type, w))
+            total.add(nearest_centre_sums(chunk, centres, kind, w))
         return total
 
     # ------------------------------------------------------------------------- parameters
@@ -551,13 +554,27 @@ def _kmeans_centres_on_a_sample(X, K, sample_weight, random_state):
 def nearest_centre_sums(U, centres, covariance_type, sample_weight=None) -> Sums:
     """M-step sums of rows ``U`` each given wholly to its nearest centre.
 
-    ``U`` and ``centres`` are relative to the same shift point.
+    ``U`` and ``centres`` are relative to the same shift point. With
+    ``covariance_type=None`` only the counts and the sums of the rows are made (what a
+    Lloyd step needs; the second moments are left as zeros of the spherical shape).
     """
+    K, d = centres.shape
     # argmin |u - c|^2 = argmin |c|^2 - 2 u.c
-    distances = np.einsum("kd,kd->k", centres, centres) - 2.0 * U @ centres.T
-    resp = np.zeros((len(U), len(centres)))
-    resp[np.arange(len(U)), distances.argmin(axis=1)] = 1.0
-    return kernels.weighted_sums(U, resp, sample_weight, covariance_type)
+    distances = U @ (-2.0 * centres.T)
+    distances += np.einsum("kd,kd->k", centres, centres)
+    nearest = distances.argmin(axis=1)
+    if covariance_type is not None:
+        resp = np.zeros((len(U), K))
+        resp[np.arange(len(U)), nearest] = 1.0
+        return kernels.weighted_sums(U, resp, sample_weight, covariance_type)
+    w = sample_weight
+    mass = np.bincount(nearest, weights=w, minlength=K).astype(np.float64)
+    linear = np.empty((K, d))
+    for j in range(d):
+        column = U[:, j] if w is None else U[:, j] * w
+        linear[:, j] = np.bincount(nearest, weights=column, minlength=K)
+    weight = float(len(U) if w is None else w.sum())
+    return Sums(mass, linear, np.zeros(K), 0.0, weight)
 
 
 def _block_centre_sums(block, shift, centres, covariance_type) -> Sums:
