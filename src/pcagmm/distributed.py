@@ -164,15 +164,13 @@ def validate_dask_array(estimator, X, reset: bool):
     return X
 
 
-def row_blocks(X) -> tuple[list, list[int]]:
-    """The row blocks of a 2-D Dask array as Delayed objects, and their first rows."""
+def row_blocks(X) -> list:
+    """The row blocks of a 2-D Dask array (whole rows each) as Delayed objects."""
     if X.ndim != 2:
         raise ValueError(f"Expected a 2-D Dask array, got {X.ndim} dimensions")
     if len(X.chunks[1]) != 1:
         X = X.rechunk({1: -1})  # a block holds whole rows
-    blocks = list(X.to_delayed(optimize_graph=False)[:, 0])
-    starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(int).tolist()
-    return blocks, starts
+    return list(X.to_delayed(optimize_graph=False)[:, 0])
 
 
 # ----------------------------------------------------------------------------- reductions
@@ -197,7 +195,7 @@ def reduce_blocks(function: Callable, X, *args, **kwargs):
     """
     import dask
 
-    blocks, _ = row_blocks(X)
+    blocks = row_blocks(X)
     sizes = X.chunks[0]
     tasks = [dask.delayed(function, pure=True)(block, *args, **kwargs) for block in blocks]
     client = _current_client()
