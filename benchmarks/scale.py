@@ -203,7 +203,8 @@ def stage_rates(path: Path, rows: int) -> str:
         started = time.perf_counter()
         em_pass(model)
         em = time.perf_counter() - started
-    # numpy computes chunk.T @ chunk as a symmetric rank-k update: (m + 1)^2 n multiply-adds
+    # numpy computes chunk.T @ chunk as a symmetric rank-k update: half of the (m + 1)^2
+    # entries, n multiply-adds each, so (m + 1)^2 n floating-point operations
     return (f"PCA fit {n * (used + 1) ** 2 / fit / 1e9:.0f} GFLOP/s ({used} columns used);"
             f" projection {X.nbytes / project / 1e9:.2f} GB/s of uint8 rows;"
             f" one EM pass (10 full, 2-D) {n / em / 1e6:.0f} million rows/s")  # fmt: skip
