@@ -162,8 +162,12 @@ def test_bad_dask_input(client):
 def test_run_on_a_cluster_equals_the_streamed_run(client, images, tmp_path):
     path = Path(images.filename)
     streamed = run(path, components=2, clusters=5, seed=1, out=tmp_path / "streamed", plots=False)
-    on_dask = run(path, components=2, clusters=5, seed=1, out=tmp_path / "dask", plots=False,
+    on_dask = run(path, components=2, clusters=5, seed=1, out=tmp_path / "dask",
                   dask=client.scheduler.address)  # fmt: skip
+    assert {"pca_scatter.png", "gmm_clusters.png"} <= set(on_dask.files)  # drawn from its Z
+    assert on_dask.computed_on == f"Dask cluster at {client.scheduler.address}, 2 workers"
+    assert streamed.computed_on == "this process"
+    assert f"on the Dask cluster at {client.scheduler.address}" in on_dask.report()
     assert on_dask.gmm.n_iter_ == streamed.gmm.n_iter_
     assert relative(on_dask.means, streamed.means) < 1e-9
     assert relative(on_dask.gmm.covariances_, streamed.gmm.covariances_) < 1e-9
@@ -173,6 +177,7 @@ def test_run_on_a_cluster_equals_the_streamed_run(client, images, tmp_path):
     second = json.loads((tmp_path / "dask" / "summary.json").read_text())
     for key in ("pca", "mixture", "metrics"):
         assert_same_numbers(first[key], second[key])
+    assert second["computed_on"] == on_dask.computed_on
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # tol=0 on purpose

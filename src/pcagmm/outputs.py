@@ -81,6 +81,8 @@ def report(result) -> str:
         ]
     timing = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in result.timings.items())
     lines += ["", f"Time      {timing}"]
+    if result.computed_on != "this process":
+        lines.append(f"          on the {result.computed_on}")
     if result.out is not None:
         lines.append(f"Files     {result.out}/: {', '.join(result.files)}")
     return "\n".join(lines)
@@ -133,6 +135,7 @@ def summary(result) -> dict:
         },
         "metrics": result.agreement.as_dict() if result.agreement is not None else None,
         "timings_seconds": result.timings,
+        "computed_on": result.computed_on,
     }
 
 

@@ -46,6 +46,8 @@ class Result:
         self.timings = timings
         self.out: Path | None = None
         self.files: list[str] = []
+        #: where the passes ran: "this process", or the Dask cluster's address and workers
+        self.computed_on = "this process"
 
     @property
     def means(self) -> np.ndarray:
@@ -219,7 +221,11 @@ def run(
                        f"choose at most {n}")  # fmt: skip
 
     hashing = _hash_in_background(ds) if write else None
+    computed_on = "this process"
     with _cluster(dask) as client:
+        if client is not None:
+            workers = len(client.scheduler_info().get("workers", {}))
+            computed_on = f"Dask cluster at {client.scheduler.address}, {workers} workers"
         pca, gmm, Z, predicted = _fit(
             ds.X, client, stage, components, clusters, covariance_type, seed, n_init, tol,
             max_iter, reg_covar,
@@ -232,6 +238,7 @@ def run(
         with stage("evaluation", "comparing with the labels"):
             agreement = compare(ds.y, predicted)
     result = Result(config, ds, pca, gmm, Z, predicted, agreement, timings)
+    result.computed_on = computed_on
     if hashing is not None:
         hashing.join()  # summary.json records the hash
     if write:
