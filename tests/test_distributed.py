@@ -338,3 +338,16 @@ def test_the_python_api_runs_on_a_memory_map(images, tmp_path):
     from_map = run(images, clusters=4, seed=0, write=False)
     np.testing.assert_array_equal(from_map.gmm.means_, from_path.gmm.means_)
     assert from_map.dataset.name == "images.npy" and from_map.agreement is None  # no labels
+
+
+def test_a_dask_run_without_figures_leaves_the_projection_on_the_cluster(client, images, tmp_path):
+    from pcagmm.pipeline import RunError
+
+    result = run(Path(images.filename), clusters=3, seed=0, out=tmp_path / "out", plots=False,
+                 dask=client.scheduler.address)  # fmt: skip
+    assert result.Z is None
+    assert result.clusters.dtype == np.uint8 and len(result.clusters) == len(images)
+    with pytest.raises(RunError, match="left its projection on the Dask cluster"):
+        result.plot_scatter()
+    streamed = run(Path(images.filename), clusters=3, seed=0, write=False)
+    np.testing.assert_array_equal(result.clusters, streamed.clusters)

@@ -32,7 +32,8 @@ class RunError(PcagmmError, ValueError):
 class Result:
     """What a run produced: the fitted models, the projection, the metrics, the timings.
 
-    Shows itself as a table in a notebook; ``plot_*`` draw the figures.
+    Shows itself as a table in a notebook; ``plot_*`` draw the figures. ``Z`` (the
+    projection) is None after a Dask run that wrote no figures: it stayed on the cluster.
     """
 
     def __init__(self, config, dataset, pca, gmm, Z, clusters, agreement, timings):
@@ -72,11 +73,17 @@ class Result:
 
         return f"<pre>{html.escape(self.report())}</pre>"
 
+    def _projection(self) -> np.ndarray:
+        if self.Z is None:
+            raise RunError("this run left its projection on the Dask cluster (it drew no "
+                           "figures)", "run again with plots (without --no-plots)")  # fmt: skip
+        return self.Z
+
     def plot_scatter(self):
         """The projection coloured by the true label (a matplotlib Figure)."""
         from .plots import pca_scatter
 
-        return pca_scatter(self.Z, self.dataset.y, title=_title(self, "PCA projection"),
+        return pca_scatter(self._projection(), self.dataset.y, title=_title(self, "PCA projection"),
                            explained_ratio=self.pca.explained_variance_ratio_,
                            label_name=_label_name(self.dataset),
                            class_names=_class_names(self.dataset))  # fmt: skip
@@ -87,7 +94,7 @@ class Result:
 
         title = _title(self, f"Gaussian mixture, {self.gmm.n_components} components, "
                              f"{self.gmm.covariance_type} covariance")  # fmt: skip
-        return gmm_clusters(self.Z, self.clusters, self.gmm, title=title,
+        return gmm_clusters(self._projection(), self.clusters, self.gmm, title=title,
                             explained_ratio=self.pca.explained_variance_ratio_)  # fmt: skip
 
     def plot_means(self):
@@ -228,7 +235,7 @@ def run(
             computed_on = f"Dask cluster at {client.scheduler.address}, {workers} workers"
         pca, gmm, Z, predicted = _fit(
             ds.X, client, stage, components, clusters, covariance_type, seed, n_init, tol,
-            max_iter, reg_covar,
+            max_iter, reg_covar, keep_projection=plots or not write,
         )  # fmt: skip
         pixel_max = _pixel_max(ds.X, client) if write and ds.image_shape else 0.0
     agreement = None
@@ -308,8 +315,12 @@ def _cluster(address: str | None):
 
 
 def _fit(X, client, stage, components, clusters, covariance_type, seed, n_init, tol,
-         max_iter, reg_covar):  # fmt: skip
-    """PCA then the mixture, streamed from ``X`` or as Dask tasks when a client is given."""
+         max_iter, reg_covar, keep_projection=True):  # fmt: skip
+    """PCA then the mixture, streamed from ``X`` or as Dask tasks when a client is given.
+
+    On Dask, the projection comes back to this process only if ``keep_projection``
+    (the figures need it); the clusters always do, in the smallest integer type.
+    """
     from .mixture import GaussianMixture
     from .pca import PCA
 
@@ -334,8 +345,12 @@ def _fit(X, client, stage, components, clusters, covariance_type, seed, n_init, 
         with _quiet_convergence():
             predicted = gmm.fit_predict(Z)
         if client is not None:
-            # the run's figures, table and agreement need them here: n x (d + 1) numbers
-            Z, predicted = client.compute([Z, predicted], sync=True)
+            # the agreement needs the clusters here, the figures the projection too
+            predicted = predicted.astype(np.min_scalar_type(clusters - 1))
+            if keep_projection:
+                Z, predicted = client.compute([Z, predicted], sync=True)
+            else:
+                Z, predicted = None, client.compute(predicted, sync=True)
     return pca, gmm, Z, predicted
 
 
