@@ -154,6 +154,12 @@ def test_bad_dask_input(client):
         GaussianMixture(2).fit(X, sample_weight=np.ones(10))
     with pytest.raises(ValueError, match="2-D numeric Dask array"):
         PCA(1).fit(da.zeros((10,), chunks=5))
+    with_nan = da.from_array(np.where(np.eye(10, 3) > 0, np.nan, 1.0) + np.arange(10)[:, None],
+                             chunks=4)  # fmt: skip
+    with pytest.raises(ValueError, match="Input X contains NaN or infinity"):
+        PCA(1).fit(with_nan)
+    with pytest.raises(ValueError, match="Input X contains NaN or infinity"):
+        GaussianMixture(2).fit(with_nan)
     fitted = PCA(1).fit(np.random.default_rng(0).normal(size=(10, 3)))
     with pytest.raises(ValueError, match="X has 4 features"):
         fitted.transform(da.zeros((10, 4), chunks=5))
@@ -351,3 +357,15 @@ def test_a_dask_run_without_figures_leaves_the_projection_on_the_cluster(client,
         result.plot_scatter()
     streamed = run(Path(images.filename), clusters=3, seed=0, write=False)
     np.testing.assert_array_equal(result.clusters, streamed.clusters)
+
+
+def test_runs_on_different_arrays_are_different_runs(tmp_path):
+    from pcagmm.pipeline import RunError
+
+    rng = np.random.default_rng(0)
+    first, second = rng.normal(size=(300, 4)), rng.normal(size=(300, 4))
+    done = run(first, clusters=2, seed=0, plots=False, out=tmp_path / "out")
+    assert done.config["dataset"].startswith("array sha256:")
+    with pytest.raises(RunError, match="already holds a different run"):
+        run(second, clusters=2, seed=0, plots=False, out=tmp_path / "out")
+    run(first, clusters=2, seed=0, plots=False, out=tmp_path / "out")  # the same run: replaced

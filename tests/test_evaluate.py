@@ -52,6 +52,7 @@ def test_counted_in_chunks_equals_scikit_learn(monkeypatch):
         (np.arange(100) % 2, np.zeros(100, dtype=int)),  # one cluster
         (np.array(["a", "b", "c"] * 40), rng.integers(0, 3, 120)),  # not countable
         (rng.integers(0, 2, 50) * 10_000, rng.integers(0, 2, 50)),  # too large to count
+        (rng.integers(0, 5, 300).astype(np.uint64), rng.integers(0, 3, 300)),  # unsigned 64
     ]:
         result = agreement(labels, clusters)
         ari = adjusted_rand_score(labels, clusters)

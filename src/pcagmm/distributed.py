@@ -124,7 +124,7 @@ def fewer_blocks(X, block_bytes: int = 8 << 20):
 
     A projection has the rows of the data in far fewer bytes; in the data's blocks
     an EM pass would be mostly scheduling (99 tasks of ~5 ms each at 8.4 million
-    rows). Merging moves each block of the projection at most once.
+    rows). Merging moves each row of the projection at most once, before the passes.
     """
     rows = max(1, block_bytes // max(1, X.shape[1] * X.dtype.itemsize))
     if max(X.chunks[0]) >= rows or X.numblocks[0] == 1:
@@ -191,7 +191,8 @@ def reduce_blocks(function: Callable, X, *args, **kwargs):
 
     With a ``distributed`` client, the block results stay on the workers, the tree of
     additions runs there, and rows are reported to :func:`~pcagmm.progress.rows_done`
-    as blocks finish. Without one, Dask's local scheduler runs the same tree.
+    as blocks finish. Without one, Dask's local scheduler runs the same tree in this
+    process's threads (whose passes report their rows as they go).
     """
     import dask
 
@@ -200,8 +201,8 @@ def reduce_blocks(function: Callable, X, *args, **kwargs):
     tasks = [dask.delayed(function, pure=True)(block, *args, **kwargs) for block in blocks]
     client = _current_client()
     if client is None:
+        # the blocks run in this process's threads and report their rows themselves
         (total,) = dask.compute(_tree(tasks, dask.delayed(add_all, pure=True)))
-        rows_done(int(sum(sizes)))
         return total
     from distributed import as_completed
 

@@ -77,7 +77,7 @@ def contingency(labels_true, clusters) -> tuple[np.ndarray, np.ndarray, np.ndarr
         counts = np.zeros(n_clusters * n_labels, dtype=np.int64)
         for start in range(0, len(clusters), CONTINGENCY_CHUNK):
             cell = clusters[start : start + CONTINGENCY_CHUNK].astype(np.int64) * n_labels
-            cell += labels_true[start : start + CONTINGENCY_CHUNK]
+            cell += labels_true[start : start + CONTINGENCY_CHUNK].astype(np.int64)
             counts += np.bincount(cell, minlength=len(counts))
         counts = counts.reshape(n_clusters, n_labels)
         present_clusters = np.flatnonzero(counts.sum(axis=1))

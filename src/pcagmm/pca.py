@@ -92,6 +92,8 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
             shift = None if X.dtype == np.uint8 else first_rows_mean(X)
             sums = reduce_blocks(_block_scatter_sums, X, shift, chunk_rows)
+            if not np.all(np.isfinite(sums.scatter)):  # checked on the sums: no extra pass
+                raise ValueError("Input X contains NaN or infinity")
         else:
             sums = scatter_sums(X, chunk_rows)
         covariance = sums.covariance(ddof=1)

@@ -123,7 +123,9 @@ def _class_names(dataset):
 
 
 def default_out(config: dict) -> Path:
-    name = Path(str(config["dataset"])).name.replace(".", "_")
+    import re
+
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(str(config["dataset"])).name)
     return Path("runs") / (
         f"{name}-pca{config['components']}-gmm{config['clusters']}-"
         f"{config['covariance_type']}-seed{config['seed']}"
@@ -156,9 +158,10 @@ def run(
     Parameters mirror ``pcagmm run``. ``dataset`` is a built-in name, a path, or a
     :class:`~pcagmm.datasets.Dataset`; a memory-mapped file is streamed in chunks.
     ``dask`` is a scheduler address (or ``"local"`` for a new ``LocalCluster``):
-    PCA and EM then run as Dask tasks, each pass reduced on the workers; the
-    projection and the cluster of each row come back for the figures and the
-    agreement. ``write=False`` computes without touching
+    PCA and EM then run as Dask tasks, each pass reduced on the workers; the cluster
+    of each row comes back for the agreement, and the projection for the figures
+    (with ``plots=False`` and ``write=True`` it stays on the cluster: ``Result.Z`` is
+    None). ``write=False`` computes without touching
     the disk (plots then are only available from the Result's methods).
     The output folder is built in a temporary folder beside it and renamed into
     place when complete, so an interrupted run leaves no half-written folder.
@@ -169,7 +172,7 @@ def run(
     if isinstance(dataset, np.ndarray):
         dataset = _array_dataset(dataset)
     config = {
-        "dataset": dataset.name if isinstance(dataset, datasets.Dataset) else str(dataset),
+        "dataset": _dataset_id(dataset),
         "components": components,
         "clusters": clusters,
         "covariance_type": covariance_type,
@@ -231,7 +234,7 @@ def run(
     computed_on = "this process"
     with _cluster(dask) as client:
         if client is not None:
-            workers = len(client.scheduler_info().get("workers", {}))
+            workers = len(client.nthreads())
             computed_on = f"Dask cluster at {client.scheduler.address}, {workers} workers"
         pca, gmm, Z, predicted = _fit(
             ds.X, client, stage, components, clusters, covariance_type, seed, n_init, tol,
@@ -284,7 +287,23 @@ def _array_dataset(X: np.ndarray):
     filename = getattr(X, "filename", None)
     name = Path(filename).name if filename else "array"
     source = f"memory map of {filename}" if filename else "array in memory"
-    return Dataset(X, None, name=name, source=source)
+    location = Path(filename).resolve() if filename else None
+    return Dataset(X, None, name=name, source=source, location=location)
+
+
+def _dataset_id(dataset) -> str:
+    """What a run's config records as its data: the name or path given; for a Dataset,
+    its built-in name, its file, or (in memory) its content hash — so that two runs on
+    different data never count as the same run."""
+    from .datasets import Dataset
+
+    if not isinstance(dataset, Dataset):
+        return str(dataset)
+    if dataset.verified is not None:  # a built-in data set, checked against the registry
+        return dataset.name
+    if dataset.location is not None:
+        return str(dataset.location)
+    return f"{dataset.name} sha256:{dataset.sha256[:16]}"
 
 
 @contextmanager
@@ -298,7 +317,8 @@ def _cluster(address: str | None):
     with connect(address) as client:
         try:
             yield client
-        except OSError as exc:  # raised in a worker: most often a file it cannot see
+        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+            # raised in a worker that cannot open the file (not on its file system)
             raise DaskError(
                 f"a Dask worker could not read the data ({exc})",
                 "the workers need the data file at the same path as here (a shared file "

@@ -150,7 +150,7 @@ class ScatterSums:
 
     def add(self, other: ScatterSums) -> ScatterSums:
         """Add the sums of other rows taken about the same shift point (in place)."""
-        if not np.array_equal(self.shift, other.shift):
+        if not np.array_equal(self.shift, other.shift, equal_nan=True):
             raise ValueError("ScatterSums about different shift points cannot be added")
         self.n += other.n
         self.linear += other.linear

@@ -265,6 +265,8 @@ def test_run_interrupted_while_writing(sig, tmp_path):
         process = subprocess.Popen(
             [sys.executable, "-m", "pcagmm", "run", "--from", SHARED_MNIST, "--out", out],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            # a background job (CI started with `&`) inherits SIGINT ignored: undo that
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )  # fmt: skip
         deadline = time.monotonic() + 120
         while not list((tmp_path / "runs").glob(".mnist.tmp-*")) and time.monotonic() < deadline:

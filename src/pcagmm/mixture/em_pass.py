@@ -141,7 +141,10 @@ class EMPass:
     chunk threads cost more than BLAS threading gains on these small products.
     """
 
-    def __init__(self, X, shift, covariance_type, n_components, chunk_rows, sample_weight=None):
+    def __init__(
+        self, X, shift, covariance_type, n_components, chunk_rows, sample_weight=None,
+        keep_features=True,
+    ):  # fmt: skip
         self.X = X
         self.shift = shift
         self.covariance_type = covariance_type
@@ -153,7 +156,8 @@ class EMPass:
         self._cached: list[tuple[int, np.ndarray]] | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._cacheable = (
-            self.layout is not None
+            keep_features  # False for a single pass: the features go to a reused buffer
+            and self.layout is not None
             and isinstance(X, np.ndarray)
             and not isinstance(X, np.memmap)
             and n * self.layout.size * 8 <= FEATURE_CACHE_BYTES

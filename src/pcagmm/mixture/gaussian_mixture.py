@@ -131,9 +131,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Fit the mixture to ``X`` by EM; ``sample_weight`` weights each row's statistics.
 
         ``X`` may be a Dask array: each EM pass then sums the blocks' statistics on
-        the workers, and only the sums travel. The start needs the rows in one
+        the workers, and only the sums travel. The k-means start needs the rows in one
         process up to :data:`KMEANS_SAMPLE_ABOVE` rows (scikit-learn's k-means, so the
-        start is the in-memory one); above, k-means runs on a sample.
+        start is the in-memory one); above, it runs on a sample and then Lloyd passes on
+        the workers. The other ``init_params`` gather the rows at any size, once per
+        initialisation.
         """
         self._fit(X, sample_weight)
         return self
@@ -263,6 +265,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             from ..distributed import gather
 
             X = gather(X)  # scikit-learn's start needs every row in one process
+            if not np.all(np.isfinite(X)):
+                raise ValueError("Input X contains NaN or infinity")
         if self.init_params == "kmeans":
             from sklearn.cluster import KMeans
 
@@ -598,12 +602,18 @@ class DaskEMPass:
     def __call__(self, model: Model) -> Sums:
         from ..distributed import reduce_blocks
 
-        return reduce_blocks(_block_em_sums, self.X, model, *self.args)
+        sums = reduce_blocks(_block_em_sums, self.X, model, *self.args)
+        if not np.isfinite(sums.log_likelihood):
+            # the rows are not checked up front (that would cost a pass): NaN or inf in
+            # the data show here first
+            raise ValueError("Input X contains NaN or infinity (or rows with zero density)")
+        return sums
 
 
 def _block_em_sums(block, model, shift, covariance_type, n_components, chunk_rows) -> Sums:
     """One block's EM sums (chunks one after another: the workers run blocks side by side)."""
-    return EMPass(block, shift, covariance_type, n_components, chunk_rows)(model)
+    em_pass = EMPass(block, shift, covariance_type, n_components, chunk_rows, keep_features=False)
+    return em_pass(model)
 
 
 def _predict_block(block, gmm) -> np.ndarray:
