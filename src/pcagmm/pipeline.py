@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import PcagmmError
 from .progress import Progress, reporting_rows
-from .stats import release_rows
+from .stats import column_max, iter_stored_rows
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -380,11 +380,7 @@ def _pixel_max(X, client) -> float:
         from .distributed import as_dask_array
 
         return float(as_dask_array(X).max().compute())
-    largest = 0.0
-    for start in range(0, X.shape[0], 1 << 16):
-        largest = max(largest, float(np.max(X[start : start + (1 << 16)])))
-        release_rows(X, start, start + (1 << 16))
-    return largest
+    return max(0.0, float(column_max(X).max()))
 
 
 #: float64 squares overflow above ~1e154 and lose all precision below ~1e-154
@@ -400,10 +396,9 @@ def _check_rows(dataset, components: int) -> None:
     X = dataset.X
     if X.dtype.kind == "f":
         largest = 0.0
-        for start in range(0, n, 1 << 16):
-            chunk = np.asarray(X[start : start + (1 << 16)])
+        for start, block in iter_stored_rows(X):
+            chunk = np.asarray(block)
             finite = np.isfinite(chunk)
-            release_rows(X, start, start + len(chunk))
             if not finite.all():
                 row, column = np.argwhere(~finite)[0]
                 value = chunk[row, column]

@@ -32,6 +32,8 @@ DEFAULT_CHUNK_VALUES = 1 << 22
 #: of page faults for no real saving)
 RELEASE_MAPS_FROM_BYTES = 256 << 20
 RELEASE_LOOKBACK_BYTES = 4 << 20
+#: rows per block when rows are scanned as stored (maxima, checks, hashes)
+SCAN_ROWS = 1 << 16
 #: threads that work on chunks at once (measured on 2 cores: the exact uint8 scatter
 #: of MNIST takes 0.21 s on two threads with one BLAS thread each, 0.29 s on one
 #: thread with two BLAS threads)
@@ -132,6 +134,28 @@ def iter_row_chunks(
         rows_done(stop - start)
 
 
+def iter_stored_rows(X: np.ndarray, rows: int = SCAN_ROWS) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(start, block)``: rows of ``X`` as stored (views, no conversion).
+
+    The pages of a memory map behind a block are released once the caller asks for
+    the next block, so a scan over a large file keeps its resident size bounded.
+    """
+    n = X.shape[0]
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        yield start, X[start:stop]
+        release_rows(X, start, stop)
+
+
+def column_max(X: np.ndarray) -> np.ndarray:
+    """The largest value of each column of ``X`` (zeros for no rows), a block at a time."""
+    largest = np.zeros(X.shape[1], dtype=X.dtype) if X.shape[0] == 0 else None
+    for _, block in iter_stored_rows(X):
+        top = block.max(axis=0)
+        largest = top if largest is None else np.maximum(largest, top, out=largest)
+    return largest
+
+
 @dataclass
 class ScatterSums:
     """Count, column sums and scatter matrix of rows about a shift point ``c``.
@@ -205,11 +229,7 @@ def _uint8_scatter_sums(X: np.ndarray, chunk_rows: int | None, threads: int) -> 
 
     # A column that is 0 in every row (MNIST's border pixels) is left out of the
     # products and filled in afterwards; a max over uint8 rows finds them in ~2 ms.
-    column_max = np.zeros(d, dtype=np.uint8)
-    for start in range(0, n, 1 << 16):
-        np.maximum(column_max, X[start : start + (1 << 16)].max(axis=0), out=column_max)
-        release_rows(X, start, min(n, start + (1 << 16)))
-    used = np.flatnonzero(column_max)
+    used = np.flatnonzero(column_max(X))
     runs = _contiguous_runs(used)
     m = len(used)
 

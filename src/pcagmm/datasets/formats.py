@@ -227,12 +227,10 @@ def _update_with_rows(digest, array: np.ndarray, block_bytes: int = 1 << 24) -> 
         digest.update(np.ascontiguousarray(array).tobytes())
         return
     row_bytes = max(1, array.itemsize * int(np.prod(array.shape[1:], dtype=np.int64)))
-    step = max(1, block_bytes // row_bytes)
-    from ..stats import release_rows
+    from ..stats import iter_stored_rows
 
-    for start in range(0, array.shape[0], step):
-        digest.update(memoryview(np.ascontiguousarray(array[start : start + step])).cast("B"))
-        release_rows(array, start, min(array.shape[0], start + step))
+    for _, block in iter_stored_rows(array, max(1, block_bytes // row_bytes)):
+        digest.update(memoryview(np.ascontiguousarray(block)).cast("B"))
 
 
 def content_sha256(X: np.ndarray, y: np.ndarray | None = None) -> str:
