@@ -208,18 +208,14 @@ def reduce_blocks(function: Callable, X, *args, **kwargs):
 
     futures = client.compute(tasks)
     size_of = {future.key: size for future, size in zip(futures, sizes, strict=True)}
-    level = futures
-    while len(level) > 1:
-        level = [
-            client.submit(add_all, *level[i : i + SPLIT_EVERY], pure=False)
-            for i in range(0, len(level), SPLIT_EVERY)
-        ]
+    total = _tree(futures, lambda *parts: client.submit(add_all, *parts, pure=False))
     for future in as_completed(futures):
         rows_done(int(size_of[future.key]))
-    return level[0].result()
+    return total.result()
 
 
 def _tree(parts: list, add):
+    """``add`` applied to groups of :data:`SPLIT_EVERY` parts, level by level, in order."""
     while len(parts) > 1:
         parts = [add(*parts[i : i + SPLIT_EVERY]) for i in range(0, len(parts), SPLIT_EVERY)]
     return parts[0]
@@ -289,10 +285,10 @@ def connect(address: str, *, workers: int | None = None) -> Iterator:
             "start one (dask scheduler; dask worker ADDRESS) or pass --dask local",
         ) from None
     with client:
-        if not client.scheduler_info().get("workers"):
+        if not client.nthreads():
             with contextlib.suppress(Exception):
                 client.wait_for_workers(1, timeout=timeout)
-        if not client.scheduler_info().get("workers"):
+        if not client.nthreads():
             raise DaskError(f"the Dask scheduler at {address} has no workers",
                             "start some with: dask worker " + address)  # fmt: skip
         yield client
