@@ -144,6 +144,39 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """Fit, then project ``X``."""
         return self.fit(X).transform(X)
 
+    def leading(self, n_components: int) -> PCA:
+        """A fitted copy that keeps only the first ``n_components`` components.
+
+        It is what a fit with ``n_components`` gives on the same data (the
+        eigenvectors do not depend on how many are kept), so one fit to the largest
+        number of components serves every smaller one, and the projection of the
+        copy is the first ``n_components`` columns of this one's projection.
+        """
+        check_is_fitted(self)
+        k = int(n_components)
+        if not 1 <= k <= self.n_components_:
+            raise ValueError(
+                f"n_components={k} must be between 1 and the {self.n_components_} "
+                "components fitted; fit with more components"
+            )
+        copy = PCA(k, whiten=self.whiten, chunk_rows=self.chunk_rows)
+        copy.mean_ = self.mean_
+        copy.components_ = self.components_[:k]
+        copy.explained_variance_ = self.explained_variance_[:k]
+        copy.explained_variance_ratio_ = self.explained_variance_ratio_[:k]
+        copy.singular_values_ = self.singular_values_[:k]
+        d = self.n_features_in_
+        n = self.n_samples_
+        total = self.noise_variance_ * (d - self.n_components_) + self.explained_variance_.sum()
+        left = total - copy.explained_variance_.sum()
+        copy.noise_variance_ = left / (d - k) if k < min(n, d) else 0.0
+        copy.n_components_ = k
+        copy.n_samples_ = n
+        copy.n_features_in_ = d
+        if hasattr(self, "feature_names_in_"):
+            copy.feature_names_in_ = self.feature_names_in_
+        return copy
+
     def inverse_transform(self, X):
         """Map projections back to the original space."""
         check_is_fitted(self)
