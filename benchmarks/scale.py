@@ -204,9 +204,9 @@ def stage_rates(path: Path, rows: int) -> str:
     gmm = GaussianMixture(10, random_state=0, max_iter=1, tol=0).fit(Z)
     shift = Z[:1024].mean(axis=0)
     model = Model.build("full", gmm.weights_, gmm.means_ - shift, gmm.precisions_cholesky_)
-    with EMPass(Z, shift, "full", 10, None) as em_pass:
+    with EMPass(shift, "full", 10, None, threads=2) as em_pass:
         started = time.perf_counter()
-        em_pass(model)
+        em_pass.sums(Z, model)
         em = time.perf_counter() - started
     # numpy computes chunk.T @ chunk as a symmetric rank-k update: half of the (m + 1)^2
     # entries, n multiply-adds each, so (m + 1)^2 n floating-point operations

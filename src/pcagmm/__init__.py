@@ -17,7 +17,7 @@ def __getattr__(name: str):
     # The estimators import scikit-learn (half a second): only when first asked for,
     # so the command line and the data loaders start fast.
     if name == "PCA":
-        from .pca import PCA
+        from .decomposition import PCA
 
         return PCA
     if name == "GaussianMixture":

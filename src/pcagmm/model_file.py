@@ -85,9 +85,9 @@ def save_model(
 
 def load_model(path: str | os.PathLike) -> SavedModel:
     """Read and validate a model file; every problem is a one-line :class:`ModelFileError`."""
+    from .decomposition import PCA
     from .mixture import GaussianMixture
-    from .mixture.kernels import precisions_from_cholesky
-    from .pca import PCA
+    from .mixture.covariance import covariance_type as covariance_kind
 
     path = Path(path)
     fix = "give a model.npz written by pcagmm run"
@@ -115,6 +115,7 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         mean, components = arrays["pca_mean"], arrays["pca_components"]
         variance = arrays["pca_explained_variance"]
         covariance_type = str(arrays["gmm_covariance_type"])
+        kind = covariance_kind(covariance_type)
         weights, means = arrays["gmm_weights"], arrays["gmm_means"]
         covariances, factor = arrays["gmm_covariances"], arrays["gmm_precisions_cholesky"]
         k = components.shape[0]
@@ -125,8 +126,8 @@ def load_model(path: str | os.PathLike) -> SavedModel:
             "pca_explained_variance": (k,),
             "gmm_weights": (K,),
             "gmm_means": (K, k),
-            "gmm_covariances": _covariance_shape(covariance_type, K, k),
-            "gmm_precisions_cholesky": _covariance_shape(covariance_type, K, k),
+            "gmm_covariances": kind.shape(K, k),
+            "gmm_precisions_cholesky": kind.shape(K, k),
             "cluster_to_label": (K,),
         }
     except (ValueError, TypeError, IndexError, KeyError) as exc:
@@ -146,7 +147,7 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     gmm = GaussianMixture(K, covariance_type=covariance_type)
     gmm.weights_, gmm.means_, gmm.covariances_ = weights, means, covariances
     gmm.precisions_cholesky_ = factor
-    gmm.precisions_ = precisions_from_cholesky(factor, covariance_type)
+    gmm.precisions_ = kind.precisions_from_cholesky(factor)
     gmm.n_features_in_ = k
     gmm.converged_ = True
     image_shape = tuple(int(v) for v in arrays["image_shape"])
@@ -162,10 +163,3 @@ _KEYS = (
     "pca_explained_variance", "pca_whiten", "gmm_covariance_type", "gmm_weights",
     "gmm_means", "gmm_covariances", "gmm_precisions_cholesky", "cluster_to_label",
 )  # fmt: skip
-
-
-def _covariance_shape(covariance_type: str, K: int, d: int) -> tuple[int, ...]:
-    shapes = {"full": (K, d, d), "tied": (d, d), "diag": (K, d), "spherical": (K,)}
-    if covariance_type not in shapes:
-        raise ValueError(f"unknown covariance type {covariance_type!r}")
-    return shapes[covariance_type]

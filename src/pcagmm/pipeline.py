@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import PcagmmError
 from .progress import Progress, reporting_rows
-from .stats import column_max, iter_stored_rows
+from .rows.chunks import column_max, iter_stored_rows
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -341,8 +341,8 @@ def _fit(X, client, stage, components, clusters, covariance_type, seed, n_init, 
     On Dask, the projection comes back to this process only if ``keep_projection``
     (the figures need it); the clusters always do, in the smallest integer type.
     """
+    from .decomposition import PCA
     from .mixture import GaussianMixture
-    from .pca import PCA
 
     n = X.shape[0]
     if client is not None:

@@ -348,16 +348,16 @@ def test_scikit_learn_estimator_checks():
 
 
 def test_large_data_start_from_k_means_on_a_sample(monkeypatch):
-    from pcagmm.mixture import gaussian_mixture
+    from pcagmm.mixture import initialization
 
-    monkeypatch.setattr(gaussian_mixture, "KMEANS_SAMPLE_ABOVE", 500)
-    monkeypatch.setattr(gaussian_mixture, "KMEANS_SAMPLE_ROWS", 300)
+    monkeypatch.setattr(initialization, "KMEANS_SAMPLE_ABOVE", 500)
+    monkeypatch.setattr(initialization, "KMEANS_SAMPLE_ROWS", 300)
     X = blobs(17, n=1500, d=2, K=3)
     a = GaussianMixture(3, random_state=5).fit(X)
     b = GaussianMixture(3, random_state=5).fit(X)
     np.testing.assert_array_equal(a.means_, b.means_)  # reproducible from random_state
     # the same clusters as starting from k-means on every row
-    monkeypatch.setattr(gaussian_mixture, "KMEANS_SAMPLE_ABOVE", 10**9)
+    monkeypatch.setattr(initialization, "KMEANS_SAMPLE_ABOVE", 10**9)
     full = GaussianMixture(3, random_state=5).fit(X)
     order = np.argsort(a.means_[:, 0])
     np.testing.assert_allclose(a.means_[order], full.means_[np.argsort(full.means_[:, 0])],
@@ -367,15 +367,23 @@ def test_large_data_start_from_k_means_on_a_sample(monkeypatch):
 def test_large_data_start_is_a_fixed_point_of_lloyd_on_every_row(monkeypatch):
     # The sample's centres are refined by full passes until they stop moving: one more
     # Lloyd step on all rows (an explicit nearest-centre loop) moves them less than tol.
-    from pcagmm.mixture import gaussian_mixture
+    from pcagmm.mixture import initialization
+    from pcagmm.rows import IN_MEMORY
 
-    monkeypatch.setattr(gaussian_mixture, "KMEANS_SAMPLE_ABOVE", 500)
-    monkeypatch.setattr(gaussian_mixture, "KMEANS_SAMPLE_ROWS", 200)
+    monkeypatch.setattr(initialization, "KMEANS_SAMPLE_ABOVE", 500)
+    monkeypatch.setattr(initialization, "KMEANS_SAMPLE_ROWS", 200)
     X = blobs(3, n=4000, d=2, K=4) + np.random.default_rng(1).normal(0, 2.0, size=(4000, 2))
-    gmm = GaussianMixture(4, random_state=0, chunk_rows=700)
-    gmm._check_parameters(*X.shape)
     shift = X[:1024].mean(axis=0)
-    sums = gmm._initial_sums(X, None, np.random.RandomState(0), shift)
+    sums = initialization.initial_sums(
+        X,
+        IN_MEMORY,
+        init_params="kmeans",
+        n_components=4,
+        kind="full",
+        shift=shift,
+        random_state=np.random.RandomState(0),
+        chunk_rows=700,
+    )
     centres = shift + sums.linear / sums.mass[:, np.newaxis]
     nearest = np.argmin(((X[:, np.newaxis, :] - centres) ** 2).sum(axis=2), axis=1)
     stepped = np.array([X[nearest == k].mean(axis=0) for k in range(4)])

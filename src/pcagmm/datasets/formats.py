@@ -227,7 +227,7 @@ def _update_with_rows(digest, array: np.ndarray, block_bytes: int = 1 << 24) -> 
         digest.update(np.ascontiguousarray(array).tobytes())
         return
     row_bytes = max(1, array.itemsize * int(np.prod(array.shape[1:], dtype=np.int64)))
-    from ..stats import iter_stored_rows
+    from ..rows.chunks import iter_stored_rows
 
     for _, block in iter_stored_rows(array, max(1, block_bytes // row_bytes)):
         digest.update(memoryview(np.ascontiguousarray(block)).cast("B"))

@@ -2,7 +2,8 @@
 
 Two ways to do the same pass:
 
-* **quadratic features** (few features): each row ``u`` is expanded once into
+* **quadratic features** (few features, and a covariance type that describes its
+  second-order terms): each row ``u`` is expanded once into
   ``f(u) = [its second-order terms, u, 1]`` (P values). A Gaussian's log-density
   is linear in ``f(u)``, so the weighted log-densities of a chunk for all K
   components are one matrix product ``A @ F`` (K x P times P x rows), and the
@@ -13,19 +14,20 @@ Two ways to do the same pass:
   the quadratic would cost precision): ``(u - mean_k) P_k`` per component, as
   scikit-learn computes it.
 
-Both return the same :class:`~pcagmm.mixture.kernels.Sums`.
+Both return the same :class:`~pcagmm.mixture.kernels.Sums`. An :class:`EMPass`
+is the statistics function the row engine maps over blocks of rows.
 """
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ..progress import rows_done
-from ..stats import iter_row_chunks, release_rows
+from ..rows.chunks import iter_row_chunks, read_chunk
 from . import kernels
+from .covariance import covariance_type
 from .kernels import LOG_2PI, Model, Sums
 
 #: expand into quadratic features up to this many features
@@ -37,25 +39,28 @@ FEATURES_MAX_CONDITION = 1e6
 FEATURE_CHUNK_ROWS = 8192
 #: keep the features of data in memory between passes up to this many bytes
 FEATURE_CACHE_BYTES = 64 << 20
-#: rows per chunk in the direct pass, and threads working on chunks at once (the
-#: elementwise work parallelises too; measured on 2 cores at d=50, K=10: 0.10 s a
-#: pass against 0.15 s with one chunk at a time on two BLAS threads)
+#: rows per chunk in the direct pass (on threads: the elementwise work parallelises
+#: too; measured on 2 cores at d=50, K=10: 0.10 s a pass against 0.15 s with one
+#: chunk at a time on two BLAS threads)
 DIRECT_CHUNK_ROWS = 2048
-DIRECT_THREADS = min(2, os.cpu_count() or 1)
 
 
 class QuadraticFeatures:
     """The feature layout ``[second-order terms, u, 1]`` of one covariance type."""
 
-    def __init__(self, covariance_type: str, d: int):
-        self.covariance_type = covariance_type
+    def __init__(self, kind: str, d: int):
+        self.kind = covariance_type(kind)
         self.d = d
-        if covariance_type in ("full", "tied"):
-            self.rows, self.cols = np.triu_indices(d)
-            self.n_quadratic = len(self.rows)
-        else:
-            self.n_quadratic = d if covariance_type == "diag" else 1
+        self.n_quadratic = self.kind.n_quadratic_terms(d)
         self.size = self.n_quadratic + d + 1
+
+    @classmethod
+    def of(cls, kind: str, d: int) -> QuadraticFeatures | None:
+        """The layout, or None where the pass goes direct (too many features, or a type
+        without quadratic terms)."""
+        if d > FEATURES_MAX_D or covariance_type(kind).n_quadratic_terms(d) is None:
+            return None
+        return cls(kind, d)
 
     def build(self, U: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Features of the rows of ``U`` (rows x d), laid out feature-major: (P, rows).
@@ -69,43 +74,16 @@ class QuadraticFeatures:
         F = np.empty((self.size, U.shape[0])) if out is None else out[:, : U.shape[0]]
         Ut = F[q : q + d]
         Ut[...] = U.T
-        if self.covariance_type in ("full", "tied"):
-            for i, (row, col) in enumerate(zip(self.rows, self.cols, strict=True)):
-                np.multiply(Ut[row], Ut[col], out=F[i])  # no temporaries: see above
-        elif self.covariance_type == "diag":
-            np.multiply(Ut, Ut, out=F[:q])
-        else:
-            np.einsum("dn,dn->n", Ut, Ut, out=F[0])
+        self.kind.fill_quadratic_terms(Ut, F[:q])
         F[-1] = 1.0
         return F
 
     def coefficients(self, model: Model) -> tuple[np.ndarray, float]:
         """``A`` (K x P) with ``A @ f(u)`` = log weight_k + log N(u | k), and the
         largest squared Mahalanobis distance of a mean from the shift point."""
-        M, P = model.means, model.factor
+        M = model.means
         K, d = M.shape
-        kind = self.covariance_type
-        if kind == "full":
-            precision = P @ np.transpose(P, (0, 2, 1))
-            LM = np.einsum("kij,kj->ki", precision, M)
-            quadratic = precision[:, self.rows, self.cols] * np.where(
-                self.rows == self.cols, 1.0, 2.0
-            )
-        elif kind == "tied":
-            precision = P @ P.T
-            LM = M @ precision
-            quadratic = np.broadcast_to(
-                precision[self.rows, self.cols] * np.where(self.rows == self.cols, 1.0, 2.0),
-                (K, self.n_quadratic),
-            )
-        elif kind == "diag":
-            precision = P**2
-            LM = precision * M
-            quadratic = precision
-        else:
-            precision = P**2
-            LM = precision[:, np.newaxis] * M
-            quadratic = precision[:, np.newaxis]
+        LM, quadratic = self.kind.feature_coefficients(M, model.factor)
         distance = np.einsum("kd,kd->k", M, LM)
         A = np.empty((K, self.size))
         A[:, : self.n_quadratic] = -0.5 * quadratic
@@ -116,98 +94,98 @@ class QuadraticFeatures:
     def sums(self, stats: np.ndarray, log_likelihood: float, weight: float) -> Sums:
         """Unpack ``resp @ F.T`` (K x P) into the M-step :class:`Sums`."""
         q, d = self.n_quadratic, self.d
-        quadratic = stats[:, :q]
-        kind = self.covariance_type
-        if kind in ("full", "tied"):
-            upper = quadratic if kind == "full" else quadratic.sum(axis=0, keepdims=True)
-            second = np.empty((len(upper), d, d))
-            second[:, self.rows, self.cols] = upper
-            second[:, self.cols, self.rows] = upper
-            if kind == "tied":
-                second = second[0]
-        elif kind == "diag":
-            second = quadratic.copy()
-        else:
-            second = quadratic[:, 0].copy()
+        second = self.kind.second_from_terms(stats[:, :q], d)
         return Sums(stats[:, -1].copy(), stats[:, q : q + d].copy(), second, log_likelihood, weight)
 
 
 class EMPass:
-    """Runs EM passes over one data set; keeps its quadratic features between passes.
+    """The EM statistics of blocks of rows: ``pass_.sums(X, model)`` is one pass.
 
-    Use it as a context manager: inside, the direct pass works on chunks in
-    :data:`DIRECT_THREADS` threads. Run it with BLAS limited to one thread
-    (``threadpoolctl.threadpool_limits(1)``): idle BLAS threads spinning beside the
-    chunk threads cost more than BLAS threading gains on these small products.
+    Parameters
+    ----------
+    shift : ndarray
+        The point rows are taken about (the model's means are relative to it).
+    covariance_type : str
+    n_components : int
+    chunk_rows : int or None
+        Rows per chunk (None: the defaults of each way).
+    threads : int, default=1
+        Threads for the direct pass's chunks (the row engine's driver says how many;
+        run with BLAS on one thread: idle BLAS threads spinning beside the chunk
+        threads cost more than BLAS threading gains on these small products).
+    keep_features : bool, default=False
+        Keep the quadratic features of the rows between passes (data in memory,
+        up to :data:`FEATURE_CACHE_BYTES`).
+
+    Use it as a context manager when ``threads > 1`` (it holds a thread pool).
     """
 
     def __init__(
-        self, X, shift, covariance_type, n_components, chunk_rows, sample_weight=None,
-        keep_features=True,
-    ):  # fmt: skip
-        self.X = X
+        self, shift, covariance_type, n_components, chunk_rows, *, threads=1, keep_features=False
+    ):
         self.shift = shift
         self.covariance_type = covariance_type
         self.n_components = n_components
         self.chunk_rows = chunk_rows
-        self.sample_weight = sample_weight
-        n, d = X.shape
-        self.layout = QuadraticFeatures(covariance_type, d) if d <= FEATURES_MAX_D else None
-        self._cached: list[tuple[int, np.ndarray]] | None = None
+        self.threads = threads
+        self.keep_features = keep_features
+        self.layout = QuadraticFeatures.of(covariance_type, len(shift))
+        self._cached: tuple[object, list[tuple[int, np.ndarray]]] | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._cacheable = (
-            keep_features  # False for a single pass: the features go to a reused buffer
-            and self.layout is not None
-            and isinstance(X, np.ndarray)
-            and not isinstance(X, np.memmap)
-            and n * self.layout.size * 8 <= FEATURE_CACHE_BYTES
-        )
 
     def __enter__(self) -> EMPass:
-        if DIRECT_THREADS > 1:
-            self._pool = ThreadPoolExecutor(DIRECT_THREADS)
+        if self.threads > 1:
+            self._pool = ThreadPoolExecutor(self.threads)
         return self
 
     def __exit__(self, *exc) -> None:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+        self._cached = None
 
-    def __call__(self, model: Model) -> Sums:
-        """One pass: the E-step under ``model`` and the sums for the next M-step."""
+    def __getstate__(self):  # sent to Dask workers: without pool or features
+        return {**self.__dict__, "_pool": None, "_cached": None}
+
+    def sums(self, X, model: Model, sample_weight: np.ndarray | None = None) -> Sums:
+        """One pass over the rows ``X``: the E-step under ``model`` and the M-step sums."""
         if self.layout is not None:
             A, distance = self.layout.coefficients(model)
             if distance <= FEATURES_MAX_CONDITION:
-                return self._feature_pass(A)
-        return self._direct_pass(model)
+                return self._feature_pass(X, A, sample_weight)
+        return self._direct_pass(X, model, sample_weight)
 
-    def _feature_chunks(self):
-        if self._cached is not None:
-            for start, F in self._cached:
+    def _feature_chunks(self, X):
+        if self._cached is not None and self._cached[0] is X:
+            for start, F in self._cached[1]:
                 yield start, F
                 rows_done(F.shape[1])
             return
         rows = self.chunk_rows or FEATURE_CHUNK_ROWS
+        cacheable = (
+            self.keep_features
+            and isinstance(X, np.ndarray)
+            and X.shape[0] * self.layout.size * 8 <= FEATURE_CACHE_BYTES
+        )
         built = []
-        buffer = None if self._cacheable else np.empty((self.layout.size, min(rows, len(self.X))))
-        for start, chunk in iter_row_chunks(self.X, rows, self.shift):
+        buffer = None if cacheable else np.empty((self.layout.size, min(rows, len(X))))
+        for start, chunk in iter_row_chunks(X, rows, self.shift):
             F = self.layout.build(chunk, buffer)
-            if self._cacheable:
+            if cacheable:
                 built.append((start, F))
             yield start, F
-        if self._cacheable:
-            self._cached = built
+        if cacheable:
+            self._cached = (X, built)
 
-    def _feature_pass(self, A: np.ndarray) -> Sums:
+    def _feature_pass(self, X, A: np.ndarray, weights) -> Sums:
         K = self.n_components
         stats = np.zeros((K, self.layout.size))
         log_likelihood = 0.0
-        weights = self.sample_weight
         # working arrays reused from chunk to chunk (see QuadraticFeatures.build)
-        most = min(self.chunk_rows or FEATURE_CHUNK_ROWS, len(self.X))
+        most = min(self.chunk_rows or FEATURE_CHUNK_ROWS, len(X))
         logits_buffer = np.empty((K, most))
         top_buffer, total_buffer, log_norm_buffer = np.empty((3, most))
-        for start, F in self._feature_chunks():
+        for start, F in self._feature_chunks(X):
             rows = F.shape[1]
             if rows > most:  # cached features from chunks of another size
                 most = rows
@@ -230,24 +208,22 @@ class EMPass:
                 logits *= w / total
                 log_likelihood += float(log_norm @ w)
             stats += logits @ F.T
-        weight = float(self.X.shape[0] if weights is None else weights.sum())
+        weight = float(X.shape[0] if weights is None else weights.sum())
         return self.layout.sums(stats, log_likelihood, weight)
 
-    def _direct_pass(self, model: Model) -> Sums:
-        """Chunks on two threads (one BLAS thread each), summed in chunk order."""
+    def _direct_pass(self, X, model: Model, weights) -> Sums:
+        """Chunks on the pool's threads (one BLAS thread each), summed in chunk order."""
         K, d = model.means.shape
-        n = self.X.shape[0]
+        n = X.shape[0]
         rows = self.chunk_rows or DIRECT_CHUNK_ROWS
         starts = range(0, n, rows)
 
         def one_chunk(start: int) -> Sums:
-            chunk = np.asarray(self.X[start : start + rows], dtype=np.float64) - self.shift
-            release_rows(self.X, start, start + len(chunk))
-            w = None
-            if self.sample_weight is not None:
-                w = self.sample_weight[start : start + len(chunk)]
+            stop = min(start + rows, n)
+            chunk = read_chunk(X, start, stop, shift=self.shift)
+            w = None if weights is None else weights[start:stop]
             sums = kernels.chunk_sums(chunk, model, w)[0]
-            rows_done(len(chunk))
+            rows_done(stop - start)
             return sums
 
         total = Sums.zeros(K, d, self.covariance_type)

@@ -13,7 +13,7 @@ from sklearn.decomposition import PCA as SklearnPCA
 from sklearn.utils.estimator_checks import check_estimator
 
 from pcagmm import PCA, datasets
-from pcagmm.stats import scatter_sums
+from pcagmm.decomposition import scatter_sums
 
 
 def relative(a, b):
@@ -207,10 +207,10 @@ def mapped_resident_mib(path) -> float:
 
 
 def test_a_pass_over_a_memory_map_releases_its_pages(tmp_path, monkeypatch):
-    from pcagmm import stats
-    from pcagmm.stats import release_rows
+    from pcagmm.rows import chunks
+    from pcagmm.rows.chunks import release_rows
 
-    monkeypatch.setattr(stats, "RELEASE_MAPS_FROM_BYTES", 1 << 20)  # as if this were large
+    monkeypatch.setattr(chunks, "RELEASE_MAPS_FROM_BYTES", 1 << 20)  # as if this were large
 
     X = np.random.default_rng(9).integers(0, 256, size=(40_000, 1000), dtype=np.uint8)
     np.save(tmp_path / "x.npy", X)  # 40 MB

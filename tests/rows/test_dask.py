@@ -24,7 +24,7 @@ distributed = pytest.importorskip("distributed")
 
 from pcagmm import PCA, GaussianMixture, run  # noqa: E402
 from pcagmm.distributed import as_dask_array, from_memmap  # noqa: E402
-from pcagmm.mixture import gaussian_mixture  # noqa: E402
+from pcagmm.mixture import initialization  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -137,8 +137,8 @@ def test_mixture_on_many_features_uses_the_direct_pass(client, images):
 def test_sampled_kmeans_start_on_dask_equals_the_streamed_one(client, images, monkeypatch):
     # Above KMEANS_SAMPLE_ABOVE rows, k-means runs on a sample drawn from random_state and
     # every row goes to its nearest centre: on the workers for Dask, in chunks otherwise.
-    monkeypatch.setattr(gaussian_mixture, "KMEANS_SAMPLE_ABOVE", 2000)
-    monkeypatch.setattr(gaussian_mixture, "KMEANS_SAMPLE_ROWS", 1500)
+    monkeypatch.setattr(initialization, "KMEANS_SAMPLE_ABOVE", 2000)
+    monkeypatch.setattr(initialization, "KMEANS_SAMPLE_ROWS", 1500)
     Z = PCA(2).fit_transform(images)
     ours = GaussianMixture(5, random_state=7).fit(da.from_array(Z, chunks=900))
     reference = GaussianMixture(5, random_state=7).fit(Z)

@@ -9,7 +9,7 @@ import pytest
 da = pytest.importorskip("dask.array")
 
 from pcagmm import PCA, GaussianMixture  # noqa: E402
-from pcagmm.distributed import _current_client  # noqa: E402
+from pcagmm.rows.dask import _current_client  # noqa: E402
 
 
 def test_estimators_on_the_local_scheduler_equal_in_memory():

@@ -5,17 +5,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from .distributed import is_dask_array
-from .stats import (
-    THREADS,
-    check_chunk_rows,
-    first_rows_mean,
-    iter_row_chunks,
-    parallel_map,
-    scatter_sums,
-)
+from ..rows import validate_rows
+from ..rows.chunks import check_chunk_rows, first_rows_mean, iter_row_chunks, parallel_map
+from .scatter import scatter_sums
 
 
 def top_eigenpairs(covariance: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -80,22 +74,12 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ``X`` may be a Dask array: each block's sums are computed on the workers and
         added there (only the sums travel); the result is the same.
         """
-        if is_dask_array(X):
-            X = self._validate_dask(X, reset=True)
-        else:
-            X = self._validate(X, reset=True)
+        X, rows = self._validate(X, reset=True)
         n, d = X.shape
         k = self._check_n_components(n, d)
         chunk_rows = check_chunk_rows(self.chunk_rows)
-        if is_dask_array(X):
-            from .distributed import reduce_blocks
-
-            shift = None if X.dtype == np.uint8 else first_rows_mean(X)
-            sums = reduce_blocks(_block_scatter_sums, X, shift, chunk_rows)
-            if not np.all(np.isfinite(sums.scatter)):  # checked on the sums: no extra pass
-                raise ValueError("Input X contains NaN or infinity")
-        else:
-            sums = scatter_sums(X, chunk_rows)
+        shift = None if X.dtype == np.uint8 else first_rows_mean(X)
+        sums = rows.reduce(_scatter_sums, X, shift, chunk_rows, rows.threads)
         covariance = sums.covariance(ddof=1)
         values, components = top_eigenpairs(covariance, k)
         total_variance = float(np.trace(covariance))
@@ -115,12 +99,10 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         A Dask array gives a Dask array (each block projected where it lives).
         """
         check_is_fitted(self)
-        if is_dask_array(X):
-            from .distributed import map_row_blocks
+        X, rows = self._validate(X, reset=False)
+        return rows.map(_project, X, self.n_components_, np.float64, self, rows.threads)
 
-            X = self._validate_dask(X, reset=False)
-            return map_row_blocks(_project_block, X, self.n_components_, np.float64, self)
-        X = self._validate(X, reset=False)
+    def _project(self, X, threads: int) -> np.ndarray:
         n, d = X.shape
         projection = self.components_.T
         if self.whiten:
@@ -130,7 +112,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         # Small chunks (the widened rows stay in cache for the narrow product), shared
         # between threads; each chunk writes its own rows of the output.
         chunk_rows = check_chunk_rows(self.chunk_rows) or max(64, min(1 << 16, (1 << 18) // d))
-        workers = min(THREADS, len(range(0, n, chunk_rows)))
+        workers = min(threads, len(range(0, n, chunk_rows)))
 
         def project(first: int) -> None:
             for start, chunk in iter_row_chunks(X, chunk_rows, first=first, step=workers):
@@ -195,19 +177,16 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return self.n_components_
 
     def _validate(self, X, reset: bool):
-        if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "uif":
-            # numeric arrays (and memory maps) are read in chunks as they are: no copy
-            dtype = None
-        else:
-            dtype = np.float64
-        return validate_data(
-            self, X, reset=reset, dtype=dtype, ensure_min_samples=2 if reset else 1, copy=False
+        """``(X, driver)``: numeric arrays and memory maps are read in chunks as they
+        are (no copy, no float conversion); anything else becomes float64."""
+        numeric = isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "uif"
+        return validate_rows(
+            self,
+            X,
+            reset=reset,
+            dtype=None if numeric else np.float64,
+            ensure_min_samples=2 if reset else 1,
         )
-
-    def _validate_dask(self, X, reset: bool):
-        from .distributed import validate_dask_array
-
-        return validate_dask_array(self, X, reset)
 
     def _check_n_components(self, n: int, d: int) -> int:
         k = self.n_components
@@ -228,10 +207,11 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return tags
 
 
-def _block_scatter_sums(block: np.ndarray, shift, chunk_rows):
-    """A Dask block's scatter sums (one thread: the workers run blocks side by side)."""
-    return scatter_sums(block, chunk_rows, shift=shift, threads=1)
+def _scatter_sums(block: np.ndarray, shift, chunk_rows, threads: int):
+    """The scatter sums of a block of rows (the whole array, or a Dask block)."""
+    return scatter_sums(block, chunk_rows, shift=shift, threads=threads)
 
 
-def _project_block(block: np.ndarray, pca: PCA) -> np.ndarray:
-    return pca.transform(block)
+def _project(block: np.ndarray, pca: PCA, threads: int) -> np.ndarray:
+    """The projection of a block of rows."""
+    return pca._project(block, threads)
