@@ -225,3 +225,30 @@ def test_a_pass_over_a_memory_map_releases_its_pages(tmp_path, monkeypatch):
     copy[0, 0] = 7
     release_rows(copy, 0, len(copy))
     assert copy[0, 0] == 7
+
+
+@pytest.mark.parametrize("whiten", [False, True])
+def test_leading_components_equal_a_fit_with_fewer(whiten):
+    """One fit to many components serves every smaller projection: the copy with the
+    first k components equals a fit with k (every attribute), and its projection is
+    the first k columns of the larger one."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(400, 9)) @ rng.normal(size=(9, 9)) + 3.0
+    large = PCA(6, whiten=whiten).fit(X)
+    for k in (1, 3, 6):
+        small, leading = PCA(k, whiten=whiten).fit(X), large.leading(k)
+        for name in (
+            "components_",
+            "explained_variance_",
+            "explained_variance_ratio_",
+            "singular_values_",
+            "mean_",
+            "noise_variance_",
+        ):
+            np.testing.assert_allclose(
+                getattr(leading, name), getattr(small, name), rtol=1e-10, atol=1e-12, err_msg=name
+            )
+        assert (leading.n_components_, leading.n_samples_) == (k, 400)
+        np.testing.assert_allclose(leading.transform(X), large.transform(X)[:, :k], rtol=1e-12)
+    with pytest.raises(ValueError, match="between 1 and the 6 components fitted"):
+        large.leading(7)

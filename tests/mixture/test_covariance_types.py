@@ -94,9 +94,15 @@ def test_one_em_step_equals_explicit_loops(shared_isotropic):
     weights0 = np.array([0.2, 0.3, 0.5])
     means0 = true_means + 0.5
     variance0 = 2.0
-    gmm = GaussianMixture(K, covariance_type="shared-isotropic", max_iter=1, tol=0,
-                          weights_init=weights0, means_init=means0,
-                          precisions_init=np.asarray(1 / variance0))  # fmt: skip
+    gmm = GaussianMixture(
+        K,
+        covariance_type="shared-isotropic",
+        max_iter=1,
+        tol=0,
+        weights_init=weights0,
+        means_init=means0,
+        precisions_init=np.asarray(1 / variance0),
+    )
     with pytest.warns(Warning):  # one iteration does not converge
         gmm.fit(X)
     density = np.column_stack(
@@ -122,8 +128,9 @@ def test_fit_predict_score_sample_and_criteria(shared_isotropic):
     assert np.all(np.diff(gmm.lower_bounds_) >= -1e-12)  # EM never lowers the likelihood
     assert float(gmm.covariances_) == pytest.approx(0.8, rel=0.05)
     order = np.argsort(gmm.means_[:, 0])
-    np.testing.assert_allclose(gmm.means_[order], true_means[np.argsort(true_means[:, 0])],
-                               atol=0.15)  # fmt: skip
+    np.testing.assert_allclose(
+        gmm.means_[order], true_means[np.argsort(true_means[:, 0])], atol=0.15
+    )
     np.testing.assert_array_equal(gmm.fit_predict(X), gmm.predict(X))
     reference = np.log(
         sum(
