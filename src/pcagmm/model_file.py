@@ -6,7 +6,9 @@ the rows are not images), ``pixel_max`` (the largest grey level of the fitted im
 ``pca_explained_variance``, ``pca_whiten``, ``gmm_covariance_type`` (a unicode
 array), ``gmm_weights``, ``gmm_means``, ``gmm_covariances``,
 ``gmm_precisions_cholesky``, ``cluster_to_label`` (K labels, -1 where a cluster has
-no matched label).
+no matched label). The two covariance arrays have the shape the covariance type
+gives (:meth:`pcagmm.mixture.covariance.CovarianceType.shape`), so a registered type
+is saved and loaded like the built-in ones.
 """
 
 from __future__ import annotations
