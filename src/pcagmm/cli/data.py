@@ -50,6 +50,11 @@ def register(commands, common) -> None:
     sub.set_defaults(handler=handle_make_big)
 
 
+def _sources(args) -> dict:
+    """Where to fetch from, as ``--from`` and ``--mirror`` say."""
+    return {"folder": args.folder, "mirrors": args.mirror}
+
+
 def handle_list(args, console: Console) -> int:
     from ..datasets import list_datasets
 
@@ -69,13 +74,7 @@ def handle_list(args, console: Console) -> int:
 def handle_fetch(args, console: Console) -> int:
     from ..datasets import fetch, load
 
-    entry = fetch(
-        args.name,
-        folder=args.folder,
-        mirrors=args.mirror,
-        progress=console.progress(),
-        force=args.force,
-    )
+    entry = fetch(args.name, **_sources(args), progress=console.progress(), force=args.force)
     dataset = load(args.name)
     if console.as_json:
         console.json(dataset.describe())
@@ -94,11 +93,7 @@ def handle_info(args, console: Console) -> int:
     from ..datasets.registry import BUILTIN
 
     dataset = load(
-        args.name,
-        folder=args.folder,
-        mirrors=args.mirror,
-        label_column=args.label_column,
-        progress=console.progress(),
+        args.name, **_sources(args), label_column=args.label_column, progress=console.progress()
     )
     spec = BUILTIN.get(dataset.name)
     if spec is not None and dataset.location and dataset.location.is_dir():

@@ -38,17 +38,21 @@ def option(default, help: str, *, flag: str | None = None, cli: bool = True, **a
     """A :class:`RunConfig` field: its default and what ``pcagmm run --help`` says of it.
 
     ``flag`` defaults to ``--`` and the name with dashes (``--no-<name>`` for an option
-    that is on by default); ``cli=False`` keeps it off the command line; other keywords
-    (``metavar``, ``choices``, ``type``) go to argparse.
+    that is on by default); ``cli=False`` keeps it off the command line; ``alias`` is
+    ``(flag, metavar, help)`` of a second flag that sets the field instead (one or the
+    other); other keywords (``metavar``, ``choices``, ``type``) go to argparse.
     """
     return dataclasses.field(
         default=default, metadata={"help": help, "flag": flag, "cli": cli, "argparse": argparse}
     )
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class RunConfig:
     """Every option of a run, with its default; validated when made.
+
+    Frozen: a sweep makes variants with ``dataclasses.replace(config, clusters=5)``,
+    which validates them too.
 
     The default run is the course notebook's analysis: MNIST (all 70,000 rows, raw
     grey levels), PCA to 2 components, a 10-component full-covariance Gaussian
@@ -97,7 +101,7 @@ class RunConfig:
 
     def __post_init__(self):
         if isinstance(self.dataset, np.ndarray):
-            self.dataset = array_dataset(self.dataset)
+            object.__setattr__(self, "dataset", array_dataset(self.dataset))
         validate(self)
 
     @functools.cached_property
