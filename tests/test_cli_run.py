@@ -130,3 +130,17 @@ def test_every_run_option_comes_from_the_config(tmp_path):
                  "--seed", "--n-init", "--tol", "--max-iter", "--reg-covar", "--out", "--format",
                  "--no-plots", "--force", "--from", "--label-column", "--dask"):  # fmt: skip
         assert flag in usage
+
+
+def test_the_command_line_defaults_are_the_config_defaults():
+    import dataclasses
+
+    from pcagmm.cli import build_parser
+    from pcagmm.cli.options import run_options
+    from pcagmm.workflow import RunConfig
+
+    defaults = {f.name: f.default for f in dataclasses.fields(RunConfig) if f.metadata["cli"]}
+    assert run_options(build_parser().parse_args(["run"])) == defaults
+    given = build_parser().parse_args(["run", "--data", "x.npy", "--no-plots", "--format", "svg"])
+    assert run_options(given) == {**defaults, "dataset": "x.npy", "plots": False,
+                                  "figure_format": "svg"}  # fmt: skip

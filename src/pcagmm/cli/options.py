@@ -23,12 +23,11 @@ def add_config_option(parser: argparse.ArgumentParser, name: str) -> None:
     elif isinstance(value, int | float) and "choices" not in settings:
         settings.setdefault("type", type(value))
     settings["default"] = value
-    target = parser
-    if alias is not None:  # e.g. --dataset NAME or --data FILE, one or the other
-        target = parser.add_mutually_exclusive_group()
-        alias_flag, metavar, help_text = alias
-        target.add_argument(alias_flag, dest=name, metavar=metavar, help=help_text)
+    target = parser if alias is None else parser.add_mutually_exclusive_group()
     target.add_argument(flag(name), dest=name, help=field.metadata["help"], **settings)
+    if alias is not None:  # e.g. --dataset NAME or --data FILE, one or the other
+        alias_flag, metavar, help_text = alias
+        target.add_argument(alias_flag, dest=name, metavar=metavar, help=help_text, default=value)
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
