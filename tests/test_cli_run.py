@@ -81,11 +81,15 @@ def test_run_and_predict_errors(digits_run, tmp_path):
             ["run", "--dataset", "digits", "--components", "1000"],
             "--components 1000 is more than digits allows",
         ),
+        (["run", "--dataset", "digits", "--n-init", "0"], "--n-init must be a positive"),
+        (["run", "--dataset", "digits", "--max-iter", "-1"], "give e.g. --max-iter 100"),
+        (["run", "--dataset", "digits", "--reg-covar", "-1"], "--reg-covar must be a number"),
+        (["run", "--dataset", "digits", "--seed", "-1"], "--seed must be a whole number"),
         (["run", "--covariance-type", "round"], "invalid choice: 'round'"),
         (["run", "--dataset", "digits", "--frobnicate"], "unrecognized arguments: --frobnicate"),
         (
             ["run", "--dataset", "digits", "--clusters", "3", "--out", out, "--no-plots"],
-            "already holds a different run",
+            "already holds a different run; choose another --out, or pass --force",
         ),
         (
             ["predict", "--model", model, tmp_path / "wide.npy"],
@@ -115,3 +119,28 @@ def test_predict_input_errors(tmp_path):
     with pytest.raises(PredictError, match="more than one input that is not a PNG image"):
         predict(model, [tmp_path / "rows.npy", tmp_path / "rows.npy"])
     assert len(predict(model, tmp_path / "rows.npy")) == 80
+
+
+def test_every_run_option_comes_from_the_config(tmp_path):
+    result = pcagmm("run", "--dataset", "digits", "--clusters", "3", "--reg-covar", "0.5",
+                    "--no-plots", "--out", tmp_path / "r", "--json")  # fmt: skip
+    assert json.loads(result.stdout)["config"]["reg_covar"] == 0.5
+    usage = pcagmm("run", "--help").stdout
+    for flag in ("--dataset", "--data", "--components", "--clusters", "--covariance-type",
+                 "--seed", "--n-init", "--tol", "--max-iter", "--reg-covar", "--out", "--format",
+                 "--no-plots", "--force", "--from", "--label-column", "--dask"):  # fmt: skip
+        assert flag in usage
+
+
+def test_the_command_line_defaults_are_the_config_defaults():
+    import dataclasses
+
+    from pcagmm.cli import build_parser
+    from pcagmm.cli.options import run_options
+    from pcagmm.workflow import RunConfig
+
+    defaults = {f.name: f.default for f in dataclasses.fields(RunConfig) if f.metadata["cli"]}
+    assert run_options(build_parser().parse_args(["run"])) == defaults
+    given = build_parser().parse_args(["run", "--data", "x.npy", "--no-plots", "--format", "svg"])
+    assert run_options(given) == {**defaults, "dataset": "x.npy", "plots": False,
+                                  "figure_format": "svg"}  # fmt: skip

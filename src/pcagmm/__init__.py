@@ -10,7 +10,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-__all__ = ["PCA", "GaussianMixture", "PcagmmError", "__version__", "datasets", "run"]
+__all__ = ["PCA", "GaussianMixture", "PcagmmError", "RunConfig", "__version__", "datasets", "run"]
 
 
 def __getattr__(name: str):
@@ -24,8 +24,8 @@ def __getattr__(name: str):
         from .mixture import GaussianMixture
 
         return GaussianMixture
-    if name == "run":
-        from .pipeline import run
+    if name in ("run", "RunConfig"):
+        from . import workflow
 
-        return run
+        return getattr(workflow, name)
     raise AttributeError(f"module 'pcagmm' has no attribute {name!r}")

@@ -4,9 +4,16 @@ Every error carries a one-line message that names the problem and says what to
 do about it. The command line prints that line and exits with status 2; library
 users catch :class:`PcagmmError` (or the built-in class each one also derives
 from, so ``except ValueError`` keeps working as with scikit-learn).
+
+Errors about a run's parameters (:class:`ParameterError`) name them as the caller
+spelled them: ``str(error)`` says ``components=5`` (Python), and the command line
+renders the same error as ``--components 5`` (see :meth:`ParameterError.render`).
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable
 
 
 class PcagmmError(Exception):
@@ -24,6 +31,64 @@ class PcagmmError(Exception):
         self.problem = problem
         self.fix = fix
         super().__init__(f"{problem}; {fix}" if fix else problem)
+
+    def render(self, flags: Callable[[str], str] | None = None) -> str:
+        """The one-line message; ``flags`` (name -> command-line flag) is used by
+        :class:`ParameterError` only."""
+        return str(self)
+
+
+class RunError(PcagmmError, ValueError):
+    """A run that cannot start as configured."""
+
+
+#: ``{name}``, ``{name=value}``, and ``{{`` / ``}}`` for literal braces
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_]\w*)(?:=([^{}]*))?\}")
+
+
+def literal(text: object) -> str:
+    """``text`` (a path, a data set's name) made safe to put into a :class:`ParameterError`
+    template: its braces are doubled, so they are never read as a parameter."""
+    return str(text).replace("{", "{{").replace("}", "}}")
+
+
+class ParameterError(RunError):
+    """A parameter whose value a run cannot use.
+
+    ``problem`` and ``fix`` are templates: ``{name}`` names a parameter and
+    ``{name=value}`` names it with a value; other text goes through :func:`literal`.
+    ``str(error)`` spells them as Python does (``components``, ``components=5``);
+    :meth:`render` with a flag map spells them as the command line does
+    (``--components``, ``--components 5``; a boolean ``{force=True}`` is ``--force``).
+    """
+
+    def __init__(self, problem: str, fix: str | None = None):
+        self.templates = (problem, fix)
+        super().__init__(_fill(problem, _python), _fill(fix, _python) if fix else None)
+
+    def render(self, flags: Callable[[str], str] | None = None) -> str:
+        if flags is None:
+            return str(self)
+
+        def spell(name: str, value: str | None) -> str:
+            flag = flags(name)
+            return flag if value is None or value in ("True", "False") else f"{flag} {value}"
+
+        problem, fix = (_fill(text, spell) if text else text for text in self.templates)
+        return f"{problem}; {fix}" if fix else problem
+
+
+def _python(name: str, value: str | None) -> str:
+    return name if value is None else f"{name}={value}"
+
+
+def _fill(template: str, spell: Callable[[str, str | None], str]) -> str:
+    def replace(match: re.Match) -> str:
+        if match.group(1) is None:
+            return match.group(0)[0]  # "{{" or "}}"
+        return spell(match.group(1), match.group(2))
+
+    return _PLACEHOLDER.sub(replace, template)
 
 
 class UnknownDatasetError(PcagmmError, KeyError):

@@ -14,13 +14,13 @@ is saved and loaded like the built-in ones.
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ._files import atomic_file
 from .errors import PcagmmError
 
 FORMAT_VERSION = 1
@@ -70,19 +70,8 @@ def save_model(
         "gmm_precisions_cholesky": gmm.precisions_cholesky_,
         "cluster_to_label": matching,
     }
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as file:
+        np.savez(file, **arrays)
 
 
 def load_model(path: str | os.PathLike) -> SavedModel:

@@ -1,8 +1,11 @@
-"""Progress reporting for long stages (downloads, conversions).
+"""Progress reporting for long stages (downloads, conversions, passes over rows).
 
 Library functions take a :class:`Progress` and report through it; the default
 :class:`Progress` reports nothing. The command line passes a
 :class:`RichProgress`, which draws bars on standard error.
+
+The passes over rows report through one channel, :func:`rows_done`; the one place
+that connects it to a bar is :class:`pcagmm.workflow.timing.StageTimer`.
 """
 
 from __future__ import annotations

@@ -8,12 +8,9 @@ The memory available is the kernel's ``MemAvailable``, or ``PCAGMM_MEMORY_LIMIT`
 from __future__ import annotations
 
 import os
-import re
 
+from . import settings
 from .errors import PcagmmError
-
-MEMORY_LIMIT_ENV = "PCAGMM_MEMORY_LIMIT"
-_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
 class ResourceError(PcagmmError, MemoryError):
@@ -36,20 +33,10 @@ def available_memory() -> int:
             available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
         except (ValueError, OSError, AttributeError):
             available = 1 << 62  # unknown: do not refuse
-    limit = os.environ.get(MEMORY_LIMIT_ENV)
-    if limit:
-        available = min(available, parse_bytes(limit))
+    limit = settings.memory_limit()
+    if limit is not None:
+        available = min(available, limit)
     return available
-
-
-def parse_bytes(text: str) -> int:
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", text, re.IGNORECASE)
-    if not match:
-        raise PcagmmError(
-            f"{MEMORY_LIMIT_ENV}={text!r} is not an amount of memory",
-            "give bytes or a number with K, M or G, e.g. 8G",
-        )
-    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
 
 
 def require_memory(needed: int, what: str, alternative: str) -> None:

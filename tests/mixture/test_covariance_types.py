@@ -166,3 +166,49 @@ def test_an_unknown_type_is_an_error_not_a_fall_through():
         GaussianMixture(2, covariance_type="shared-isotropic").fit(X)  # not registered here
     with pytest.raises(ValueError, match="got 'round'"):
         covariance.covariance_type("round")
+
+
+def test_a_run_draws_writes_and_prints_it(shared_isotropic, tmp_path, capsys):
+    """The whole run with the registered type: the figure's ellipses are circles of
+    radius sigma * sqrt(s), clusters.csv and model.npz hold it, and the command line
+    accepts it as a --covariance-type."""
+    from matplotlib.patches import Ellipse
+
+    from pcagmm import run
+    from pcagmm.cli import main
+    from pcagmm.model_file import load_model
+
+    X, _ = shared_isotropic_data(seed=3, n=1500, d=4)
+    result = run(
+        X, components=2, clusters=3, covariance_type="shared-isotropic", out=tmp_path / "run"
+    )
+    s = float(result.gmm.covariances_)
+    drawn = [p for p in result.plot_clusters().axes[0].patches if isinstance(p, Ellipse)]
+    assert len(drawn) == 3 * 3  # three sigmas a component
+    for ellipse in drawn:
+        assert ellipse.width == pytest.approx(ellipse.height)
+        assert ellipse.width / (2 * np.sqrt(s)) == pytest.approx(
+            round(ellipse.width / (2 * np.sqrt(s)))
+        )
+    assert (tmp_path / "run" / "gmm_clusters.png").stat().st_size > 10_000
+    csv_rows = (tmp_path / "run" / "clusters.csv").read_text().splitlines()
+    assert float(csv_rows[1].split(",")[-1]) == pytest.approx(np.sqrt(s), rel=1e-12)
+    assert load_model(tmp_path / "run" / "model.npz").gmm.covariance_type == "shared-isotropic"
+
+    np.save(tmp_path / "x.npy", X)
+    code = main(
+        [
+            "run",
+            "--data",
+            str(tmp_path / "x.npy"),
+            "--clusters",
+            "3",
+            "--covariance-type",
+            "shared-isotropic",
+            "--no-plots",
+            "--out",
+            str(tmp_path / "cli"),
+            "--quiet",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err

@@ -347,7 +347,7 @@ def test_the_python_api_runs_on_a_memory_map(images, tmp_path):
 
 
 def test_a_dask_run_without_figures_leaves_the_projection_on_the_cluster(client, images, tmp_path):
-    from pcagmm.pipeline import RunError
+    from pcagmm.errors import RunError
 
     result = run(Path(images.filename), clusters=3, seed=0, out=tmp_path / "out", plots=False,
                  dask=client.scheduler.address)  # fmt: skip
@@ -360,7 +360,7 @@ def test_a_dask_run_without_figures_leaves_the_projection_on_the_cluster(client,
 
 
 def test_runs_on_different_arrays_are_different_runs(tmp_path):
-    from pcagmm.pipeline import RunError
+    from pcagmm.errors import RunError
 
     rng = np.random.default_rng(0)
     first, second = rng.normal(size=(300, 4)), rng.normal(size=(300, 4))

@@ -4,11 +4,12 @@ Layout, under :func:`cache_root`::
 
     <name>/X.npy, y.npy, meta.json    a complete entry (meta.json is written last)
     .<name>.lock                      held (flock) by the process fetching <name>
-    .tmp-<name>-XXXX/                 an entry being built; renamed to <name>/ when complete
+    .tmp-<name>-XXXX/                 scratch space of a fetch (downloads)
+    .<name>.tmp-XXXX/                 an entry being written (:func:`pcagmm._files.atomic_folder`)
 
 An entry is only ever made visible by renaming a complete folder into place, so
 readers see either nothing or a whole entry. Fetches of one name are serialised
-by the lock; a fetch that was killed leaves a ``.tmp-`` folder which the next
+by the lock; a fetch that was killed leaves temporary folders which the next
 fetch (holding the lock) removes.
 """
 
@@ -25,9 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import settings
+from .._files import atomic_folder, check_writable, leftovers
 from ..errors import CacheError
 
-CACHE_ENV = "PCAGMM_CACHE"
+CACHE_ENV = settings.CACHE_ENV
 META_FILE = "meta.json"
 
 
@@ -36,12 +39,7 @@ def cache_root() -> Path:
 
     Nothing is created here; that happens when something is first written.
     """
-    override = os.environ.get(CACHE_ENV)
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("pcagmm", appauthor=False))
+    return settings.cache_folder()
 
 
 def entry_dir(name: str, root: Path | None = None) -> Path:
@@ -58,9 +56,7 @@ def ensure_writable(root: Path) -> None:
     """Create ``root`` if needed and check that files can be written in it."""
     fix = f"set {CACHE_ENV} to a folder you can write to"
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=root, prefix=".probe-"):
-            pass
+        check_writable(root)
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
         raise CacheError(f"the cache folder {root} is not writable ({reason})", fix) from None
@@ -100,7 +96,7 @@ def remove_stale_builds(root: Path, name: str) -> list[Path]:
     Call only while holding :func:`locked` for ``name``: then no live process
     is writing them.
     """
-    stale = sorted(root.glob(f".tmp-{name}-*"))
+    stale = sorted(root.glob(f".tmp-{name}-*")) + leftovers(root / name)
     for folder in stale:
         shutil.rmtree(folder, ignore_errors=True)
     return stale
@@ -111,24 +107,18 @@ def new_build_dir(root: Path, name: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))
 
 
-def write_arrays(build: Path, X: np.ndarray, y: np.ndarray | None, meta: dict) -> None:
-    """Write an entry's files into ``build``; ``meta.json`` last, flushed to disk."""
-    _save_npy(build / "X.npy", X)
-    if y is not None:
-        _save_npy(build / "y.npy", y)
-    meta_path = build / META_FILE
-    with meta_path.open("w") as handle:
-        json.dump(meta, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def publish(build: Path, entry: Path) -> None:
-    """Rename a complete ``build`` folder to ``entry``, replacing an incomplete one."""
-    if entry.exists():
-        shutil.rmtree(entry)
-    os.replace(build, entry)
+def write_entry(entry: Path, X: np.ndarray, y: np.ndarray | None, meta: dict) -> None:
+    """Write a complete entry at ``entry`` (replacing one there): the arrays, then
+    ``meta.json``, each flushed to disk, in a folder renamed into place when complete."""
+    with atomic_folder(entry) as build:
+        _save_npy(build / "X.npy", X)
+        if y is not None:
+            _save_npy(build / "y.npy", y)
+        with (build / META_FILE).open("w") as handle:
+            json.dump(meta, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
 
 
 def read_entry(entry: Path) -> tuple[np.ndarray, np.ndarray | None, dict]:

@@ -8,13 +8,14 @@ made and written a chunk at a time, so memory stays at one chunk whatever the si
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import PcagmmError
+from .._files import atomic_file
+from ..errors import ParameterError, PcagmmError
 from ..progress import Progress
 
 MAX_SHIFT = 2.0
@@ -34,8 +35,9 @@ def deform(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     from scipy.ndimage import gaussian_filter, map_coordinates
 
     count, height, width = images.shape
-    ys, xs = np.meshgrid(np.arange(height, dtype=np.float64), np.arange(width, dtype=np.float64),
-                         indexing="ij")  # fmt: skip
+    ys, xs = np.meshgrid(
+        np.arange(height, dtype=np.float64), np.arange(width, dtype=np.float64), indexing="ij"
+    )
     cy, cx = (height - 1) / 2, (width - 1) / 2
     angle = np.radians(rng.uniform(-MAX_ROTATION_DEGREES, MAX_ROTATION_DEGREES, count))
     shift = rng.uniform(-MAX_SHIFT, MAX_SHIFT, (count, 2))
@@ -50,8 +52,9 @@ def deform(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     source_y += field[0]
     source_x += field[1]
     layer = np.broadcast_to(np.arange(count, dtype=np.float64)[:, None, None], source_y.shape)
-    out = map_coordinates(images.astype(np.float32), [layer, source_y, source_x], order=1,
-                          mode="constant", cval=0.0)  # fmt: skip
+    out = map_coordinates(
+        images.astype(np.float32), [layer, source_y, source_x], order=1, mode="constant", cval=0.0
+    )
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
@@ -66,12 +69,12 @@ def make_big(
 ) -> Path:
     """Write ``rows`` deformed images of ``source`` to ``out`` (.npy, uint8, rows x height x
     width) and their labels to ``out``'s ``.labels.npy``; both via temporary files renamed
-    when complete."""
+    when complete (:func:`pcagmm._files.atomic_file`)."""
     from . import load
 
     if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
-        raise PcagmmError(
-            f"--rows must be a positive whole number, got {rows!r}", "give e.g. --rows 100000"
+        raise ParameterError(
+            f"{{rows}} must be a positive whole number, got {rows!r}", "give e.g. {rows=100000}"
         )
     out = Path(out)
     if out.suffix != ".npy":
@@ -86,46 +89,32 @@ def make_big(
     from ..resources import require_memory
 
     require_memory(chunk_rows * height * width * 60, "generating a chunk", "use a smaller chunk")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        temporaries = []
-        for suffix in (".tmp", ".labels.tmp"):
-            handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=suffix, dir=out.parent)
-            os.close(handle)
-            temporaries.append(name)
-        temporary, temporary_labels = temporaries
-    except OSError as exc:
-        raise PcagmmError(
-            f"cannot write {out} ({exc.strerror or exc})", "choose a writable place"
-        ) from None
-    rng = np.random.default_rng(seed)
-    X = dataset.X
-    y = np.asarray(dataset.y)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
+    with contextlib.ExitStack() as files:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            # the data file is renamed into place last (its block exits last): it appears
+            # only when both are complete
+            file = files.enter_context(atomic_file(out))
+            labels_file = files.enter_context(atomic_file(labels_path(out)))
+        except OSError as exc:
+            raise PcagmmError(
+                f"cannot write {out} ({exc.strerror or exc})", "choose a writable place"
+            ) from None
+        rng = np.random.default_rng(seed)
+        X = dataset.X
+        y = np.asarray(dataset.y)
         labels = np.empty(rows, dtype=np.uint8)
         # written, not memory-mapped: pages of a written map would count as resident
-        with open(temporary, "wb") as file:
-            # rows x height x width: loading it gives rows of pixels and the image shape
-            header = {"descr": "|u1", "fortran_order": False, "shape": (rows, height, width)}
-            np.lib.format.write_array_header_1_0(file, header)
-            with progress.task(f"make {out.name}", total=rows, unit="rows") as task:
-                for start in range(0, rows, chunk_rows):
-                    count = min(chunk_rows, rows - start)
-                    picks = np.sort(rng.integers(0, len(X), count))
-                    sources = np.asarray(X[picks]).reshape(count, height, width)
-                    file.write(deform(sources, rng).tobytes())
-                    labels[start : start + count] = y[picks]
-                    task.advance(count)
-        with open(temporary_labels, "wb") as file:
-            np.save(file, labels)
-        for path in (temporary, temporary_labels):
-            os.chmod(path, 0o666 & ~umask)  # mkstemp makes them private
-        os.replace(temporary_labels, labels_path(out))
-        os.replace(temporary, out)  # last: the data file appears only when both are complete
-    except BaseException:
-        for path in (temporary, temporary_labels):
-            Path(path).unlink(missing_ok=True)
-        raise
+        # rows x height x width: loading it gives rows of pixels and the image shape
+        header = {"descr": "|u1", "fortran_order": False, "shape": (rows, height, width)}
+        np.lib.format.write_array_header_1_0(file, header)
+        with progress.task(f"make {out.name}", total=rows, unit="rows") as task:
+            for start in range(0, rows, chunk_rows):
+                count = min(chunk_rows, rows - start)
+                picks = np.sort(rng.integers(0, len(X), count))
+                sources = np.asarray(X[picks]).reshape(count, height, width)
+                file.write(deform(sources, rng).tobytes())
+                labels[start : start + count] = y[picks]
+                task.advance(count)
+        np.save(labels_file, labels)
     return out

@@ -113,11 +113,8 @@ def fetch(
                 "fetched": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                 "idx_sha256": {f.filename: f.sha256 for f in spec.idx_files},
             }
-            staged = build / "entry"
-            staged.mkdir()
             try:
-                cache.write_arrays(staged, X, y, meta)
-                cache.publish(staged, entry)
+                cache.write_entry(entry, X, y, meta)
             except OSError as exc:
                 raise CacheError(
                     f"cannot write {spec.name} into the cache {root} ({exc.strerror or exc})",

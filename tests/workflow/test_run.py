@@ -10,8 +10,8 @@ from sklearn.decomposition import PCA as SklearnPCA
 from sklearn.mixture import GaussianMixture as SklearnGMM
 
 from pcagmm import datasets, run
+from pcagmm.errors import RunError
 from pcagmm.model_file import load_model
-from pcagmm.pipeline import RunError
 
 
 def notebook(X, components=2, clusters=10, seed=42):
@@ -89,7 +89,7 @@ def test_output_folder_rules(tmp_path):
     out = tmp_path / "run"
     run("digits", out=out, plots=False)
     run("digits", out=out, plots=False)  # the same run again: replaced
-    with pytest.raises(RunError, match="already holds a different run.*--force"):
+    with pytest.raises(RunError, match="already holds a different run.*force=True"):
         run("digits", clusters=3, out=out, plots=False)
     run("digits", clusters=3, out=out, plots=False, force=True)
     assert json.loads((out / "summary.json").read_text())["config"]["clusters"] == 3
@@ -119,19 +119,22 @@ def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        (dict(components=0), "--components must be a positive whole number"),
-        (dict(components=1000), r"--components 1000 is more than digits allows .*64"),
-        (dict(clusters=0), "--clusters must be a positive whole number"),
-        (dict(clusters=5000), "--clusters 5000 is more than the 1797 rows"),
+        (dict(components=0), "^components must be a positive whole number.*components=2"),
+        (dict(components=1000), r"^components=1000 is more than digits allows .*64"),
+        (dict(clusters=0), "^clusters must be a positive whole number"),
+        (dict(clusters=5000), "^clusters=5000 is more than the 1797 rows"),
+        (dict(n_init=0), "^n_init must be a positive whole number"),
         (dict(covariance_type="round"), "unknown covariance type 'round'"),
         (dict(figure_format="gif"), "unknown figure format 'gif'"),
-        (dict(max_iter=-1), "--max-iter must be"),
-        (dict(tol=-1.0), "--tol must be"),
-        (dict(tol=float("nan")), "--tol must be"),
-        (dict(seed=-1), "--seed must be a whole number from 0"),
+        (dict(max_iter=-1), "^max_iter must be.*max_iter=100"),
+        (dict(tol=-1.0), "^tol must be"),
+        (dict(tol=float("nan")), "^tol must be"),
+        (dict(reg_covar=-1.0), "^reg_covar must be a number >= 0"),
+        (dict(seed=-1), "^seed must be a whole number from 0"),
     ],
 )
 def test_bad_settings(tmp_path, settings, message):
+    # the Python API names parameters as Python spells them (the command line: flags)
     with pytest.raises(RunError, match=message):
         run("digits", out=tmp_path / "run", **settings)
     assert not (tmp_path / "run").exists()

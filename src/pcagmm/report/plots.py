@@ -120,15 +120,10 @@ def ellipse_axes(covariance_2d: np.ndarray) -> tuple[float, float, float]:
 
 def plane_covariances(gmm) -> np.ndarray:
     """Each component's covariance in the plane of the first two coordinates (K, 2, 2)."""
+    from ..mixture.covariance import covariance_type
+
     K = gmm.weights_.shape[0]
-    kind = gmm.covariance_type
-    if kind == "full":
-        return gmm.covariances_[:, :2, :2]
-    if kind == "tied":
-        return np.broadcast_to(gmm.covariances_[:2, :2], (K, 2, 2))
-    if kind == "diag":
-        return np.stack([np.diag(c[:2]) for c in gmm.covariances_])
-    return np.stack([np.eye(2) * c for c in gmm.covariances_])
+    return covariance_type(gmm.covariance_type).plane(gmm.covariances_, K)
 
 
 def gmm_clusters(Z, clusters, gmm, *, title, explained_ratio=None):
@@ -186,3 +181,79 @@ def cluster_means(images: np.ndarray, image_shape, gmm, matching: dict | None, *
         ax.set_title(f"{label}\nw={gmm.weights_[k]:.2f}", fontsize=8)
     figure.suptitle(title)
     return figure
+
+
+# ----------------------------------------------------------------------------- a run's figures
+# Each takes a run's Result and returns a Figure, or None when it does not apply to the
+# run; pcagmm.workflow.artifacts.FIGURES names them (the file names of a run folder).
+
+
+def scatter_figure(result):
+    """The projection coloured by the true label, or None with fewer than 2 components."""
+    if result.pca.n_components_ < 2:  # a scatter plot needs two axes
+        return None
+    return pca_scatter(
+        _projection(result),
+        result.dataset.y,
+        title=_title(result, "PCA projection"),
+        explained_ratio=result.pca.explained_variance_ratio_,
+        label_name=_label_name(result.dataset),
+        class_names=_class_names(result.dataset),
+    )
+
+
+def clusters_figure(result):
+    """Points coloured by cluster with 1-2-3 sigma ellipses, or None with fewer than 2
+    components."""
+    if result.pca.n_components_ < 2:
+        return None
+    gmm = result.gmm
+    title = _title(
+        result, f"Gaussian mixture, {gmm.n_components} components, {gmm.covariance_type} covariance"
+    )
+    return gmm_clusters(
+        _projection(result),
+        result.clusters,
+        gmm,
+        title=title,
+        explained_ratio=result.pca.explained_variance_ratio_,
+    )
+
+
+def means_figure(result):
+    """Each cluster's mean as an image (inverse PCA), or None for non-image data."""
+    if result.dataset.image_shape is None:
+        return None
+    images = result.pca.inverse_transform(result.gmm.means_)
+    matching = result.agreement.matching if result.agreement is not None else None
+    return cluster_means(
+        images,
+        result.dataset.image_shape,
+        result.gmm,
+        matching,
+        title=_title(result, "Cluster means in image space"),
+    )
+
+
+def _projection(result) -> np.ndarray:
+    if result.Z is None:
+        from ..errors import ParameterError
+
+        raise ParameterError(
+            "this run left its projection on the Dask cluster (it drew no figures)",
+            "run again without {plots=False}",
+        )
+    return result.Z
+
+
+def _title(result, what: str) -> str:
+    return f"{result.dataset.name}: {what}"
+
+
+def _label_name(dataset) -> str:
+    return "Digit Label" if dataset.target_names and dataset.target_names[0] == "0" else "Label"
+
+
+def _class_names(dataset):
+    names = dataset.target_names
+    return list(names) if names and names[0] != "0" else None

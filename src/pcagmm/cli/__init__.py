@@ -1,0 +1,62 @@
+"""The ``pcagmm`` command line: thin commands over the library.
+
+One entry point (:func:`main`) parses the arguments, builds one
+:class:`~pcagmm.cli.console.Console` and maps every
+:class:`~pcagmm.errors.PcagmmError` to a one-line message and exit status 2
+(parameters named as flags). Results go to standard output (as JSON with
+``--json``); progress and notes go to standard error.
+
+Each command is a module here with a ``register(commands, common)`` function that
+adds its parser (arguments beside the handler); adding a command is a new module and
+its name in :data:`COMMANDS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..errors import PcagmmError
+from .console import EXIT_INTERRUPTED, EXIT_USAGE, Console, Parser, common_options
+
+#: the modules of pcagmm.cli that each register a command, in the order of --help
+COMMANDS = ("data", "run", "predict")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree."""
+    parser = Parser(
+        prog="pcagmm",
+        description="Project a data set with PCA, cluster it with a Gaussian mixture, "
+        "and show what came out.",
+    )
+    parser.add_argument("--version", action="version", version=f"pcagmm {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    common = common_options()
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name}").register(commands, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    console = Console()
+    try:
+        args = build_parser().parse_args(argv)
+        console = Console(quiet=args.quiet, as_json=args.json)
+        return args.handler(args, console)
+    except PcagmmError as exc:
+        from ..workflow.config import flag
+
+        console.error(exc.render(flag))  # parameters named as the flags that set them
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        console.error("interrupted; nothing half-written was kept, run the command again")
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

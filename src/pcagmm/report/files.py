@@ -1,0 +1,87 @@
+"""What a run writes besides the figures: clusters.csv and summary.json."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+
+
+def cluster_rows(gmm) -> tuple[np.ndarray, np.ndarray]:
+    """Means and standard deviations (square roots of the covariance diagonal) per cluster."""
+    from ..mixture.covariance import covariance_type
+
+    K, d = gmm.means_.shape
+    variances = covariance_type(gmm.covariance_type).variances(gmm.covariances_, K, d)
+    return gmm.means_, np.sqrt(variances)
+
+
+def summary(result) -> dict:
+    """Everything about a run that fits in JSON (what summary.json holds)."""
+    import platform
+
+    import matplotlib
+    import scipy
+    import sklearn
+
+    from .. import __version__
+
+    ds, pca, gmm = result.dataset, result.pca, result.gmm
+    means, stds = cluster_rows(gmm)
+    return {
+        "config": result.config,
+        "versions": {
+            "pcagmm": __version__,
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "scikit-learn": sklearn.__version__,
+            "matplotlib": matplotlib.__version__,
+            "python": platform.python_version(),
+        },
+        "data": {
+            "name": ds.name,
+            "shape": list(ds.shape),
+            "dtype": str(ds.X.dtype),
+            "source": ds.source,
+            "sha256": ds.sha256,
+            "verified": ds.verified,
+        },
+        "pca": {
+            "explained_variance": pca.explained_variance_.tolist(),
+            "explained_variance_ratio": pca.explained_variance_ratio_.tolist(),
+            "components": pca.components_.tolist(),
+            "mean": pca.mean_.tolist(),
+        },
+        "mixture": {
+            "converged": bool(gmm.converged_),
+            "n_iter": int(gmm.n_iter_),
+            "lower_bound": float(gmm.lower_bound_),
+            "weights": gmm.weights_.tolist(),
+            "means": means.tolist(),
+            "standard_deviations": stds.tolist(),
+            "covariances": np.asarray(gmm.covariances_).tolist(),
+        },
+        "metrics": result.agreement.as_dict() if result.agreement is not None else None,
+        "timings_seconds": result.timings,
+        "computed_on": result.computed_on,
+    }
+
+
+def clusters_csv(gmm) -> str:
+    """One row per cluster: weight, means, standard deviations."""
+    means, stds = cluster_rows(gmm)
+    d = means.shape[1]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["cluster", "weight", *(f"mean_pc{j + 1}" for j in range(d)),
+                     *(f"std_pc{j + 1}" for j in range(d))])  # fmt: skip
+    for k in range(means.shape[0]):
+        writer.writerow([k, repr(float(gmm.weights_[k])), *map(repr, means[k].tolist()),
+                         *map(repr, stds[k].tolist())])  # fmt: skip
+    return buffer.getvalue()
+
+
+def summary_json(result) -> str:
+    return json.dumps(summary(result), indent=2) + "\n"

@@ -1,0 +1,93 @@
+"""The terminal report of a run, and the one renderer of aligned text tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .files import cluster_rows
+
+#: PCA columns shown in the report's tables (the files hold them all)
+MAX_TABLE_COLUMNS = 8
+
+
+def table_lines(
+    rows: Sequence[Sequence[str]], *, right: bool = False, underline: bool = False
+) -> list[str]:
+    """Rows of text cells as aligned lines, two spaces between columns, never wrapped.
+
+    Each column is as wide as its widest cell (rows may have fewer cells than the
+    first). Left-aligned cells are padded, except the last of each row (no trailing
+    spaces); with ``right``, every cell is right-aligned. ``underline`` puts a line of
+    dashes under the first row (a header).
+    """
+    columns = max(len(row) for row in rows)
+    widths = [max(len(row[i]) for row in rows if len(row) > i) for i in range(columns)]
+    lines = []
+    for number, row in enumerate(rows):
+        if right:
+            cells = [cell.rjust(width) for cell, width in zip(row, widths, strict=False)]
+        else:
+            cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
+            cells.append(row[-1])
+        lines.append("  ".join(cells))
+        if underline and number == 0:
+            lines.append("  ".join("-" * len(cell) for cell in cells))
+    return lines
+
+
+def _matrix_block(title: str, values: np.ndarray, weights=None) -> list[str]:
+    K, d = values.shape
+    shown = min(d, MAX_TABLE_COLUMNS)
+    header = ["cluster"] + (["weight"] if weights is not None else [])
+    header += [f"PC{j + 1}" for j in range(shown)] + (["..."] if d > shown else [])
+    rows = [header]
+    for k in range(K):
+        row = [str(k)] + ([f"{weights[k]:.4f}"] if weights is not None else [])
+        rows.append(row + [f"{v:.4f}" for v in values[k, :shown]])
+    return [title, *table_lines(rows, right=True)]
+
+
+def report(result) -> str:
+    """The terminal report of a run."""
+    ds, pca, gmm = result.dataset, result.pca, result.gmm
+    n, d = ds.shape
+    verified = {True: "SHA-256 verified", False: "SHA-256 MISMATCH", None: "no recorded hash"}
+    lines = [
+        f"Data      {ds.name}: {n:,} x {d:,} {ds.X.dtype}, from {ds.source}, "
+        f"{verified[ds.verified]} ({ds.sha256[:12]})",
+    ]
+    ratios = pca.explained_variance_ratio_
+    shown = " + ".join(f"{r:.2%}" for r in ratios[:MAX_TABLE_COLUMNS])
+    more = " + ..." if len(ratios) > MAX_TABLE_COLUMNS else ""
+    lines.append(
+        f"PCA       {pca.n_components_} components explain {shown}{more} = "
+        f"{ratios.sum():.2%} of the variance"
+    )
+    state = "converged" if gmm.converged_ else "did NOT converge"
+    lines.append(
+        f"Mixture   {gmm.n_components} components, {gmm.covariance_type} covariance, seed "
+        f"{result.config['seed']}: {state} after {gmm.n_iter_} iterations, mean "
+        f"log-likelihood {gmm.lower_bound_:.6f}"
+    )
+    means, stds = cluster_rows(gmm)
+    lines += ["", *_matrix_block("Means of the clusters", means, gmm.weights_)]
+    lines += ["", *_matrix_block("Standard deviations of the clusters", stds)]
+    if result.agreement is not None:
+        a = result.agreement
+        matching = ", ".join(f"{k}->{v}" for k, v in sorted(a.matching.items()))
+        lines += [
+            "",
+            f"Agreement with the true labels: adjusted Rand index {a.adjusted_rand:.4f}, "
+            f"normalised mutual information {a.normalized_mutual_info:.4f}, accuracy after "
+            f"matching clusters to labels {a.accuracy:.4f}",
+            f"Matching (cluster->label): {matching}",
+        ]
+    timing = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in result.timings.items())
+    lines += ["", f"Time      {timing}"]
+    if result.computed_on != "this process":
+        lines.append(f"          on the {result.computed_on}")
+    if result.out is not None:
+        lines.append(f"Files     {result.out}/: {', '.join(result.files)}")
+    return "\n".join(lines)

@@ -1,0 +1,25 @@
+"""Analyses built from reusable stages.
+
+``config`` (:class:`RunConfig`, every option), ``stages`` (load, check, project,
+cluster, evaluate), ``timing`` (the timed-stage helper), ``result`` (:class:`Result`,
+data only), ``artifacts`` (the run folder and its table of figures), ``analysis``
+(:func:`run`: the stages composed; the place for other analyses built from them).
+"""
+
+from .config import RunConfig
+
+__all__ = ["Result", "RunConfig", "run", "run_config"]
+
+
+def __getattr__(name: str):
+    # the stages import the estimators' modules: only when first asked for, so that the
+    # command line (which reads RunConfig for its options) starts fast
+    if name in ("run", "run_config"):
+        from . import analysis
+
+        return getattr(analysis, name)
+    if name == "Result":
+        from .result import Result
+
+        return Result
+    raise AttributeError(f"module 'pcagmm.workflow' has no attribute {name!r}")

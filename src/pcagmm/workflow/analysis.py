@@ -1,0 +1,100 @@
+"""A run: the stages composed, from a configuration to a Result and its run folder."""
+
+from __future__ import annotations
+
+import inspect
+
+from ..progress import Progress
+from . import artifacts, stages
+from .config import RunConfig
+from .result import Result
+from .timing import StageTimer
+
+
+def run(*dataset, progress: Progress | None = None, **options) -> Result:
+    """Load, project, cluster, evaluate; write the figures and files.
+
+    The keywords are the fields of :class:`~pcagmm.workflow.RunConfig`, where their
+    defaults live (``help(run)`` and ``inspect.signature(run)`` show them), the same
+    options as ``pcagmm run``. ``dataset`` is a built-in name, a path, an array, or a
+    :class:`~pcagmm.datasets.Dataset`; a memory-mapped file is streamed in chunks.
+    ``dask`` is a scheduler address (or ``"local"`` for a new ``LocalCluster``):
+    PCA and EM then run as Dask tasks, each pass reduced on the workers; the cluster
+    of each row comes back for the agreement, and the projection for the figures
+    (with ``plots=False`` and ``write=True`` it stays on the cluster: ``Result.Z`` is
+    None). ``write=False`` computes without touching the disk (plots then are only
+    available from the Result's methods). The output folder is built in a temporary
+    folder beside it and renamed into place when complete, so an interrupted run
+    leaves no half-written folder.
+    """
+    if len(dataset) > 1:
+        raise TypeError("run() takes the data set as its one positional argument")
+    config = RunConfig(*dataset, **options)
+    return run_config(config, progress=progress)
+
+
+def run_config(config: RunConfig, progress: Progress | None = None) -> Result:
+    """:func:`run` for a :class:`RunConfig`: load -> check -> project -> cluster ->
+    evaluate -> write."""
+    timer = StageTimer(progress)
+    target = config.target
+    if config.write:
+        artifacts.check_out(target, config.record, config.force)
+    dataset = stages.load(config, timer)
+    stages.check(dataset, config)
+    hashing = stages.hash_in_background(dataset) if config.write else None
+    with stages.compute_on(config.dask) as client:
+        projection = stages.project(dataset.X, config.components, client=client, timer=timer)
+        clustering = stages.cluster(
+            projection,
+            config,
+            client=client,
+            timer=timer,
+            keep_projection=config.plots or not config.write,
+        )
+        write_images = config.write and dataset.image_shape
+        pixel_max = stages.pixel_max(dataset.X, client) if write_images else 0.0
+        computed_on = stages.where(client)
+    agreement = stages.evaluate(dataset, clustering.clusters, timer)
+    result = Result(
+        config.record,
+        dataset,
+        projection.pca,
+        clustering.gmm,
+        clustering.Z,
+        clustering.clusters,
+        agreement,
+        timer.timings,
+        computed_on,
+    )
+    if hashing is not None:
+        hashing.join()  # summary.json records the hash
+    if config.write:
+        artifacts.write_run_folder(
+            result,
+            target,
+            figure_format=config.figure_format,
+            plots=config.plots,
+            pixel_max=pixel_max,
+            timer=timer,
+        )
+    return result
+
+
+def _signature_from_config() -> inspect.Signature:
+    """``run``'s signature: ``dataset``, then RunConfig's other fields with their
+    defaults as keywords, then ``progress`` (so the defaults are written once)."""
+    fields = inspect.signature(RunConfig).parameters.values()
+    parameters = [
+        field.replace(
+            kind=inspect.Parameter.POSITIONAL_OR_KEYWORD
+            if i == 0
+            else inspect.Parameter.KEYWORD_ONLY
+        )
+        for i, field in enumerate(fields)
+    ]
+    progress = inspect.signature(run).parameters["progress"]
+    return inspect.Signature([*parameters, progress], return_annotation=Result)
+
+
+run.__signature__ = _signature_from_config()

@@ -1,0 +1,228 @@
+"""One run's options: :class:`RunConfig`, with every default, validated once.
+
+The command line builds ``pcagmm run``'s options from these fields (their flag, help
+text and metavar are in each field's metadata, see :func:`option`), so a default or a
+help text is written once. Errors name the parameters (``components=5``); the command
+line prints the flags (``--components 5``) using :func:`flag`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ParameterError, RunError, literal
+
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
+class _CovarianceTypes:
+    """The names in the table of covariance types, read when asked (so a type registered
+    with :func:`pcagmm.mixture.register` is a valid choice, on the command line too)."""
+
+    def __contains__(self, name) -> bool:
+        return name in self._names()
+
+    def __iter__(self):
+        return iter(self._names())
+
+    @staticmethod
+    def _names() -> tuple[str, ...]:
+        from ..mixture.covariance import names
+
+        return names()
+
+
+COVARIANCE_TYPES = _CovarianceTypes()
+#: the fields summary.json records as a run's "config": two runs are the same run when
+#: these are equal (a run folder is replaced only by the same run unless ``force``)
+RECORDED = (
+    "dataset",
+    "components",
+    "clusters",
+    "covariance_type",
+    "seed",
+    "n_init",
+    "tol",
+    "max_iter",
+    "reg_covar",
+)
+
+
+def option(default, help: str, *, flag: str | None = None, cli: bool = True, **argparse):
+    """A :class:`RunConfig` field: its default and what ``pcagmm run --help`` says of it.
+
+    ``flag`` defaults to ``--`` and the name with dashes (``--no-<name>`` for an option
+    that is on by default); ``cli=False`` keeps it off the command line; ``alias`` is
+    ``(flag, metavar, help)`` of a second flag that sets the field instead (one or the
+    other); other keywords (``metavar``, ``choices``, ``type``) go to argparse.
+    """
+    return dataclasses.field(
+        default=default, metadata={"help": help, "flag": flag, "cli": cli, "argparse": argparse}
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Every option of a run, with its default; validated when made.
+
+    Frozen: a sweep makes variants with ``dataclasses.replace(config, clusters=5)``,
+    which validates them too.
+
+    The default run is the course notebook's analysis: MNIST (all 70,000 rows, raw
+    grey levels), PCA to 2 components, a 10-component full-covariance Gaussian
+    mixture with ``random_state=42`` and scikit-learn's defaults for the rest.
+
+    Raises
+    ------
+    ParameterError
+        For a value a run cannot use; it names the parameter.
+    """
+
+    dataset: object = option(
+        "mnist",
+        "a built-in name or a data file",
+        alias=("--data", "FILE", "a data file (an uint8 .npy of any size is streamed in chunks)"),
+    )
+    components: int = option(2, "PCA components", metavar="D")
+    clusters: int = option(10, "mixture components", metavar="K")
+    covariance_type: str = option("full", "the mixture's covariance type", choices=COVARIANCE_TYPES)
+    seed: int | None = option(42, "random_state of the mixture")
+    n_init: int = option(1, "initialisations tried")
+    tol: float = option(1e-3, "EM stopping tolerance")
+    max_iter: int = option(100, "EM iterations at most")
+    reg_covar: float = option(1e-6, "added to the diagonal of each covariance")
+    out: object = option(None, "output folder (default runs/<run name>/)", metavar="DIR")
+    figure_format: str = option("png", "figure format", flag="--format", choices=FIGURE_FORMATS)
+    plots: bool = option(True, "skip the figures")
+    write: bool = option(True, "write the run folder (False: compute only)", cli=False)
+    force: bool = option(False, "replace an output folder that holds a different run")
+    folder: object = option(
+        None,
+        "a local folder holding the data set's files (gzipped or not), tried first",
+        flag="--from",
+        metavar="DIR",
+    )
+    label_column: object = option(
+        None, "CSV data: the column (name or number) of labels", metavar="COLUMN"
+    )
+    dask: str | None = option(
+        None,
+        "run PCA and EM as Dask tasks on the cluster at this "
+        "address (tcp://host:8786), or 'local' for a new LocalCluster; "
+        "needs pcagmm[dask]",
+        metavar="SCHEDULER",
+    )
+
+    def __post_init__(self):
+        if isinstance(self.dataset, np.ndarray):
+            object.__setattr__(self, "dataset", array_dataset(self.dataset))
+        validate(self)
+
+    @functools.cached_property
+    def record(self) -> dict:
+        """What summary.json records as the run's "config" (see :data:`RECORDED`)."""
+        values = {name: getattr(self, name) for name in RECORDED}
+        return {**values, "dataset": dataset_id(self.dataset)}
+
+    @property
+    def target(self) -> Path:
+        """The run folder: ``out``, or ``runs/<run name>``."""
+        if self.out is not None:
+            return Path(self.out)
+        name = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(str(self.record["dataset"])).name)
+        return Path("runs") / (
+            f"{name}-pca{self.components}-gmm{self.clusters}-{self.covariance_type}-seed{self.seed}"
+        )
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a :class:`RunConfig` field (or of any other parameter:
+    ``--`` and its name with dashes)."""
+    field = _FIELDS.get(name)
+    if field is not None and field.metadata["flag"]:
+        return field.metadata["flag"]
+    dashed = name.replace("_", "-")
+    if field is not None and field.default is True:
+        return f"--no-{dashed}"
+    return f"--{dashed}"
+
+
+def validate(config: RunConfig) -> None:
+    """Check every option that can be checked without the data (one :class:`ParameterError`
+    naming the first bad one)."""
+    for name in ("components", "clusters", "n_init"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise ParameterError(
+                f"{{{name}}} must be a positive whole number, got {literal(repr(value))}",
+                f"give e.g. {{{name}=2}}",
+            )
+    if config.covariance_type not in COVARIANCE_TYPES:
+        raise ParameterError(
+            f"unknown covariance type {literal(repr(config.covariance_type))}",
+            f"choose one of {', '.join(COVARIANCE_TYPES)}",
+        )
+    if not (isinstance(config.max_iter, int) and config.max_iter >= 0):
+        raise ParameterError(
+            f"{{max_iter}} must be a whole number >= 0, got {literal(repr(config.max_iter))}",
+            "give e.g. {max_iter=100}",
+        )
+    for name, example in (("tol", "0.001"), ("reg_covar", "1e-06")):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not (isinstance(value, int | float) and value >= 0):
+            raise ParameterError(
+                f"{{{name}}} must be a number >= 0, got {literal(repr(value))}",
+                f"give e.g. {{{name}={example}}}",
+            )
+    seed = config.seed
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32
+    ):
+        raise ParameterError(
+            f"{{seed}} must be a whole number from 0 to 2**32 - 1, got {literal(repr(seed))}",
+            "give e.g. {seed=42}",
+        )
+    if config.figure_format not in FIGURE_FORMATS:
+        raise ParameterError(
+            f"unknown figure format {literal(repr(config.figure_format))}",
+            f"choose one of {', '.join(FIGURE_FORMATS)}",
+        )
+
+
+def array_dataset(X: np.ndarray):
+    """A Dataset without labels around an array or memory map given to a run."""
+    from ..datasets import Dataset
+
+    if X.ndim != 2:
+        raise RunError(
+            f"the array given has shape {X.shape}, not (rows, features)",
+            "reshape it to two dimensions, one row per sample",
+        )
+    filename = getattr(X, "filename", None)
+    name = Path(filename).name if filename else "array"
+    source = f"memory map of {filename}" if filename else "array in memory"
+    location = Path(filename).resolve() if filename else None
+    return Dataset(X, None, name=name, source=source, location=location)
+
+
+def dataset_id(dataset) -> str:
+    """What a run's config records as its data: the name or path given; for a Dataset,
+    its built-in name, its file, or (in memory) its content hash — so that two runs on
+    different data never count as the same run."""
+    from ..datasets import Dataset
+
+    if not isinstance(dataset, Dataset):
+        return str(dataset)
+    if dataset.verified is not None:  # a built-in data set, checked against the registry
+        return dataset.name
+    if dataset.location is not None:
+        return str(dataset.location)
+    return f"{dataset.name} sha256:{dataset.sha256[:16]}"
+
+
+_FIELDS = {field.name: field for field in dataclasses.fields(RunConfig)}

@@ -1,0 +1,98 @@
+"""What a run produced: data only (the figures come from :data:`~.artifacts.FIGURES`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+class Result:
+    """The fitted models, the projection, the clusters, the metrics, the timings.
+
+    Shows itself as the run's report (in a notebook too). ``Z`` (the projection) is
+    None after a Dask run that wrote no figures: it stayed on the cluster.
+
+    Attributes
+    ----------
+    config : dict
+        The options that identify the run (what summary.json records).
+    dataset, pca, gmm
+        The data, the fitted :class:`~pcagmm.PCA` and :class:`~pcagmm.GaussianMixture`.
+    Z, clusters : ndarray
+        The projection and the cluster of each row.
+    agreement : Agreement or None
+        The clusters compared with the labels (None without labels).
+    timings : dict
+        Seconds per stage.
+    out, files
+        The run folder and the files written in it (None and [] when nothing was written).
+    computed_on : str
+        Where the passes ran: "this process", or the Dask cluster's address and workers.
+    """
+
+    def __init__(
+        self,
+        config,
+        dataset,
+        pca,
+        gmm,
+        Z,
+        clusters,
+        agreement,
+        timings,
+        computed_on: str = "this process",
+    ):
+        self.config = config
+        self.dataset = dataset
+        self.pca = pca
+        self.gmm = gmm
+        self.Z = Z
+        self.clusters = clusters
+        self.agreement = agreement
+        self.timings = timings
+        self.out: Path | None = None
+        self.files: list[str] = []
+        self.computed_on = computed_on
+
+    @property
+    def means(self) -> np.ndarray:
+        return self.gmm.means_
+
+    @property
+    def standard_deviations(self) -> np.ndarray:
+        from ..report.files import cluster_rows
+
+        return cluster_rows(self.gmm)[1]
+
+    def report(self) -> str:
+        """The terminal report of the run."""
+        from ..report.text import report
+
+        return report(self)
+
+    def __repr__(self) -> str:
+        return self.report()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.report())}</pre>"
+
+    def plot_scatter(self):
+        """The projection coloured by the true label (a matplotlib Figure)."""
+        return _figure("pca_scatter", self)
+
+    def plot_clusters(self):
+        """Points coloured by cluster with 1-2-3 sigma ellipses (a matplotlib Figure)."""
+        return _figure("gmm_clusters", self)
+
+    def plot_means(self):
+        """Each cluster's mean as an image (inverse PCA), or None for non-image data."""
+        return _figure("cluster_means", self)
+
+
+def _figure(name: str, result: Result):
+    from .artifacts import FIGURES
+
+    return FIGURES[name](result)

@@ -1,0 +1,264 @@
+"""The stages of an analysis, each a public function a sweep or a study can call alone.
+
+``load -> check -> project -> cluster -> evaluate`` (then
+:func:`pcagmm.workflow.artifacts.write_run_folder`). :func:`project` fits PCA once;
+projections to fewer components are prefixes of it (:meth:`Projection.leading`), so a
+sweep over the number of components fits PCA once. Each stage takes an optional
+:class:`~pcagmm.workflow.timing.StageTimer` that times it and shows its progress, and
+an optional Dask client (from :func:`compute_on`) to run its passes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..errors import ParameterError, RunError, literal
+from ..rows.chunks import column_max, iter_stored_rows
+from .config import RunConfig
+from .timing import StageTimer
+
+#: float64 squares overflow above ~1e154 and lose all precision below ~1e-154
+LARGEST_VALUE, SMALLEST_SCALE = 1e150, 1e-150
+
+
+@dataclasses.dataclass
+class Projection:
+    """A fitted PCA and the rows projected on its components (a NumPy or Dask array)."""
+
+    pca: object
+    Z: object
+
+    @property
+    def components(self) -> int:
+        return self.pca.n_components_
+
+    def leading(self, components: int) -> Projection:
+        """The projection on the first ``components`` components (no new fit)."""
+        if components == self.components:
+            return self
+        return Projection(self.pca.leading(components), self.Z[:, :components])
+
+
+@dataclasses.dataclass
+class Clustering:
+    """A fitted mixture, the cluster of each row, and the projection it was fitted on
+    (brought back from a Dask cluster only when asked for: else None)."""
+
+    gmm: object
+    clusters: np.ndarray
+    Z: np.ndarray | None
+
+
+def load(config: RunConfig, timer: StageTimer | None = None):
+    """The :class:`~pcagmm.datasets.Dataset` of ``config.dataset`` (loaded unless it is one)."""
+    from .. import datasets
+
+    if isinstance(config.dataset, datasets.Dataset):
+        return config.dataset
+    timer = timer or StageTimer()
+    with timer.stage("load", f"loading {config.dataset}"):
+        return datasets.load(
+            config.dataset,
+            folder=config.folder,
+            label_column=config.label_column,
+            progress=timer.progress,
+        )
+
+
+def check(dataset, config: RunConfig) -> None:
+    """Refuse data a run cannot use, and a run that would not fit in memory."""
+    n, d = dataset.shape
+    name = dataset.name
+    if n < 2:
+        raise RunError(f"{name} has only {n} row", "PCA and a mixture need at least 2 rows")
+    _check_values(dataset)
+    from ..resources import require_memory
+
+    # the projection, its chunked copy and the labels, in float64
+    require_memory(n * (config.components + 2) * 8 * 2, f"a run on {n:,} rows", "use fewer rows")
+    if config.components > min(n, d):
+        raise ParameterError(
+            f"{{components={config.components}}} is more than {literal(name)} allows "
+            f"(min(rows, features) = {min(n, d)})",
+            f"choose at most {min(n, d)}",
+        )
+    if config.clusters > n:
+        raise ParameterError(
+            f"{{clusters={config.clusters}}} is more than the {n} rows of {literal(name)}",
+            f"choose at most {n}",
+        )
+
+
+def _check_values(dataset) -> None:
+    """Refuse floating-point data with NaN, infinities, or magnitudes float64 cannot square."""
+    X, name = dataset.X, dataset.name
+    if X.dtype.kind != "f":
+        return
+    largest = 0.0
+    for start, block in iter_stored_rows(X):
+        chunk = np.asarray(block)
+        finite = np.isfinite(chunk)
+        if not finite.all():
+            row, column = np.argwhere(~finite)[0]
+            value = chunk[row, column]
+            kind = "NaN" if np.isnan(value) else "an infinite value"
+            raise RunError(
+                f"{name} holds {kind} at row {start + row}, column {column}",
+                "remove or replace the rows with missing or infinite values",
+            )
+        largest = max(largest, float(np.abs(chunk).max()))
+    if largest > LARGEST_VALUE or 0 < largest < SMALLEST_SCALE:
+        raise RunError(
+            f"{name} holds values of magnitude up to {largest:.3g}, out of the range "
+            "float64 can square",
+            "scale the data (multiply or divide it by a constant) first",
+        )
+
+
+def project(X, components: int, *, client=None, timer: StageTimer | None = None) -> Projection:
+    """Fit PCA with ``components`` components and project ``X`` (streamed from a memory
+    map, or as Dask tasks with a client: the projection then stays on the workers)."""
+    from ..decomposition import PCA
+
+    timer = timer or StageTimer()
+    if client is not None:
+        from ..distributed import as_dask_array
+
+        X = as_dask_array(X)
+    with timer.stage("pca", "PCA", rows=X.shape[0], passes=2):  # the fit, then the projection
+        pca = PCA(components).fit(X)
+        Z = pca.transform(X)
+        if client is not None:
+            from ..distributed import fewer_blocks, persist
+
+            # kept on the workers for the EM passes; waited for: this stage's second pass
+            Z = persist(fewer_blocks(Z))
+    return Projection(pca, Z)
+
+
+def cluster(
+    projection: Projection,
+    config: RunConfig,
+    *,
+    client=None,
+    timer: StageTimer | None = None,
+    keep_projection: bool = True,
+) -> Clustering:
+    """Fit the mixture of ``config`` to the projection; the cluster of each row.
+
+    On Dask, the clusters come back to this process (in the smallest integer type), and
+    the projection too if ``keep_projection`` (the figures need it).
+    """
+    from ..mixture import GaussianMixture
+
+    timer = timer or StageTimer()
+    Z = projection.Z
+    with timer.stage("mixture", "Gaussian mixture", rows=Z.shape[0], passes=0):
+        gmm = GaussianMixture(
+            config.clusters,
+            covariance_type=config.covariance_type,
+            random_state=config.seed,
+            n_init=config.n_init,
+            tol=config.tol,
+            max_iter=config.max_iter,
+            reg_covar=config.reg_covar,
+        )
+        with _quiet_convergence():
+            clusters = gmm.fit_predict(Z)
+        if client is not None:
+            clusters = clusters.astype(np.min_scalar_type(config.clusters - 1))
+            if keep_projection:
+                Z, clusters = client.compute([Z, clusters], sync=True)
+            else:
+                Z, clusters = None, client.compute(clusters, sync=True)
+    return Clustering(gmm, clusters, Z)
+
+
+def evaluate(dataset, clusters, timer: StageTimer | None = None):
+    """The clusters' :class:`~pcagmm.evaluate.Agreement` with the labels, or None without."""
+    if dataset.y is None:
+        return None
+    from ..evaluate import agreement
+
+    with (timer or StageTimer()).stage("evaluation", "comparing with the labels"):
+        return agreement(dataset.y, clusters)
+
+
+def pixel_max(X, client=None) -> float:
+    """The largest grey level, in chunks (on the workers with a Dask client)."""
+    if client is not None:
+        from ..distributed import as_dask_array
+
+        return float(as_dask_array(X).max().compute())
+    return max(0.0, float(column_max(X).max()))
+
+
+@contextlib.contextmanager
+def compute_on(address: str | None) -> Iterator[object]:
+    """A Dask client for ``address`` (``"local"``: a new LocalCluster) while the block
+    runs, or None without one; the cluster's failures become one-line errors."""
+    if address is None:
+        yield None
+        return
+    from ..distributed import DaskError, connect
+
+    with connect(address) as client:
+        try:
+            yield client
+        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+            # raised in a worker that cannot open the file (not on its file system)
+            raise DaskError(
+                f"a Dask worker could not read the data ({exc})",
+                "the workers need the data file at the same path as here (a shared file "
+                "system), or run without --dask",
+            ) from None
+        except Exception as exc:
+            if not type(exc).__module__.startswith(("distributed", "dask")):
+                raise
+            first_line = (str(exc).splitlines() or [""])[0]
+            raise DaskError(
+                f"the Dask cluster at {address} failed: {type(exc).__name__} {first_line}",
+                "look at the workers' logs, then run again",
+            ) from None
+
+
+def where(client) -> str:
+    """Where the passes ran: "this process", or the Dask cluster's address and workers."""
+    if client is None:
+        return "this process"
+    return f"Dask cluster at {client.scheduler.address}, {len(client.nthreads())} workers"
+
+
+def hash_in_background(dataset):
+    """Start computing the data's SHA-256 (for summary.json) on a thread, or return None.
+
+    Hashing a large file is a full read (4.2 s at 8.4 million rows); hashlib releases
+    the GIL, so it overlaps with the fit, whose mixture stage leaves a core idle. An
+    error here is left for the main thread to meet and report when it asks for the hash.
+    """
+    if getattr(dataset, "_sha256", None) is not None or dataset.X.nbytes < (64 << 20):
+        return None
+    import threading
+
+    def compute():
+        with contextlib.suppress(Exception):
+            dataset.sha256  # noqa: B018  (computed and kept by the property)
+
+    thread = threading.Thread(target=compute, name="pcagmm-hash", daemon=True)
+    thread.start()
+    return thread
+
+
+@contextlib.contextmanager
+def _quiet_convergence():
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # reported in the summary instead
+        yield
