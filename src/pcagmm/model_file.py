@@ -145,12 +145,27 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     pixel_max = float(arrays["pixel_max"])
     if not (np.isfinite(pixel_max) and pixel_max >= 0):
         raise ModelFileError(f"{path}: pixel_max is {pixel_max}, not a grey level", fix)
-    return SavedModel(pca, gmm, image_shape if all(image_shape) else None,
-                      arrays["cluster_to_label"], pixel_max or 255.0)  # fmt: skip
+    return SavedModel(
+        pca,
+        gmm,
+        image_shape if all(image_shape) else None,
+        arrays["cluster_to_label"],
+        pixel_max or 255.0,
+    )
 
 
 _KEYS = (
-    "n_features", "image_shape", "pixel_max", "pca_mean", "pca_components",
-    "pca_explained_variance", "pca_whiten", "gmm_covariance_type", "gmm_weights",
-    "gmm_means", "gmm_covariances", "gmm_precisions_cholesky", "cluster_to_label",
-)  # fmt: skip
+    "n_features",
+    "image_shape",
+    "pixel_max",
+    "pca_mean",
+    "pca_components",
+    "pca_explained_variance",
+    "pca_whiten",
+    "gmm_covariance_type",
+    "gmm_weights",
+    "gmm_means",
+    "gmm_covariances",
+    "gmm_precisions_cholesky",
+    "cluster_to_label",
+)

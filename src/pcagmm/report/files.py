@@ -75,11 +75,23 @@ def clusters_csv(gmm) -> str:
     d = means.shape[1]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["cluster", "weight", *(f"mean_pc{j + 1}" for j in range(d)),
-                     *(f"std_pc{j + 1}" for j in range(d))])  # fmt: skip
+    writer.writerow(
+        [
+            "cluster",
+            "weight",
+            *(f"mean_pc{j + 1}" for j in range(d)),
+            *(f"std_pc{j + 1}" for j in range(d)),
+        ]
+    )
     for k in range(means.shape[0]):
-        writer.writerow([k, repr(float(gmm.weights_[k])), *map(repr, means[k].tolist()),
-                         *map(repr, stds[k].tolist())])  # fmt: skip
+        writer.writerow(
+            [
+                k,
+                repr(float(gmm.weights_[k])),
+                *map(repr, means[k].tolist()),
+                *map(repr, stds[k].tolist()),
+            ]
+        )
     return buffer.getvalue()
 
 

@@ -29,8 +29,7 @@ def _figure(width=8.0, height=6.5, **margins):
 
     figure = Figure(figsize=(width, height))
     FigureCanvasAgg(figure)
-    figure.subplots_adjust(**{"left": 0.1, "right": 0.97, "bottom": 0.08, "top": 0.94,
-                              **margins})  # fmt: skip
+    figure.subplots_adjust(**{"left": 0.1, "right": 0.97, "bottom": 0.08, "top": 0.94, **margins})
     return figure
 
 
@@ -67,8 +66,9 @@ def density_image(Z, classes, colours, extent, width=DENSITY_WIDTH, height=None)
 def _draw_points(ax, Z, classes, colours) -> None:
     extent = (*_limits(Z[:, 0]), *_limits(Z[:, 1]))
     image = density_image(Z, classes, colours, extent)
-    ax.imshow(image, extent=extent, origin="lower", interpolation="nearest", aspect="auto",
-              zorder=1)  # fmt: skip
+    ax.imshow(
+        image, extent=extent, origin="lower", interpolation="nearest", aspect="auto", zorder=1
+    )
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
 
@@ -82,8 +82,9 @@ def _axis_labels(ax, explained_ratio) -> None:
     ax.grid(True, linewidth=0.5, alpha=0.5)
 
 
-def pca_scatter(Z, labels, *, title, explained_ratio=None, label_name="Digit Label",
-                class_names=None):  # fmt: skip
+def pca_scatter(
+    Z, labels, *, title, explained_ratio=None, label_name="Digit Label", class_names=None
+):
     """The projection coloured by the true label, with a colour bar (the notebook's first)."""
     from matplotlib import colormaps
     from matplotlib.cm import ScalarMappable
@@ -139,25 +140,49 @@ def gmm_clusters(Z, clusters, gmm, *, title, explained_ratio=None):
     colours = [cmap(k % cmap.N) for k in range(K)]
     _draw_points(ax, Z, np.asarray(clusters), [c[:3] for c in colours])
     opacity = 0.25 + 0.75 * gmm.weights_ / gmm.weights_.max()
-    for k, (mean, covariance) in enumerate(zip(gmm.means_[:, :2], plane_covariances(gmm),
-                                               strict=True)):  # fmt: skip
+    for k, (mean, covariance) in enumerate(
+        zip(gmm.means_[:, :2], plane_covariances(gmm), strict=True)
+    ):
         width, height, angle = ellipse_axes(covariance)
         for sigma in SIGMAS:
-            ax.add_patch(Ellipse(mean, sigma * width, sigma * height, angle=angle, fill=False,
-                                 edgecolor=colours[k], linewidth=1.6 if sigma == 1 else 1.0,
-                                 alpha=float(opacity[k])))  # fmt: skip
+            ax.add_patch(
+                Ellipse(
+                    mean,
+                    sigma * width,
+                    sigma * height,
+                    angle=angle,
+                    fill=False,
+                    edgecolor=colours[k],
+                    linewidth=1.6 if sigma == 1 else 1.0,
+                    alpha=float(opacity[k]),
+                )
+            )
         ax.plot(*mean, marker="x", color="black", markersize=6, alpha=float(opacity[k]))
-        ax.annotate(str(k), mean, textcoords="offset points", xytext=(4, 4), fontsize=9,
-                    alpha=float(opacity[k]))  # fmt: skip
+        ax.annotate(
+            str(k),
+            mean,
+            textcoords="offset points",
+            xytext=(4, 4),
+            fontsize=9,
+            alpha=float(opacity[k]),
+        )
     ax.set_title(title)
     _axis_labels(ax, explained_ratio)
     handles = [
-        Ellipse((0, 0), 1, 1, fill=False, edgecolor=colours[k], alpha=float(opacity[k]),
-                label=f"{k}: weight {gmm.weights_[k]:.3f}")
+        Ellipse(
+            (0, 0),
+            1,
+            1,
+            fill=False,
+            edgecolor=colours[k],
+            alpha=float(opacity[k]),
+            label=f"{k}: weight {gmm.weights_[k]:.3f}",
+        )
         for k in range(K)
-    ]  # fmt: skip
-    ax.legend(handles=handles, title="cluster (1, 2, 3 sigma)", fontsize=8, loc="best",
-              framealpha=0.8)  # fmt: skip
+    ]
+    ax.legend(
+        handles=handles, title="cluster (1, 2, 3 sigma)", fontsize=8, loc="best", framealpha=0.8
+    )
     return figure
 
 
@@ -167,15 +192,26 @@ def cluster_means(images: np.ndarray, image_shape, gmm, matching: dict | None, *
     columns = min(K, 10)
     rows = int(np.ceil(K / columns))
     top = 0.72 if rows == 1 else 0.85
-    figure = _figure(width=1.3 * columns + 0.4, height=1.6 * rows + 0.6, left=0.01,
-                     right=0.99, bottom=0.02, top=top, wspace=0.1)  # fmt: skip
+    figure = _figure(
+        width=1.3 * columns + 0.4,
+        height=1.6 * rows + 0.6,
+        left=0.01,
+        right=0.99,
+        bottom=0.02,
+        top=top,
+        wspace=0.1,
+    )
     axes = figure.subplots(rows, columns, squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if k >= K:
             continue
-        ax.imshow(np.clip(images[k], 0, 255).reshape(image_shape), cmap="gray_r", vmin=0,
-                  vmax=max(1.0, float(images.max())))  # fmt: skip
+        ax.imshow(
+            np.clip(images[k], 0, 255).reshape(image_shape),
+            cmap="gray_r",
+            vmin=0,
+            vmax=max(1.0, float(images.max())),
+        )
         matched = matching.get(k) if matching else None
         label = f"cluster {k}" + (f"\n→ {matched}" if matched is not None else "")
         ax.set_title(f"{label}\nw={gmm.weights_[k]:.2f}", fontsize=8)
