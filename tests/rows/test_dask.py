@@ -369,3 +369,11 @@ def test_runs_on_different_arrays_are_different_runs(tmp_path):
     with pytest.raises(RunError, match="already holds a different run"):
         run(second, clusters=2, seed=0, plots=False, out=tmp_path / "out")
     run(first, clusters=2, seed=0, plots=False, out=tmp_path / "out")  # the same run: replaced
+
+
+def test_dask_errors_name_the_parameter_as_python_spells_it(monkeypatch):
+    from pcagmm.distributed import DaskError, connect
+
+    monkeypatch.setenv("PCAGMM_DASK_TIMEOUT", "1s")
+    with pytest.raises(DaskError, match="or pass dask=local$"), connect("tcp://127.0.0.1:9"):
+        pass

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ..errors import PcagmmError
+from ..errors import ParameterError, literal
 from ..progress import rows_done
 
 INSTALL_HINT = "install it with: pip install 'pcagmm[dask]'"
@@ -31,8 +31,12 @@ SPLIT_EVERY = 8
 DEFAULT_BLOCK_BYTES = 64 << 20
 
 
-class DaskError(PcagmmError):
-    """Dask is missing, or a cluster cannot be reached or used."""
+class DaskError(ParameterError):
+    """Dask is missing, or a cluster cannot be reached or used.
+
+    Its messages name the ``dask`` parameter as the caller spells it (``dask=local``
+    in Python, ``--dask local`` on the command line); see :class:`ParameterError`.
+    """
 
 
 def import_dask():
@@ -41,7 +45,8 @@ def import_dask():
         import dask.array as da
     except ImportError:
         raise DaskError(
-            "Dask is not installed, and a Dask array or cluster was asked for", INSTALL_HINT
+            "Dask is not installed, and a Dask array or cluster was asked for",
+            literal(INSTALL_HINT),
         ) from None
     return da
 
@@ -315,7 +320,9 @@ def connect(address: str, *, workers: int | None = None) -> Iterator:
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise DaskError("Dask's distributed scheduler is not installed", INSTALL_HINT) from None
+        raise DaskError(
+            "Dask's distributed scheduler is not installed", literal(INSTALL_HINT)
+        ) from None
     if address == "local":
         with (
             LocalCluster(
@@ -336,8 +343,8 @@ def connect(address: str, *, workers: int | None = None) -> Iterator:
         client = Client(address, timeout=timeout, set_as_default=True)
     except (OSError, TimeoutError, ValueError) as exc:
         raise DaskError(
-            f"cannot reach the Dask scheduler at {address} ({str(exc).splitlines()[0]})",
-            "start one (dask scheduler; dask worker ADDRESS) or pass --dask local",
+            literal(f"cannot reach the Dask scheduler at {address} ({str(exc).splitlines()[0]})"),
+            "start one (dask scheduler; dask worker ADDRESS) or pass {dask=local}",
         ) from None
     with client:
         if not client.nthreads():
@@ -345,7 +352,7 @@ def connect(address: str, *, workers: int | None = None) -> Iterator:
                 client.wait_for_workers(1, timeout=timeout)
         if not client.nthreads():
             raise DaskError(
-                f"the Dask scheduler at {address} has no workers",
-                "start some with: dask worker " + address,
+                literal(f"the Dask scheduler at {address} has no workers"),
+                literal(f"start some with: dask worker {address}"),
             )
         yield client

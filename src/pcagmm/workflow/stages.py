@@ -212,16 +212,16 @@ def compute_on(address: str | None) -> Iterator[object]:
         except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
             # raised in a worker that cannot open the file (not on its file system)
             raise DaskError(
-                f"a Dask worker could not read the data ({exc})",
+                literal(f"a Dask worker could not read the data ({exc})"),
                 "the workers need the data file at the same path as here (a shared file "
-                "system), or run without --dask",
+                "system), or run without {dask}",
             ) from None
         except Exception as exc:
             if not type(exc).__module__.startswith(("distributed", "dask")):
                 raise
             first_line = (str(exc).splitlines() or [""])[0]
             raise DaskError(
-                f"the Dask cluster at {address} failed: {type(exc).__name__} {first_line}",
+                literal(f"the Dask cluster at {address} failed: {type(exc).__name__} {first_line}"),
                 "look at the workers' logs, then run again",
             ) from None
 
