@@ -356,3 +356,61 @@ def connect(address: str, *, workers: int | None = None) -> Iterator:
                 literal(f"start some with: dask worker {address}"),
             )
         yield client
+
+
+def cluster_failure(exc: BaseException, address: str) -> DaskError | None:
+    """The one-line error for a failure of the Dask cluster at ``address``, or None
+    for an exception that did not come from Dask.
+
+    A task that kills its worker on every try (a crash, or a block that needs more
+    memory than a worker has) ends, after Dask's retries, in ``KilledWorker``; a
+    scheduler that goes away cancels every future (``scheduler-connection-lost``).
+    """
+    if not type(exc).__module__.startswith(("distributed", "dask")):
+        return None
+    name = type(exc).__name__
+    first_line = (str(exc).splitlines() or [""])[0]
+    if name == "KilledWorker":
+        tries = getattr(exc, "allowed_failures", None)
+        tried = f"{tries + 1} workers" if isinstance(tries, int) else "every worker"
+        return DaskError(
+            literal(
+                f"a Dask task killed {tried} that ran it ({getattr(exc, 'task', first_line)}):"
+                " it crashes them, or needs more memory than a worker has"
+            ),
+            "look at the workers' logs; give the workers more memory "
+            "(dask worker --memory-limit), then run again",
+        )
+    if "scheduler-connection-lost" in first_line or name == "CommClosedError":
+        return DaskError(
+            literal(f"lost the connection to the Dask scheduler at {address} mid-run"),
+            "check that the scheduler is still running, then run again",
+        )
+    if name == "FutureCancelledError":
+        return DaskError(
+            literal(f"the Dask scheduler at {address} cancelled the run's tasks ({first_line})"),
+            "check that the scheduler is still running and nobody cancelled them, then run again",
+        )
+    return DaskError(
+        literal(f"the Dask cluster at {address} failed: {name} {first_line}"),
+        "look at the workers' logs, then run again",
+    )
+
+
+@contextlib.contextmanager
+def quiet_client_log() -> Iterator[None]:
+    """Keep the client's own logs of a lost connection (tracebacks) quiet while a run
+    holds it, and after a failure (the client keeps trying to reconnect until the
+    process ends): the run reports the failure itself, in one line."""
+    import logging
+
+    import_dask()
+    import distributed  # noqa: F401  (its import sets the levels of its loggers: first)
+
+    logs = [logging.getLogger(name) for name in ("distributed.client", "distributed.batched")]
+    levels = [log.level for log in logs]
+    for log in logs:
+        log.setLevel(logging.CRITICAL)
+    yield
+    for log, level in zip(logs, levels, strict=True):  # only when the block succeeded
+        log.setLevel(level)

@@ -205,8 +205,9 @@ def compute_on(address: str | None) -> Iterator[object]:
         yield None
         return
     from ..distributed import DaskError, connect
+    from ..rows.dask import cluster_failure, quiet_client_log
 
-    with connect(address) as client:
+    with quiet_client_log(), connect(address) as client:
         try:
             yield client
         except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
@@ -217,13 +218,10 @@ def compute_on(address: str | None) -> Iterator[object]:
                 "system), or run without {dask}",
             ) from None
         except Exception as exc:
-            if not type(exc).__module__.startswith(("distributed", "dask")):
+            error = cluster_failure(exc, address)
+            if error is None:
                 raise
-            first_line = (str(exc).splitlines() or [""])[0]
-            raise DaskError(
-                literal(f"the Dask cluster at {address} failed: {type(exc).__name__} {first_line}"),
-                "look at the workers' logs, then run again",
-            ) from None
+            raise error from None
 
 
 def where(client) -> str:
