@@ -166,9 +166,11 @@ def _read_one_folder(entry: Path) -> tuple[np.ndarray, np.ndarray | None, dict]:
             with _open_in(entry, "y.npy", folder) as handle:
                 y = np.load(handle, allow_pickle=False)
         except _Replaced:
-            if _exists_in("y.npy", folder):
+            # No labels, if the folder has no y.npy while it is still the entry: files
+            # go from a folder only after it was moved away (and it never comes back).
+            if _exists_in("y.npy", folder) or not _is_at(entry, folder):
                 raise
-            y = None  # an entry without labels
+            y = None
     except (OSError, ValueError) as exc:
         raise _damaged(entry, exc) from None
     finally:
@@ -201,6 +203,16 @@ def _exists_in(name: str, folder: int) -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+def _is_at(entry: Path, folder: int) -> bool:
+    """Whether the open ``folder`` is the one at ``entry`` now."""
+    try:
+        named = os.stat(entry)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(folder)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 def _memory_map(handle) -> np.memmap:
