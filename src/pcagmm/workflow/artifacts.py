@@ -40,11 +40,7 @@ DPI = 110
 def check_out(target: Path, record: dict, force: bool) -> None:
     """Refuse a run folder that is a file, cannot be written, or holds another run
     (one whose recorded config differs from ``record``) unless ``force``."""
-    fix_force = "choose another {out}, or pass {force=True} to replace it"
-    if target.exists() and not target.is_dir():
-        raise ParameterError(
-            f"the output path {literal(target)} is a file, not a folder", "choose another {out}"
-        )
+    _check_not_a_file(target)
     try:
         check_writable(target.parent)
     except OSError as exc:
@@ -52,6 +48,20 @@ def check_out(target: Path, record: dict, force: bool) -> None:
             f"cannot write the output folder {literal(target)} ({literal(exc.strerror or exc)})",
             "choose a writable {out}",
         ) from None
+    _check_contents(target, record, force)
+
+
+def _check_not_a_file(target: Path) -> None:
+    if target.exists() and not target.is_dir():
+        raise ParameterError(
+            f"the output path {literal(target)} is a file, not a folder", "choose another {out}"
+        )
+
+
+def _check_contents(target: Path, record: dict, force: bool) -> None:
+    """Refuse a folder holding something other than ``record``'s run, unless ``force``."""
+    _check_not_a_file(target)
+    fix_force = "choose another {out}, or pass {force=True} to replace it"
     if target.is_dir() and any(target.iterdir()) and not force:
         try:
             previous = json.loads((target / "summary.json").read_text())["config"]
@@ -112,7 +122,7 @@ def claim_out(target: Path, record: dict, force: bool) -> Iterator[None]:
                 "choose a writable {out}",
             ) from None
         remove_leftovers(target)
-        check_out(target, record, force)  # again: another run may have written it meanwhile
+        _check_contents(target, record, force)  # again: another run may have written it
         yield
 
 
