@@ -51,15 +51,17 @@ def exclusive(path: str | os.PathLike) -> Iterator[None]:
         When the lock file cannot be created or opened.
     """
     path = Path(path)
-    with _interrupts_deferred():  # a Ctrl-C here would leave the file behind
-        handle = _acquire(path)
+    handle = None
     try:
+        with _interrupts_deferred():  # a Ctrl-C delivered here would leave the file behind
+            handle = _acquire(path)
         yield
     finally:
-        with _interrupts_deferred():
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()  # still ours: nobody else can lock it while we hold it
-            os.close(handle)  # releases the lock
+        if handle is not None:
+            with _interrupts_deferred():
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()  # still ours: nobody else can lock it while we hold it
+                os.close(handle)  # releases the lock
 
 
 def holder(path: str | os.PathLike) -> int | None:
