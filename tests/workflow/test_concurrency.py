@@ -215,14 +215,22 @@ def test_run_refused_while_a_live_run_holds_the_folder(blobs_file, tmp_path):
     assert json.loads((out / "summary.json").read_text())["config"] == {"who": "holder"}
 
 
-def test_killed_run_leaves_temporaries_that_the_next_run_removes(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_run_interrupted_while_writing_then_run_again(sig, tmp_path):
+    """Interrupted while its folder is being built (not merely while it holds the lock):
+    SIGINT cleans up everything; SIGKILL leaves only temporaries (the lock file and the
+    folder being built), which the next run on that folder removes."""
     data = tmp_path / "blobs.npy"
     rng = np.random.default_rng(1)
     np.save(data, rng.normal(size=(60_000, 8)))
     out = tmp_path / "runs" / "out"
     command = [sys.executable, "-m", "pcagmm", "run", "--dataset", data, "--out", out]
     for _attempt in range(3):  # a run that finishes before the signal lands is tried again
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            # a background job (CI started with `&`) inherits SIGINT ignored: undo that
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )  # fmt: skip
         build = []
 
         def writing(process=process, build=build):
@@ -230,18 +238,24 @@ def test_killed_run_leaves_temporaries_that_the_next_run_removes(tmp_path):
             return bool(build) or process.poll() is not None
 
         wait_for(writing, "the run to start writing")
-        process.kill()
-        process.wait(timeout=60)
-        if process.returncode == -signal.SIGKILL and build:
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=60)
+        if process.returncode != 0 and build:
             break
         # finished first: start again from nothing
         for path in out.parent.iterdir():
             subprocess.run(["rm", "-rf", path], check=True)
-    assert process.returncode == -signal.SIGKILL, "three runs finished before the kill"
+    assert process.returncode != 0 and build, "three runs finished before the signal"
     left = beside(out)
-    assert "out" not in left
-    assert ".out.tmp-lock" in left and any(n.startswith(".out.tmp-") and n != ".out.tmp-lock"
-                                           for n in left), left  # fmt: skip
+    if sig == signal.SIGINT:
+        assert process.returncode == 130, stderr
+        assert stderr.strip().splitlines()[-1].startswith("pcagmm: error: interrupted")
+        assert left == []  # no folder, no temporary folder, no lock file
+    else:
+        assert process.returncode == -signal.SIGKILL
+        assert ".out.tmp-lock" in left, left
+        assert build[0].name in left, left
+        assert all(name.startswith(".out.tmp-") for name in left), left
     result = subprocess.run([*command, "--no-plots"], capture_output=True, text=True,
                             timeout=TIMEOUT)  # fmt: skip
     assert result.returncode == 0, result.stderr
