@@ -10,7 +10,10 @@ Layout, under :func:`cache_root`::
 An entry is only ever made visible by renaming a complete folder into place, so
 readers see either nothing or a whole entry. Fetches of one name are serialised
 by the lock; a fetch that was killed leaves temporary folders which the next
-fetch (holding the lock) removes.
+fetch (holding the lock) removes. A reader opens every file of an entry from one
+folder (:func:`read_entry`), so a fetch that replaces the entry meanwhile
+(``data fetch --force``) leaves it the old entry or the new one, whole: its open
+memory map keeps the old ``X.npy`` after the old folder is removed.
 """
 
 from __future__ import annotations
@@ -121,19 +124,129 @@ def write_entry(entry: Path, X: np.ndarray, y: np.ndarray | None, meta: dict) ->
             os.fsync(handle.fileno())
 
 
-def read_entry(entry: Path) -> tuple[np.ndarray, np.ndarray | None, dict]:
-    """Open a complete entry: ``X`` memory-mapped, ``y`` in memory, and its metadata."""
+def read_entry(
+    entry: Path, on_wait: Callable[[], None] | None = None
+) -> tuple[np.ndarray, np.ndarray | None, dict]:
+    """Open a complete entry: ``X`` memory-mapped, ``y`` in memory, and its metadata.
+
+    All three come from one entry, even while a fetch replaces it: they are opened
+    from the folder found first, and when that folder was moved away meanwhile (the
+    instant of a replacement) they are opened again while holding the fetch lock
+    (``on_wait`` is called once if that means waiting for a fetch). So ``meta.json``
+    (and the SHA-256 it records) describes the rows that are read.
+    """
     try:
-        meta = json.loads((entry / META_FILE).read_text())
-        X = np.load(entry / "X.npy", mmap_mode="r", allow_pickle=False)
-        y_path = entry / "y.npy"
-        y = np.load(y_path, allow_pickle=False) if y_path.exists() else None
+        return _read_one_folder(entry)
+    except _Replaced:
+        pass  # a fetch was renaming a new entry into place
+    with _fetch_lock_if_possible(entry, on_wait):
+        try:
+            return _read_one_folder(entry)
+        except _Replaced as exc:
+            raise _damaged(entry, exc.__cause__ or exc) from None
+
+
+class _Replaced(Exception):
+    """The entry's folder or one of its files changed while it was being opened."""
+
+
+def _read_one_folder(entry: Path) -> tuple[np.ndarray, np.ndarray | None, dict]:
+    try:
+        folder = os.open(entry, os.O_RDONLY | os.O_DIRECTORY)
+    except FileNotFoundError as exc:
+        raise _Replaced() from exc
+    except OSError as exc:
+        raise _damaged(entry, exc) from None
+    try:
+        with _open_in(entry, META_FILE, folder) as handle:
+            meta = json.loads(handle.read())
+        with _open_in(entry, "X.npy", folder) as handle:
+            X = _memory_map(handle)
+        try:
+            with _open_in(entry, "y.npy", folder) as handle:
+                y = np.load(handle, allow_pickle=False)
+        except _Replaced:
+            # No labels, if the folder has no y.npy while it is still the entry: files
+            # go from a folder only after it was moved away (and it never comes back).
+            if _exists_in("y.npy", folder) or not _is_at(entry, folder):
+                raise
+            y = None
     except (OSError, ValueError) as exc:
-        raise CacheError(
-            f"the cached data in {entry} is damaged ({exc})",
-            f"fetch it again: pcagmm data fetch {entry.name} --force",
-        ) from None
+        raise _damaged(entry, exc) from None
+    finally:
+        os.close(folder)
     return X, y, meta
+
+
+def _open_in(entry: Path, name: str, folder: int):
+    """``entry/name`` opened by its path (so a memory map knows its file name), checked
+    to be the file of that name in the open ``folder``; raises :class:`_Replaced` if not."""
+    try:
+        handle = (entry / name).open("rb")
+    except FileNotFoundError as exc:
+        raise _Replaced() from exc
+    try:
+        expected = os.stat(name, dir_fd=folder, follow_symlinks=False)
+    except FileNotFoundError as exc:
+        handle.close()
+        raise _Replaced() from exc
+    opened = os.fstat(handle.fileno())
+    if (opened.st_dev, opened.st_ino) != (expected.st_dev, expected.st_ino):
+        handle.close()
+        raise _Replaced()
+    return handle
+
+
+def _exists_in(name: str, folder: int) -> bool:
+    try:
+        os.stat(name, dir_fd=folder, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _is_at(entry: Path, folder: int) -> bool:
+    """Whether the open ``folder`` is the one at ``entry`` now."""
+    try:
+        named = os.stat(entry)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(folder)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _memory_map(handle) -> np.memmap:
+    """A read-only memory map of the ``.npy`` file open as ``handle`` (as
+    ``np.load(..., mmap_mode="r")`` makes from a path)."""
+    version = np.lib.format.read_magic(handle)
+    read_header = {
+        (1, 0): np.lib.format.read_array_header_1_0,
+        (2, 0): np.lib.format.read_array_header_2_0,
+    }.get(version)
+    if read_header is None:
+        raise ValueError(f"X.npy is in .npy format version {version}, which pcagmm does not read")
+    shape, fortran_order, dtype = read_header(handle)
+    if dtype.hasobject:
+        raise ValueError("X.npy holds Python objects")
+    order = "F" if fortran_order else "C"
+    return np.memmap(handle, dtype=dtype, mode="r", offset=handle.tell(), shape=shape, order=order)
+
+
+@contextlib.contextmanager
+def _fetch_lock_if_possible(entry: Path, on_wait: Callable[[], None] | None) -> Iterator[None]:
+    """Hold the fetch lock of ``entry`` while the block runs; without it where the lock
+    file cannot be made (a read-only cache, which no fetch can be replacing)."""
+    with contextlib.ExitStack() as held:
+        with contextlib.suppress(CacheError):
+            held.enter_context(locked(entry.parent, entry.name, on_wait=on_wait))
+        yield
+
+
+def _damaged(entry: Path, exc: BaseException) -> CacheError:
+    return CacheError(
+        f"the cached data in {entry} is damaged ({exc})",
+        f"fetch it again: pcagmm data fetch {entry.name} --force",
+    )
 
 
 def remove_entry(entry: Path) -> None:

@@ -8,6 +8,7 @@ import os
 import shutil
 import struct
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +68,8 @@ def load(
     if spec is None:
         return load_path(name_or_path, label_column=label_column)
     entry = fetch(spec.name, folder=folder, mirrors=mirrors, progress=progress)
-    return _open_entry(spec, entry)
+    waiting = f"waiting for another pcagmm process that is replacing {spec.name} in the cache"
+    return _open_entry(spec, entry, on_wait=lambda: (progress or Progress()).note(waiting))
 
 
 def fetch(
@@ -359,8 +361,17 @@ def _first_verified(
     )
 
 
-def _open_entry(spec: DatasetSpec, entry: Path, *, trust_meta: bool = True) -> Dataset:
-    X, y, meta = cache.read_entry(entry)
+def _open_entry(
+    spec: DatasetSpec,
+    entry: Path,
+    *,
+    trust_meta: bool = True,
+    on_wait: Callable[[], None] | None = None,
+) -> Dataset:
+    """The Dataset of a cache entry. Its files are read from one entry even while a
+    fetch replaces it (:func:`cache.read_entry`), so the recorded SHA-256 it trusts
+    describes the rows it holds."""
+    X, y, meta = cache.read_entry(entry, on_wait=on_wait)
     if X.shape != (spec.n_samples, spec.n_features):
         raise CacheError(
             f"the cached {spec.name} in {entry} has shape {X.shape}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 
 from ..progress import Progress
@@ -35,11 +36,21 @@ def run(*dataset, progress: Progress | None = None, **options) -> Result:
 
 def run_config(config: RunConfig, progress: Progress | None = None) -> Result:
     """:func:`run` for a :class:`RunConfig`: load -> check -> project -> cluster ->
-    evaluate -> write."""
+    evaluate -> write.
+
+    A run that writes holds its output folder from the check to the final rename
+    (:func:`~pcagmm.workflow.artifacts.claim_out`): a second run on the same folder
+    is refused at once with one line, and what killed runs left beside it is removed.
+    """
+    with contextlib.ExitStack() as claimed:
+        if config.write:
+            claimed.enter_context(artifacts.claim_out(config.target, config.record, config.force))
+        return _run_claimed(config, progress)
+
+
+def _run_claimed(config: RunConfig, progress: Progress | None) -> Result:
     timer = StageTimer(progress)
     target = config.target
-    if config.write:
-        artifacts.check_out(target, config.record, config.force)
     dataset = stages.load(config, timer)
     stages.check(dataset, config)
     hashing = stages.hash_in_background(dataset) if config.write else None

@@ -1,5 +1,11 @@
 """The run folder: the figures (a table of named figure functions), clusters.csv,
-model.npz and summary.json, written as a whole or not at all.
+model.npz and summary.json, written as a whole or not at all, by one run at a time.
+
+Beside a run folder ``NAME`` while a run is writing it (see :func:`claim_out`)::
+
+    .NAME.tmp-lock        held (flock) by the run, from the output check to the rename
+    .NAME.tmp-XXXXXXXX/   the folder being built (:func:`pcagmm._files.atomic_folder`)
+    .NAME.old-XXXXXXXX/   the previous folder, for the instant of the replacement
 
 Adding a figure: write ``function(result) -> Figure or None`` (None: it does not
 apply to this run) in :mod:`pcagmm.report.plots` and add it to :data:`FIGURES`.
@@ -7,10 +13,16 @@ apply to this run) in :mod:`pcagmm.report.plots` and add it to :data:`FIGURES`.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
-from .._files import atomic_folder, check_writable
+from .. import _locks
+from .._files import atomic_folder, check_writable, leftovers
 from ..errors import ParameterError, literal
 from ..report import plots
 from .timing import StageTimer
@@ -28,11 +40,7 @@ DPI = 110
 def check_out(target: Path, record: dict, force: bool) -> None:
     """Refuse a run folder that is a file, cannot be written, or holds another run
     (one whose recorded config differs from ``record``) unless ``force``."""
-    fix_force = "choose another {out}, or pass {force=True} to replace it"
-    if target.exists() and not target.is_dir():
-        raise ParameterError(
-            f"the output path {literal(target)} is a file, not a folder", "choose another {out}"
-        )
+    _check_not_a_file(target)
     try:
         check_writable(target.parent)
     except OSError as exc:
@@ -40,6 +48,20 @@ def check_out(target: Path, record: dict, force: bool) -> None:
             f"cannot write the output folder {literal(target)} ({literal(exc.strerror or exc)})",
             "choose a writable {out}",
         ) from None
+    _check_contents(target, record, force)
+
+
+def _check_not_a_file(target: Path) -> None:
+    if target.exists() and not target.is_dir():
+        raise ParameterError(
+            f"the output path {literal(target)} is a file, not a folder", "choose another {out}"
+        )
+
+
+def _check_contents(target: Path, record: dict, force: bool) -> None:
+    """Refuse a folder holding something other than ``record``'s run, unless ``force``."""
+    _check_not_a_file(target)
+    fix_force = "choose another {out}, or pass {force=True} to replace it"
     if target.is_dir() and any(target.iterdir()) and not force:
         try:
             previous = json.loads((target / "summary.json").read_text())["config"]
@@ -49,6 +71,85 @@ def check_out(target: Path, record: dict, force: bool) -> None:
             ) from None
         if previous != record:
             raise ParameterError(f"{literal(target)} already holds a different run", fix_force)
+
+
+def lock_file(target: Path) -> Path:
+    """The lock file of the run folder ``target``: ``.NAME.tmp-lock`` beside it.
+
+    Its name falls under the ``.NAME.tmp-*`` pattern of the temporary folders on
+    purpose: what a killed run leaves beside its output is then only temporary
+    entries, which the next run on that folder removes or reuses.
+    """
+    return target.parent / f".{target.name}.tmp-lock"
+
+
+@contextlib.contextmanager
+def claim_out(target: Path, record: dict, force: bool) -> Iterator[None]:
+    """Hold the run folder ``target`` for this run while the block runs.
+
+    Takes the folder's lock (:func:`lock_file`), removes what dead runs left beside
+    it (:func:`remove_leftovers`), then checks the folder (:func:`check_out`). Hold it
+    from before the data are loaded until the folder has been renamed into place, so
+    the check and the write of one run are never interleaved with another's.
+
+    A second run on a folder that is held is refused at once, with one line naming
+    the process that holds it, rather than made to wait: a run holds its folder for
+    minutes (hours at scale), a run that waits silently looks hung, and waiting would
+    buy nothing: once the first run is done, the second one would be refused anyway
+    (the folder then holds a different run) or would recompute the same results. The
+    user (or their script) can run again when the first run is done, or choose
+    another folder.
+
+    Raises
+    ------
+    ParameterError
+        When another run holds the folder, or :func:`check_out` refuses it.
+    """
+    check_out(target, record, force)  # refuses a file or an unwritable parent at once
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(_locks.exclusive(lock_file(target)))
+        except _locks.LockHeld as exc:
+            by = f"another pcagmm run (process {exc.pid})" if exc.pid else "another pcagmm run"
+            raise ParameterError(
+                f"{by} is writing {literal(target)}",
+                "wait for it to finish and run again, or choose another {out}",
+            ) from None
+        except OSError as exc:
+            raise ParameterError(
+                f"cannot create the lock file {literal(lock_file(target))} "
+                f"({literal(exc.strerror or exc)})",
+                "choose a writable {out}",
+            ) from None
+        remove_leftovers(target)
+        _check_contents(target, record, force)  # again: another run may have written it
+        yield
+
+
+def remove_leftovers(target: Path) -> list[Path]:
+    """Remove the temporary folders that killed runs left beside ``target``.
+
+    Call only while holding :func:`claim_out`'s lock: a run holds it while its
+    temporary folders exist, so those found then belong to dead runs. A run killed
+    in the instant between moving the previous folder aside and renaming its own into
+    place leaves no ``target``; the previous folder is then put back.
+
+    Returns
+    -------
+    list of Path
+        What was removed (or put back).
+    """
+    temporary = re.compile(rf"\.{re.escape(target.name)}\.(tmp|old)-[a-z0-9_]{{8}}")
+    found = [p for p in leftovers(target) if temporary.fullmatch(p.name)]
+    for path in found:
+        previous = path / target.name
+        if ".old-" in path.name and not target.exists() and (previous / "summary.json").is_file():
+            os.replace(previous, target)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return found
 
 
 def write_run_folder(
