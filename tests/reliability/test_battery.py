@@ -255,6 +255,11 @@ def test_run_refused_when_it_would_not_fit_in_memory(tmp_path, cache_dir):
     assert not (tmp_path / "o").exists()
 
 
+def building(runs) -> bool:
+    """Whether a run's build folder (``.mnist.tmp-XXXXXXXX``) exists in ``runs``."""
+    return any(path.is_dir() for path in runs.glob(".mnist.tmp-*"))
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_run_interrupted_while_writing(sig, tmp_path):
     if not (SHARED_MNIST / "train-images-idx3-ubyte.gz").is_file():
@@ -269,7 +274,9 @@ def test_run_interrupted_while_writing(sig, tmp_path):
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )  # fmt: skip
         deadline = time.monotonic() + 120
-        while not list((tmp_path / "runs").glob(".mnist.tmp-*")) and time.monotonic() < deadline:
+        # the build folder, not the lock file (.mnist.tmp-lock, taken at the start): the
+        # signal must land while the run folder is being written
+        while not building(tmp_path / "runs") and time.monotonic() < deadline:
             if process.poll() is not None:
                 break
             time.sleep(0.005)
