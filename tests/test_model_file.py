@@ -416,3 +416,41 @@ def test_a_file_without_a_digest_still_loads(models, tmp_path):
             tmp_path / "old.npz", **{k: v for k, v in original.items() if k != "content_sha256"}
         )
         np.testing.assert_array_equal(proba(load_model(tmp_path / "old.npz"), X), expected)
+
+
+def test_extreme_but_finite_values_give_no_wrong_answer(models, tmp_path):
+    """A file without a digest whose mean is 1e300 loads (nothing in it disagrees), but
+    predict refuses rather than print probabilities that are not numbers."""
+    from pcagmm.predict import PredictError, predict
+
+    saved, X = models
+    arrays = {k: v for k, v in saved["diag"][1].items() if k != "content_sha256"}
+    arrays["pca_mean"] = np.full_like(arrays["pca_mean"], 1e300)
+    np.savez(tmp_path / "extreme.npz", **arrays)
+    np.save(tmp_path / "rows.npy", X[:3])
+    with pytest.raises(PredictError, match="the model gives no finite probabilities for 0"):
+        predict(tmp_path / "extreme.npz", tmp_path / "rows.npy")
+
+
+def test_command_line_damaged_models(models, tmp_path, capsys):
+    """Exit status 2 and one line, for a model refused by its consistency and one
+    refused by its digest."""
+    from pcagmm.cli import main
+
+    saved, X = models
+    np.save(tmp_path / "rows.npy", X[:3])
+    original = saved["full"][1]
+    not_positive = {k: v for k, v in original.items() if k != "content_sha256"}
+    not_positive["gmm_covariances"] = -original["gmm_covariances"]
+    np.savez(tmp_path / "negative.npz", **not_positive)
+    shifted = dict(original, gmm_means=original["gmm_means"] + 1.0)
+    np.savez(tmp_path / "shifted.npz", **shifted)
+    for name, fragment in [
+        ("negative.npz", "gmm_covariances are not positive definite"),
+        ("shifted.npz", "do not match the SHA-256 recorded in it"),
+    ]:
+        code = main(["predict", "--model", str(tmp_path / name), str(tmp_path / "rows.npy")])
+        err = capsys.readouterr().err
+        assert code == 2 and "Traceback" not in err
+        last = err.strip().splitlines()[-1]
+        assert last.startswith("pcagmm: error: ") and fragment in last and "; give a" in last

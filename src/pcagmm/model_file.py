@@ -200,7 +200,8 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         raise ModelFileError(f"{path}: pca_whiten is not true or false", fix)
     whiten = bool(arrays["pca_whiten"])
     floats = {key: arrays[key].astype(np.float64) for key in list(expected)[:7]}
-    _check_consistency(path, floats, kind, whiten, fix)
+    with np.errstate(all="ignore"):  # extreme values are refused, not warned about
+        _check_consistency(path, floats, kind, whiten, fix)
     image_shape, pixel_max = _image_settings(path, arrays, d, fix)
     labels = arrays["cluster_to_label"]
     if labels.dtype.kind not in "iu" or np.any(labels < -1):
@@ -278,8 +279,7 @@ def _check_consistency(path: Path, floats: dict, kind, whiten: bool, fix: str) -
         if asymmetry > _SYMMETRY_TOLERANCE * max(1.0, np.abs(covariances).max()):
             raise ModelFileError(f"{path}: gmm_covariances are not symmetric", fix)
     try:
-        with np.errstate(all="ignore"):
-            recomputed = kind.precision_cholesky(covariances)
+        recomputed = kind.precision_cholesky(covariances)
     except (ValueError, np.linalg.LinAlgError, ArithmeticError):
         raise ModelFileError(
             f"{path}: gmm_covariances are not positive definite (their Cholesky "

@@ -34,7 +34,15 @@ def predict(model_path, inputs, *, label_column=None, progress=None) -> list[dic
             f"the input has {got} features per row but the model was fitted on {model.n_features}",
             "give rows of the same kind of data the model was fitted on",
         )
-    proba = model.gmm.predict_proba(model.pca.transform(X))
+    with np.errstate(all="ignore"):
+        proba = model.gmm.predict_proba(model.pca.transform(X))
+    bad = np.flatnonzero(~np.all(np.isfinite(proba), axis=1))
+    if bad.size:
+        raise PredictError(
+            f"the model gives no finite probabilities for {names[bad[0]]} (the model or "
+            "the row holds extreme values)",
+            "check the input, or fit the model again with pcagmm run",
+        )
     clusters = proba.argmax(axis=1)
     rows = []
     for name, k, p in zip(names, clusters, proba, strict=True):
