@@ -113,7 +113,7 @@ _MODES = {
     "RGBA": (4, 8),
 }
 #: Extra working bytes per pixel when transparency is composited (see :func:`png_row`).
-_COMPOSITING_BYTES = 8
+_COMPOSITING_BYTES = 11
 #: Rows of pixels handled at a time in the numpy steps, to bound their temporaries.
 _BLOCK_PIXELS = 1 << 20
 
@@ -168,8 +168,8 @@ def png_row(path, image_shape) -> np.ndarray:
     The grey picture is then resized to ``image_shape`` (Lanczos), and a picture
     with a light background (mean above 127.5, dark ink on paper) is inverted.
     Nothing is decoded before the header has been checked: the signature, the
-    pixel count, the mode, the frame count and the memory decoding needs; every
-    chunk's CRC is verified first too.
+    pixel count, the mode, the frame count and the memory decoding needs; then every
+    chunk's CRC, and the length of the decompressed pixel data against the header.
     """
     from PIL import Image
 
@@ -408,7 +408,11 @@ def _blocks(shape: tuple[int, ...]):
 @contextmanager
 def _pillow_limits():
     """Pillow's limits, set to pcagmm's for the duration (then restored): the pixel
-    count of a decompression bomb, no truncated images, and bounded text chunks."""
+    count of a decompression bomb, no truncated images, and bounded text chunks.
+
+    Pillow keeps them in module globals, so images are decoded one at a time under a
+    lock (other threads of the process that use Pillow meanwhile see these limits).
+    """
     from PIL import Image, ImageFile, PngImagePlugin
 
     settings = (
