@@ -6,13 +6,18 @@ the rows are not images), ``pixel_max`` (the largest grey level of the fitted im
 ``pca_explained_variance``, ``pca_whiten``, ``gmm_covariance_type`` (a unicode
 array), ``gmm_weights``, ``gmm_means``, ``gmm_covariances``,
 ``gmm_precisions_cholesky``, ``cluster_to_label`` (K labels, -1 where a cluster has
-no matched label). The two covariance arrays have the shape the covariance type
+no matched label), and ``content_sha256``: the SHA-256 of every other array (its
+name, dtype, shape and bytes, in name order), so that an array changed after pcagmm
+wrote the file is refused even where the arrays still agree with each other (files
+without it, written before it was added, are checked for consistency only). The
+two covariance arrays have the shape the covariance type
 gives (:meth:`pcagmm.mixture.covariance.CovarianceType.shape`), so a registered type
 is saved and loaded like the built-in ones.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import zipfile
 from dataclasses import dataclass
@@ -24,6 +29,8 @@ from ._files import atomic_file
 from .errors import PcagmmError
 
 FORMAT_VERSION = 1
+#: The array that holds :func:`content_digest` of the others.
+DIGEST_KEY = "content_sha256"
 
 
 class ModelFileError(PcagmmError, ValueError):
@@ -70,14 +77,48 @@ def save_model(
         "gmm_precisions_cholesky": gmm.precisions_cholesky_,
         "cluster_to_label": matching,
     }
+    arrays[DIGEST_KEY] = np.array(content_digest(arrays))
     with atomic_file(path) as file:
         np.savez(file, **arrays)
 
 
+def content_digest(arrays: dict) -> str:
+    """The SHA-256 (hex) of the arrays other than ``content_sha256``: each one's name,
+    dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for key in sorted(arrays):
+        if key == DIGEST_KEY:
+            continue
+        array = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}\0{array.dtype.str}\0{array.shape}\0".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
 def load_model(path: str | os.PathLike) -> SavedModel:
-    """Read and validate a model file; every problem is a one-line :class:`ModelFileError`."""
-    from .decomposition import PCA
-    from .mixture import GaussianMixture
+    """Read and validate a model file; every problem is a one-line :class:`ModelFileError`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A model file written by :func:`save_model`.
+
+    Returns
+    -------
+    SavedModel
+
+    Raises
+    ------
+    ModelFileError
+        The file is missing, not a readable .npz (the zip's CRC-32 of every member
+        catches damaged bytes), from a newer pcagmm, or its arrays are missing, of
+        the wrong shape or dtype (complex, text, objects), non-finite, or
+        inconsistent with each other: covariances that are not symmetric positive
+        definite, precision Cholesky factors that are not the covariances' (they
+        are recomputed with the covariance type and compared), weights outside
+        [0, 1] or not summing to one, PCA components that are not orthonormal, an
+        unknown covariance type, an image shape or pixel_max that make no sense.
+    """
     from .mixture.covariance import covariance_type as covariance_kind
 
     path = Path(path)
@@ -89,69 +130,208 @@ def load_model(path: str | os.PathLike) -> SavedModel:
             arrays = {key: archive[key] for key in archive.files}
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as exc:
         raise ModelFileError(f"{path} is not a readable model file ({exc})", fix) from None
-    version = arrays.get("format_version")
-    if version is None:
-        raise ModelFileError(f"{path} has no format version: it is not a pcagmm model", fix)
-    if int(version) > FORMAT_VERSION:
+    except Exception as exc:  # zipfile and the .npy reader raise others on damaged bytes
         raise ModelFileError(
-            f"{path} is model format {int(version)}, newer than this pcagmm reads "
-            f"({FORMAT_VERSION})",
+            f"{path} is not a readable model file ({type(exc).__name__}: {exc})", fix
+        ) from None
+    if "format_version" not in arrays:
+        raise ModelFileError(f"{path} has no format version: it is not a pcagmm model", fix)
+    version = _whole_number(path, arrays, "format_version", fix)
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path} is model format {version}, newer than this pcagmm reads ({FORMAT_VERSION})",
             "upgrade pcagmm",
         )
+    if version < 1:
+        raise ModelFileError(f"{path} is model format {version}, which no pcagmm wrote", fix)
     missing = [key for key in _KEYS if key not in arrays]
     if missing:
         raise ModelFileError(f"{path} lacks {', '.join(missing)}", fix)
+    name = arrays["gmm_covariance_type"]
+    if name.shape != () or name.dtype.kind != "U":
+        raise ModelFileError(
+            f"{path}: gmm_covariance_type is not a name (a {name.dtype} array of shape "
+            f"{name.shape})",
+            fix,
+        )
     try:
-        d = int(arrays["n_features"])
-        mean, components = arrays["pca_mean"], arrays["pca_components"]
-        variance = arrays["pca_explained_variance"]
-        covariance_type = str(arrays["gmm_covariance_type"])
+        covariance_type = str(name)
         kind = covariance_kind(covariance_type)
-        weights, means = arrays["gmm_weights"], arrays["gmm_means"]
-        covariances, factor = arrays["gmm_covariances"], arrays["gmm_precisions_cholesky"]
-        k = components.shape[0]
-        K = weights.shape[0]
-        expected = {
-            "pca_mean": (d,),
-            "pca_components": (k, d),
-            "pca_explained_variance": (k,),
-            "gmm_weights": (K,),
-            "gmm_means": (K, k),
-            "gmm_covariances": kind.shape(K, k),
-            "gmm_precisions_cholesky": kind.shape(K, k),
-            "cluster_to_label": (K,),
-        }
-    except (ValueError, TypeError, IndexError, KeyError) as exc:
+    except ValueError as exc:
         raise ModelFileError(f"{path} has inconsistent contents ({exc})", fix) from None
+    d = _whole_number(path, arrays, "n_features", fix)
+    components = arrays["pca_components"]
+    weights = arrays["gmm_weights"]
+    if components.ndim != 2 or weights.ndim != 1:
+        raise ModelFileError(
+            f"{path}: pca_components has shape {components.shape} and gmm_weights "
+            f"{weights.shape}, expected a matrix and a vector",
+            fix,
+        )
+    k, K = components.shape[0], weights.shape[0]
+    if not (1 <= k <= d and K >= 1):
+        raise ModelFileError(
+            f"{path} has {k} components of {d} features and {K} clusters; a model has "
+            "1 <= components <= features and at least one cluster",
+            fix,
+        )
+    expected = {
+        "pca_mean": (d,),
+        "pca_components": (k, d),
+        "pca_explained_variance": (k,),
+        "gmm_weights": (K,),
+        "gmm_means": (K, k),
+        "gmm_covariances": kind.shape(K, k),
+        "gmm_precisions_cholesky": kind.shape(K, k),
+        "cluster_to_label": (K,),
+        "image_shape": (2,),
+        "pixel_max": (),
+        "pca_whiten": (),
+    }
     for key, shape in expected.items():
         if arrays[key].shape != shape:
             raise ModelFileError(
                 f"{path}: {key} has shape {arrays[key].shape}, expected {shape}", fix
             )
-    for key in expected:
-        if arrays[key].dtype.kind not in "if" or not np.all(np.isfinite(arrays[key])):
+    for key in (*list(expected)[:8], "image_shape", "pixel_max"):
+        if arrays[key].dtype.kind not in "iuf" or not np.all(np.isfinite(arrays[key])):
             raise ModelFileError(f"{path}: {key} holds non-finite or non-numeric values", fix)
+    if arrays["pca_whiten"].dtype.kind != "b":
+        raise ModelFileError(f"{path}: pca_whiten is not true or false", fix)
+    whiten = bool(arrays["pca_whiten"])
+    floats = {key: arrays[key].astype(np.float64) for key in list(expected)[:7]}
+    with np.errstate(all="ignore"):  # extreme values are refused, not warned about
+        _check_consistency(path, floats, kind, whiten, fix)
+    image_shape, pixel_max = _image_settings(path, arrays, d, fix)
+    labels = arrays["cluster_to_label"]
+    if labels.dtype.kind not in "iu" or np.any(labels < -1):
+        raise ModelFileError(
+            f"{path}: cluster_to_label holds {labels.dtype} values down to {labels.min()}, "
+            "not labels (-1 for none)",
+            fix,
+        )
+    _check_digest(path, arrays, fix)
 
-    pca = PCA(k, whiten=bool(arrays["pca_whiten"]))
-    pca.mean_, pca.components_, pca.explained_variance_ = mean, components, variance
+    from .decomposition import PCA
+    from .mixture import GaussianMixture
+
+    pca = PCA(k, whiten=whiten)
+    pca.mean_ = floats["pca_mean"]
+    pca.components_ = floats["pca_components"]
+    pca.explained_variance_ = floats["pca_explained_variance"]
     pca.n_components_, pca.n_features_in_ = k, d
     gmm = GaussianMixture(K, covariance_type=covariance_type)
-    gmm.weights_, gmm.means_, gmm.covariances_ = weights, means, covariances
-    gmm.precisions_cholesky_ = factor
-    gmm.precisions_ = kind.precisions_from_cholesky(factor)
+    gmm.weights_, gmm.means_ = floats["gmm_weights"], floats["gmm_means"]
+    gmm.covariances_ = floats["gmm_covariances"]
+    gmm.precisions_cholesky_ = floats["gmm_precisions_cholesky"]
+    gmm.precisions_ = kind.precisions_from_cholesky(gmm.precisions_cholesky_)
     gmm.n_features_in_ = k
     gmm.converged_ = True
-    image_shape = tuple(int(v) for v in arrays["image_shape"])
+    return SavedModel(pca, gmm, image_shape, labels.astype(np.int64), pixel_max or 255.0)
+
+
+#: Tolerances of the consistency checks: files written by pcagmm pass them by orders
+#: of magnitude; they only catch arrays that were changed.
+_WEIGHTS_SUM_TOLERANCE = 1e-6
+_FACTOR_TOLERANCE = 1e-6
+_SYMMETRY_TOLERANCE = 1e-8
+_ORTHONORMAL_TOLERANCE = 1e-6
+#: The largest pixel_max a model may carry (16-bit images).
+_PIXEL_MAX_LIMIT = 65535.0
+
+
+def _whole_number(path: Path, arrays: dict, key: str, fix: str) -> int:
+    """A scalar integer array's value, or a ModelFileError."""
+    value = arrays[key]
+    if value.shape != () or value.dtype.kind not in "iu":
+        raise ModelFileError(
+            f"{path}: {key} is not a whole number (a {value.dtype} array of shape {value.shape})",
+            fix,
+        )
+    return int(value)
+
+
+def _check_consistency(path: Path, floats: dict, kind, whiten: bool, fix: str) -> None:
+    """The arrays agree with each other, as a fitted model's do."""
+    weights = floats["gmm_weights"]
+    if np.any(weights < 0) or np.any(weights > 1):
+        raise ModelFileError(
+            f"{path}: gmm_weights holds values outside [0, 1] ({weights.min():.6g} to "
+            f"{weights.max():.6g})",
+            fix,
+        )
+    if abs(weights.sum() - 1.0) > _WEIGHTS_SUM_TOLERANCE:
+        raise ModelFileError(f"{path}: gmm_weights sum to {weights.sum():.9g}, not 1", fix)
+    variance = floats["pca_explained_variance"]
+    if np.any(variance < 0) or (whiten and np.any(variance <= 0)):
+        raise ModelFileError(
+            f"{path}: pca_explained_variance holds {variance.min():.6g}, not a "
+            + ("positive variance (the PCA whitens)" if whiten else "variance"),
+            fix,
+        )
+    components = floats["pca_components"]
+    gram = components @ components.T
+    if not np.allclose(gram, np.eye(len(gram)), rtol=0, atol=_ORTHONORMAL_TOLERANCE):
+        raise ModelFileError(f"{path}: pca_components are not orthonormal", fix)
+    covariances = floats["gmm_covariances"]
+    if kind.shape(2, 3)[-2:] == (3, 3):  # the type holds matrices (full, tied)
+        asymmetry = np.abs(covariances - np.swapaxes(covariances, -1, -2)).max()
+        if asymmetry > _SYMMETRY_TOLERANCE * max(1.0, np.abs(covariances).max()):
+            raise ModelFileError(f"{path}: gmm_covariances are not symmetric", fix)
+    try:
+        recomputed = kind.precision_cholesky(covariances)
+    except (ValueError, np.linalg.LinAlgError, ArithmeticError):
+        raise ModelFileError(
+            f"{path}: gmm_covariances are not positive definite (their Cholesky "
+            "factorisation fails)",
+            fix,
+        ) from None
+    factor = floats["gmm_precisions_cholesky"]
+    scale = max(1.0, float(np.abs(recomputed).max()))
+    if not (
+        np.all(np.isfinite(recomputed))
+        and np.abs(factor - recomputed).max() <= _FACTOR_TOLERANCE * scale
+    ):
+        raise ModelFileError(
+            f"{path}: gmm_precisions_cholesky is not the Cholesky factor of the precisions "
+            "of gmm_covariances",
+            fix,
+        )
+
+
+def _check_digest(path: Path, arrays: dict, fix: str) -> None:
+    """The recorded SHA-256 of the arrays, where the file has one, is theirs."""
+    if DIGEST_KEY not in arrays:
+        return  # written before the digest was added: the checks above are all there is
+    recorded = arrays[DIGEST_KEY]
+    if recorded.shape != () or recorded.dtype.kind != "U":
+        raise ModelFileError(f"{path}: {DIGEST_KEY} is not a SHA-256", fix)
+    if str(recorded) != content_digest(arrays):
+        raise ModelFileError(
+            f"{path}: its arrays do not match the SHA-256 recorded in it (the file was "
+            "changed after pcagmm wrote it)",
+            fix,
+        )
+
+
+def _image_settings(path: Path, arrays: dict, d: int, fix: str):
+    """``image_shape`` (None when not images) and ``pixel_max``, checked."""
+    shape = arrays["image_shape"]
+    if shape.dtype.kind not in "iu" or np.any(shape < 0):
+        raise ModelFileError(f"{path}: image_shape is {shape.tolist()}, not a size", fix)
+    height, width = (int(v) for v in shape)
+    if (height == 0) != (width == 0) or (height and height * width != d):
+        raise ModelFileError(
+            f"{path}: image_shape {height} x {width} does not make the {d} features "
+            "(0 x 0 when the rows are not images)",
+            fix,
+        )
     pixel_max = float(arrays["pixel_max"])
-    if not (np.isfinite(pixel_max) and pixel_max >= 0):
-        raise ModelFileError(f"{path}: pixel_max is {pixel_max}, not a grey level", fix)
-    return SavedModel(
-        pca,
-        gmm,
-        image_shape if all(image_shape) else None,
-        arrays["cluster_to_label"],
-        pixel_max or 255.0,
-    )
+    if not 0 <= pixel_max <= _PIXEL_MAX_LIMIT:
+        raise ModelFileError(
+            f"{path}: pixel_max is {pixel_max:g}, not a grey level (0 to 65535)", fix
+        )
+    return ((height, width) if height else None), pixel_max
 
 
 _KEYS = (

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import struct
+import threading
+import warnings
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import PcagmmError
 from .model_file import load_model
+from .resources import require_memory
 
 
 class PredictError(PcagmmError, ValueError):
@@ -26,7 +34,15 @@ def predict(model_path, inputs, *, label_column=None, progress=None) -> list[dic
             f"the input has {got} features per row but the model was fitted on {model.n_features}",
             "give rows of the same kind of data the model was fitted on",
         )
-    proba = model.gmm.predict_proba(model.pca.transform(X))
+    with np.errstate(all="ignore"):
+        proba = model.gmm.predict_proba(model.pca.transform(X))
+    bad = np.flatnonzero(~np.all(np.isfinite(proba), axis=1))
+    if bad.size:
+        raise PredictError(
+            f"the model gives no finite probabilities for {names[bad[0]]} (the model or "
+            "the row holds extreme values)",
+            "check the input, or fit the model again with pcagmm run",
+        )
     clusters = proba.argmax(axis=1)
     rows = []
     for name, k, p in zip(names, clusters, proba, strict=True):
@@ -60,24 +76,366 @@ def _rows(inputs: list[str], model, label_column, progress):
     return dataset.X, [str(i) for i in range(dataset.shape[0])]
 
 
+#: The most pixels a PNG image may have; larger ones are refused from their header,
+#: before anything is decoded (a decompression bomb, or a picture far larger than a
+#: model of small images needs). Pillow's own limit is set to the same number while
+#: pcagmm decodes (see :func:`_pillow_limits`).
+MAX_IMAGE_PIXELS = 100_000_000
+
+#: Uncompressed text (tEXt, zTXt, iTXt) Pillow may read from one chunk, and in all.
+MAX_TEXT_CHUNK = 1 << 20
+MAX_TEXT_MEMORY = 64 << 20
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: Leading bytes of other image formats, to name what a misnamed file holds.
+_OTHER_FORMATS = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF8", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"RIFF", "RIFF (e.g. WebP)"),
+    (b"\x00\x00\x01\x00", "ICO"),
+)
+#: Pixel modes Pillow gives PNG images -> (bytes Pillow stores per pixel, bytes per
+#: pixel of the working copies that turning them into grey levels makes).
+_MODES = {
+    "1": (1, 1),
+    "L": (1, 1),
+    "P": (1, 1),
+    "RGB": (4, 1),
+    "I;16": (2, 3),
+    "I;16B": (2, 3),
+    "I;16L": (2, 3),
+    "I": (4, 3),
+    "LA": (4, 4),
+    "PA": (4, 8),
+    "RGBA": (4, 8),
+}
+#: Extra working bytes per pixel when transparency is composited (see :func:`png_row`).
+_COMPOSITING_BYTES = 11
+#: Rows of pixels handled at a time in the numpy steps, to bound their temporaries.
+_BLOCK_PIXELS = 1 << 20
+
+#: Decompressed bytes the pixel-data check takes at a time.
+_INFLATE_STEP = 1 << 20
+
+_PILLOW_LOCK = threading.RLock()
+
+
 def png_row(path, image_shape) -> np.ndarray:
     """A PNG image as one row of grey levels 0-255, light strokes on dark like MNIST.
 
-    Colour is averaged to grey, the image is resized to ``image_shape``, and a
-    picture with a light background (dark ink on paper) is inverted.
-    """
-    from PIL import Image, UnidentifiedImageError
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A PNG file.
+    image_shape : tuple of int
+        ``(height, width)`` of the model's images; the picture is resized to it.
 
-    try:
-        with Image.open(path) as image:
-            grey = image.convert("L").resize(image_shape[::-1], Image.Resampling.LANCZOS)
-            values = np.asarray(grey, dtype=np.float64)
-    except FileNotFoundError:
-        raise PredictError(f"{path} does not exist", "check the path") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    Returns
+    -------
+    numpy.ndarray
+        ``height * width`` grey levels (float64, 0-255).
+
+    Raises
+    ------
+    PredictError
+        The file is missing, not a PNG (a JPEG or other format named .png),
+        truncated, corrupt (a chunk's CRC, the compressed stream), animated (an
+        APNG of more than one frame: predict reads one still picture), of a pixel
+        mode PNG does not have, or claims more than :data:`MAX_IMAGE_PIXELS`
+        pixels (a decompression bomb).
+    pcagmm.resources.ResourceError
+        Decoding would need more memory than is available (estimated from the
+        header, before decoding).
+
+    Notes
+    -----
+    How pixels become grey levels:
+
+    - colour (RGB, a palette) becomes luma, ITU-R 601-2 (``L = 0.299 R + 0.587 G +
+      0.114 B``, Pillow's conversion);
+    - 16-bit grey levels ``v`` become ``round(v / 257)`` (65535 -> 255; a 16-bit
+      image made from an 8-bit one gives the 8-bit levels back); 16-bit colour is
+      read at 8 bits by Pillow;
+    - transparency (an alpha band, or a tRNS colour key or palette alpha) is
+      composited onto a background that contrasts with the drawn pixels: white
+      when their alpha-weighted mean grey is dark (below 127.5, dark ink), black
+      otherwise (light ink): ``round((g * a + b * (255 - a)) / 255)``. A fully
+      transparent image is black.
+
+    The grey picture is then resized to ``image_shape`` (Lanczos), and a picture
+    with a light background (mean above 127.5, dark ink on paper) is inverted.
+    Nothing is decoded before the header has been checked: the signature, the
+    pixel count, the mode, the frame count and the memory decoding needs; then every
+    chunk's CRC, and the length of the decompressed pixel data against the header.
+    """
+    from PIL import Image
+
+    path = Path(path)
+    header = _png_header(path)
+    width, height = header.width, header.height
+    if width * height > MAX_IMAGE_PIXELS:
         raise PredictError(
-            f"{path} is not a readable PNG image ({exc})", "give PNG files"
-        ) from None
+            f"{path} claims {width:,} x {height:,} = {width * height:,} pixels, more than the "
+            f"{MAX_IMAGE_PIXELS:,} predict decodes (a decompression bomb, or a picture far "
+            "larger than needed)",
+            f"scale it down first: the model reads {_size(image_shape)} pixels",
+        )
+    with _pillow_limits():
+        try:
+            with Image.open(path, formats=["PNG"]) as image:
+                _check_still_image(path, image, image_shape)
+                image.verify()  # every chunk and its CRC, through IEND; decodes no pixels
+            _check_pixel_data(path, header)
+            with Image.open(path, formats=["PNG"]) as image:
+                grey = _grey_levels(image)
+            resized = grey.resize(image_shape[::-1], Image.Resampling.LANCZOS)
+            values = np.asarray(resized, dtype=np.float64)
+        except (PcagmmError, MemoryError):
+            raise
+        except Exception as exc:  # Pillow's decoders raise many kinds; all mean a bad file
+            raise PredictError(
+                f"{path} is not a readable PNG image ({type(exc).__name__}: {_one_line(exc)})",
+                "give an intact PNG file",
+            ) from None
     if values.mean() > 127.5:
         values = 255.0 - values
     return values.reshape(-1)
+
+
+def decoding_memory(width: int, height: int, mode: str, transparent: bool) -> int:
+    """Bytes that decoding a ``width`` x ``height`` PNG of Pillow ``mode`` into grey
+    levels needs: the decoded pixels, as Pillow stores them, plus the working copies
+    of the conversion (and of compositing, when ``transparent``)."""
+    stored, working = _MODES[mode]
+    if transparent:
+        working += _COMPOSITING_BYTES
+    return width * height * (stored + working)
+
+
+@dataclass(frozen=True)
+class PngHeader:
+    """What a PNG's IHDR chunk declares."""
+
+    width: int
+    height: int
+    bit_depth: int
+    colour_type: int
+    interlaced: bool
+
+    def pixel_data_bytes(self) -> int:
+        """Bytes of decompressed pixel data (scanlines with their filter bytes) the
+        header declares; 0 when its bit depth or colour type is not PNG's."""
+        channels = _CHANNELS.get(self.colour_type)
+        if channels is None or self.bit_depth not in (1, 2, 4, 8, 16):
+            return 0
+        passes = _ADAM7 if self.interlaced else ((0, 0, 1, 1),)
+        total = 0
+        for x0, y0, dx, dy in passes:
+            columns = -(-(self.width - x0) // dx) if self.width > x0 else 0
+            lines = -(-(self.height - y0) // dy) if self.height > y0 else 0
+            if columns and lines:
+                total += lines * (1 + -(-(columns * channels * self.bit_depth) // 8))
+        return total
+
+
+#: Colour type -> channels (grey, RGB, palette, grey + alpha, RGBA).
+_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+#: The seven passes of Adam7 interlacing: first column, first line, steps.
+_ADAM7 = (
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+)
+
+
+def _png_header(path: Path) -> PngHeader:
+    """The IHDR chunk, read before Pillow sees the file."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(29)
+    except FileNotFoundError:
+        raise PredictError(f"{path} does not exist", "check the path") from None
+    except IsADirectoryError:
+        raise PredictError(f"{path} is a folder, not a PNG image", "give PNG files") from None
+    except PermissionError:
+        raise PredictError(
+            f"{path} is not readable (permission denied)", "fix its permissions"
+        ) from None
+    except OSError as exc:
+        raise PredictError(f"{path} cannot be read ({exc.strerror})", "give PNG files") from None
+    if not head.startswith(_PNG_SIGNATURE):
+        found = next((name for magic, name in _OTHER_FORMATS if head.startswith(magic)), None)
+        what = f"it holds {found} data" if found else "it does not start with the PNG signature"
+        raise PredictError(
+            f"{path} is not a readable PNG image: {what}",
+            "convert it to a PNG file" if found else "give PNG files",
+        )
+    if len(head) < 29 or head[12:16] != b"IHDR":
+        raise PredictError(
+            f"{path} is not a readable PNG image: its header (IHDR) is missing or cut short",
+            "give an intact PNG file",
+        )
+    width, height, bit_depth, colour_type, _, _, interlace = struct.unpack(">IIBBBBB", head[16:29])
+    if width == 0 or height == 0:
+        raise PredictError(
+            f"{path} is not a readable PNG image: its header says {width} x {height} pixels",
+            "give an intact PNG file",
+        )
+    return PngHeader(width, height, bit_depth, colour_type, interlace == 1)
+
+
+def _check_pixel_data(path: Path, header: PngHeader) -> None:
+    """The compressed pixel data (the IDAT chunks) holds exactly the scanlines the header
+    declares: Pillow fills a stream that ends early with black, without a word.
+
+    The stream is decompressed a piece at a time and only counted (no pixels kept).
+    """
+    expected = header.pixel_data_bytes()
+    decompressor = zlib.decompressobj()
+    found = 0
+    with open(path, "rb") as file:
+        file.seek(len(_PNG_SIGNATURE))
+        while True:
+            start = file.read(8)
+            if len(start) < 8:
+                break
+            length, kind = struct.unpack(">I4s", start)
+            if kind == b"IEND":
+                break
+            if kind != b"IDAT":
+                file.seek(length + 4, os.SEEK_CUR)
+                continue
+            data = file.read(length)
+            file.seek(4, os.SEEK_CUR)
+            while data and found <= expected and not decompressor.eof:
+                found += len(decompressor.decompress(data, _INFLATE_STEP))
+                data = decompressor.unconsumed_tail
+    if found != expected or not decompressor.eof:
+        more = "more" if found > expected else "fewer"
+        raise PredictError(
+            f"{path} is not a readable PNG image: its pixel data holds {more} bytes than "
+            f"the {expected:,} its header ({header.width:,} x {header.height:,}, "
+            f"{header.bit_depth}-bit, colour type {header.colour_type}) declares",
+            "give an intact PNG file",
+        )
+
+
+def _check_still_image(path: Path, image, image_shape) -> None:
+    """Refuse, from the header, animations, unknown modes and what would not fit in memory."""
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1:
+        raise PredictError(
+            f"{path} is an animated PNG ({frames} frames), and predict reads one still picture",
+            "save the frame to classify as a PNG image of its own",
+        )
+    if image.mode not in _MODES:
+        raise PredictError(
+            f"{path} has pixel mode {image.mode}, which predict does not read",
+            "save it as an 8-bit greyscale or RGB PNG",
+        )
+    width, height = image.size
+    needed = decoding_memory(width, height, image.mode, _transparent(image))
+    require_memory(
+        needed,
+        f"decoding {path} ({width:,} x {height:,} pixels, {image.mode})",
+        f"scale it down first: the model reads {_size(image_shape)} pixels",
+    )
+
+
+def _transparent(image) -> bool:
+    return "A" in image.getbands() or "transparency" in image.info
+
+
+def _grey_levels(image):
+    """The image as 8-bit grey levels (a Pillow "L" image), as :func:`png_row` says."""
+    from PIL import Image
+
+    if image.mode.startswith("I"):
+        values = np.asarray(image)
+        grey = np.empty(values.shape, dtype=np.uint8)
+        alpha = None
+        key = image.info.get("transparency")
+        if isinstance(key, int):
+            alpha = np.empty(values.shape, dtype=np.uint8)
+        for rows in _blocks(values.shape):
+            block = values[rows].astype(np.int64)
+            grey[rows] = np.clip((block * 255 + 32767) // 65535, 0, 255)
+            if alpha is not None:
+                alpha[rows] = np.where(block == key, 0, 255)
+        del values
+    elif _transparent(image):
+        if image.mode in ("LA", "L"):
+            pair = np.asarray(image.convert("LA"))
+        else:
+            pair = np.asarray(image.convert("RGBA").convert("LA"))
+        grey, alpha = pair[..., 0], pair[..., 1]
+    else:
+        return image.convert("L")
+    if alpha is not None:
+        grey = _composite(grey, alpha)
+    return Image.fromarray(np.ascontiguousarray(grey), "L")
+
+
+def _composite(grey: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``grey`` with ``alpha`` over a background that contrasts with the drawn pixels."""
+    drawn = 0
+    mass = 0
+    for rows in _blocks(grey.shape):
+        a = alpha[rows].astype(np.int64)
+        drawn += int((grey[rows] * a).sum())
+        mass += int(a.sum())
+    background = 0 if mass == 0 or drawn / mass >= 127.5 else 255
+    out = np.empty(grey.shape, dtype=np.uint8)
+    for rows in _blocks(grey.shape):
+        a = alpha[rows].astype(np.int64)
+        out[rows] = (grey[rows] * a + background * (255 - a) + 127) // 255
+    return out
+
+
+def _blocks(shape: tuple[int, ...]):
+    step = max(1, _BLOCK_PIXELS // max(1, shape[1]))
+    for start in range(0, shape[0], step):
+        yield slice(start, start + step)
+
+
+@contextmanager
+def _pillow_limits():
+    """Pillow's limits, set to pcagmm's for the duration (then restored): the pixel
+    count of a decompression bomb, no truncated images, and bounded text chunks.
+
+    Pillow keeps them in module globals, so images are decoded one at a time under a
+    lock (other threads of the process that use Pillow meanwhile see these limits).
+    """
+    from PIL import Image, ImageFile, PngImagePlugin
+
+    settings = (
+        (Image, "MAX_IMAGE_PIXELS", MAX_IMAGE_PIXELS),
+        (ImageFile, "LOAD_TRUNCATED_IMAGES", False),
+        (PngImagePlugin, "MAX_TEXT_CHUNK", MAX_TEXT_CHUNK),
+        (PngImagePlugin, "MAX_TEXT_MEMORY", MAX_TEXT_MEMORY),
+    )
+    with _PILLOW_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        saved = [(module, name, getattr(module, name)) for module, name, _ in settings]
+        try:
+            for module, name, value in settings:
+                setattr(module, name, value)
+            yield
+        finally:
+            for module, name, value in saved:
+                setattr(module, name, value)
+
+
+def _size(image_shape) -> str:
+    return f"{image_shape[0]} x {image_shape[1]}"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or "no detail"
