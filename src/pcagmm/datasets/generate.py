@@ -17,6 +17,7 @@ import numpy as np
 from .._files import atomic_file
 from ..errors import ParameterError, PcagmmError
 from ..progress import Progress
+from ..rows.chunks import check_mapped_file
 
 MAX_SHIFT = 2.0
 MAX_ROTATION_DEGREES = 10.0
@@ -121,6 +122,7 @@ def make_big(
             for start in range(0, rows, chunk_rows):
                 count = min(chunk_rows, rows - start)
                 picks = np.sort(rng.integers(0, len(X), count))
+                check_mapped_file(X)  # the cached source, memory-mapped: still whole?
                 sources = np.asarray(X[picks]).reshape(count, height, width)
                 file.write(deform(sources, rng).tobytes())
                 labels[start : start + count] = y[picks]
