@@ -34,8 +34,10 @@ def test_twenty_runs_leak_no_descriptors_or_threads(tmp_path):
     for number in range(10):
         both(number)
     gc.collect()
-    assert open_descriptors() == fds
-    assert threading.active_count() == threads
+    # no growth (a thread or descriptor of an earlier test may end meanwhile)
+    assert sorted(set(open_descriptors()) - set(fds)) == []
+    assert len(open_descriptors()) <= len(fds)
+    assert threading.active_count() <= threads
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("run-")) == sorted(
         f"run-{number}" for number in range(-1, 10)
     )
