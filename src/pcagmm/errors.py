@@ -112,3 +112,41 @@ class FetchError(PcagmmError, OSError):
 
 class CacheError(PcagmmError, OSError):
     """The cache folder cannot be created, written or read."""
+
+
+class DiskFullError(PcagmmError, OSError):
+    """A write that ran out of space, or of quota, on the device it wrote to.
+
+    It is also an :class:`OSError` with the ``errno`` of the failure (``ENOSPC`` or
+    ``EDQUOT``) and, as ``strerror``, the reason with the estimate of the space
+    needed, so code that catches ``OSError`` and quotes ``strerror`` passes it on.
+
+    Parameters
+    ----------
+    problem, fix : str
+        As for :class:`PcagmmError`.
+    reason : str
+        The problem without the folder (what ``strerror`` holds).
+    folder : path-like
+        The folder whose device is full.
+    needed : int
+        Bytes the write needs (an estimate; see :func:`pcagmm._files.disk_full_error`).
+    written : int
+        Bytes it had written when the device filled.
+    free : int or None
+        Bytes free on the device once the partial files were removed (None: unknown).
+    code : int
+        ``errno.ENOSPC`` or ``errno.EDQUOT``.
+    """
+
+    def __init__(self, problem, fix, *, reason, folder, needed, written, free, code):
+        super().__init__(problem, fix)
+        self.errno, self.strerror = code, reason
+        self.folder, self.needed, self.written, self.free = folder, needed, written, free
+
+    def __str__(self) -> str:  # OSError would print "[Errno 28] <strerror>"
+        return Exception.__str__(self)
+
+
+class FileChangedError(PcagmmError, OSError):
+    """A data file that another program changed (shortened) while pcagmm read it."""

@@ -35,6 +35,8 @@ from ..errors import CacheError
 
 CACHE_ENV = settings.CACHE_ENV
 META_FILE = "meta.json"
+#: bytes of an entry besides its arrays' values (two .npy headers, meta.json), rounded up
+ENTRY_OVERHEAD_BYTES = 4096
 
 
 def cache_root() -> Path:
@@ -112,8 +114,13 @@ def new_build_dir(root: Path, name: str) -> Path:
 
 def write_entry(entry: Path, X: np.ndarray, y: np.ndarray | None, meta: dict) -> None:
     """Write a complete entry at ``entry`` (replacing one there): the arrays, then
-    ``meta.json``, each flushed to disk, in a folder renamed into place when complete."""
-    with atomic_folder(entry) as build:
+    ``meta.json``, each flushed to disk, in a folder renamed into place when complete.
+
+    A full disk raises :class:`~pcagmm.errors.DiskFullError` (an ``OSError``) with the
+    entry's size as the space needed: the arrays' bytes plus 4 KiB for the two .npy
+    headers and ``meta.json``."""
+    expected = X.nbytes + (0 if y is None else y.nbytes) + ENTRY_OVERHEAD_BYTES
+    with atomic_folder(entry, expected_bytes=expected) as build:
         _save_npy(build / "X.npy", X)
         if y is not None:
             _save_npy(build / "y.npy", y)

@@ -17,12 +17,15 @@ import numpy as np
 from .._files import atomic_file
 from ..errors import ParameterError, PcagmmError
 from ..progress import Progress
+from ..rows.chunks import check_mapped_file
 
 MAX_SHIFT = 2.0
 MAX_ROTATION_DEGREES = 10.0
 ELASTIC_ALPHA = 2.0  # pixels of displacement
 ELASTIC_SIGMA = 4.0  # smoothness of the field, in pixels
 CHUNK_ROWS = 1024
+#: the size of a version 1.0 .npy header, as numpy writes it
+NPY_HEADER_BYTES = 128
 
 
 def labels_path(path: Path) -> Path:
@@ -69,7 +72,8 @@ def make_big(
 ) -> Path:
     """Write ``rows`` deformed images of ``source`` to ``out`` (.npy, uint8, rows x height x
     width) and their labels to ``out``'s ``.labels.npy``; both via temporary files renamed
-    when complete (:func:`pcagmm._files.atomic_file`)."""
+    when complete (:func:`pcagmm._files.atomic_file`). A disk that fills up raises
+    :class:`~pcagmm.errors.DiskFullError` naming the folder and the two files' size."""
     from . import load
 
     if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
@@ -89,13 +93,19 @@ def make_big(
     from ..resources import require_memory
 
     require_memory(chunk_rows * height * width * 60, "generating a chunk", "use a smaller chunk")
+    # the sizes of the two files (a .npy header is 128 bytes): what a full disk is
+    # reported as needing (pcagmm._files.atomic_file); the data file's counts both
+    labels_bytes = NPY_HEADER_BYTES + rows
+    expected = NPY_HEADER_BYTES + rows * height * width + labels_bytes
     with contextlib.ExitStack() as files:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             # the data file is renamed into place last (its block exits last): it appears
             # only when both are complete
-            file = files.enter_context(atomic_file(out))
-            labels_file = files.enter_context(atomic_file(labels_path(out)))
+            file = files.enter_context(atomic_file(out, expected_bytes=expected))
+            labels_file = files.enter_context(
+                atomic_file(labels_path(out), expected_bytes=labels_bytes)
+            )
         except OSError as exc:
             raise PcagmmError(
                 f"cannot write {out} ({exc.strerror or exc})", "choose a writable place"
@@ -112,6 +122,7 @@ def make_big(
             for start in range(0, rows, chunk_rows):
                 count = min(chunk_rows, rows - start)
                 picks = np.sort(rng.integers(0, len(X), count))
+                check_mapped_file(X)  # the cached source, memory-mapped: still whole?
                 sources = np.asarray(X[picks]).reshape(count, height, width)
                 file.write(deform(sources, rng).tobytes())
                 labels[start : start + count] = y[picks]

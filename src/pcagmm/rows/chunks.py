@@ -4,6 +4,11 @@ pages released behind the reader, and counted for progress.
 Every pass of every fit reads its rows through this module, whether the rows are an
 array in memory, a memory map of a file far larger than memory, or one block of a
 Dask array on a worker.
+
+Before each chunk of a memory map is touched, the file behind it is checked to still
+hold the mapped bytes (:func:`check_mapped_file`: one ``fstat``): touching a page past
+the end of a file that another program shortened would kill the process with SIGBUS;
+instead the pass raises :class:`~pcagmm.errors.FileChangedError`.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..errors import FileChangedError
 from ..progress import rows_done
 
 #: float64 values per chunk buffer when no chunk size is given (32 MiB)
@@ -44,6 +50,56 @@ def memory_mapping(X: np.ndarray):
             return mapping if getattr(array, "mode", None) in ("r", "readonly") else None
         array = array.base
     return None
+
+
+def mapped_file(X: np.ndarray):
+    """``(mapping, filename, start)`` for the memory map behind ``X`` (any mode, or a
+    view of one): the ``mmap``, the file's path (None if unknown) and the offset in the
+    file where the mapping begins; None when ``X`` is not memory-mapped."""
+    array = X
+    while isinstance(array, np.ndarray):
+        mapping = getattr(array, "_mmap", None)
+        if mapping is not None:
+            import mmap
+
+            offset = getattr(array, "offset", 0) or 0  # np.memmap: where its data begins
+            start = offset - offset % mmap.ALLOCATIONGRANULARITY  # where the map begins
+            return mapping, getattr(array, "filename", None), start
+        array = array.base
+    return None
+
+
+def check_mapped_file(X: np.ndarray) -> None:
+    """Check that the file behind a memory-mapped ``X`` still holds every mapped byte.
+
+    Touching a page of a memory map past the end of its file kills the process with
+    SIGBUS, so a file that another program shortens while a pass reads it must be
+    noticed before its rows are touched. This costs one ``fstat`` of the map's file
+    descriptor (about a microsecond); nothing for arrays that are not memory-mapped.
+    A file shortened between this check and the read of the same chunk still ends the
+    process: the check narrows that window to one chunk's copy, it cannot close it.
+
+    Raises
+    ------
+    FileChangedError
+        When the file is shorter than the mapping.
+    """
+    found = mapped_file(X)
+    if found is None:
+        return
+    mapping, filename, start = found
+    try:
+        size = mapping.size()  # fstat of the map's own descriptor: the file's size now
+    except (OSError, ValueError):  # a closed map: numpy raises its own error on use
+        return
+    mapped_end = start + len(mapping)
+    if size < mapped_end:
+        name = filename or "the memory-mapped data file"
+        raise FileChangedError(
+            f"{name} shrank from {mapped_end:,} to {size:,} bytes while it was read",
+            "another program shortened it; leave the file as it is while pcagmm reads it "
+            "(or give pcagmm a copy of it), then run again",
+        )
 
 
 def release_rows(X: np.ndarray, start: int, stop: int) -> None:
@@ -100,9 +156,11 @@ def check_chunk_rows(chunk_rows) -> int | None:
 def read_chunk(X, start: int, stop: int, out=None, shift=None) -> np.ndarray:
     """Rows ``start:stop`` of ``X`` as float64 (into ``out`` when given), minus ``shift``.
 
-    The pages of a memory map behind the rows are released once they are copied.
+    The pages of a memory map behind the rows are released once they are copied; its
+    file is checked first to still hold them (:func:`check_mapped_file`).
     """
     chunk = np.empty((stop - start, X.shape[1])) if out is None else out[: stop - start]
+    check_mapped_file(X)
     np.copyto(chunk, X[start:stop], casting="unsafe")
     release_rows(X, start, stop)
     if shift is not None:
@@ -142,11 +200,13 @@ def iter_stored_rows(
     The pages of a memory map behind a block are released once the caller asks for
     the next block, so a scan over a large file keeps its resident size bounded.
     ``first`` and ``step`` share the blocks out between threads as in
-    :func:`iter_row_chunks`; with ``count`` the rows are counted for progress.
+    :func:`iter_row_chunks`; with ``count`` the rows are counted for progress. The
+    file behind a memory map is checked before each block (:func:`check_mapped_file`).
     """
     n = X.shape[0]
     for start in range(first * rows, n, step * rows):
         stop = min(start + rows, n)
+        check_mapped_file(X)
         yield start, X[start:stop]
         release_rows(X, start, stop)
         if count:
@@ -164,6 +224,7 @@ def column_max(X: np.ndarray) -> np.ndarray:
 
 def first_rows_mean(X, rows: int = 1024) -> np.ndarray:
     """Mean of the first ``rows`` rows in float64: the shift point sums are taken about."""
+    check_mapped_file(X)
     return np.asarray(X[: min(len(X), rows)], dtype=np.float64).mean(axis=0)
 
 
