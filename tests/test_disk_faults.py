@@ -253,3 +253,26 @@ def test_other_errors_pass_through_unchanged(tmp_path):
     with pytest.raises(PermissionError), atomic_folder(tmp_path / str(uuid.uuid4())):
         raise PermissionError(errno.EACCES, "denied")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_download_onto_a_full_disk_is_one_line(small_disk, monkeypatch):
+    """A mirror download that fills the cache's device: one line naming the folder and
+    the space, no partial download and no entry left."""
+    from conftest import SHARED_MNIST
+    from loopback import LoopbackServer
+
+    if not SHARED_MNIST.is_dir():
+        pytest.skip(f"the shared MNIST files are not at {SHARED_MNIST}")
+    disk = small_disk(4 << 20)  # the training images alone are 9.9 MB gzipped
+    cache = disk / "cache"
+    monkeypatch.setenv("PCAGMM_CACHE", str(cache))
+    with LoopbackServer(SHARED_MNIST) as mirror:
+        result = cli("data", "fetch", "mnist", "--mirror", mirror.url)
+    line = one_line_error(
+        result,
+        f"cannot write mnist into the cache {cache} (no space left on the device: writing",
+        ".gz needs more than",
+        "set PCAGMM_CACHE to another folder",
+    )
+    assert "MiB is free there" in line or "KiB is free there" in line, line
+    assert sorted(p.name for p in cache.iterdir()) == [".mnist.lock"]

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CacheError, DataFormatError, FetchError, HashMismatchError, PcagmmError
+from ..errors import (
+    CacheError,
+    DataFormatError,
+    DiskFullError,
+    FetchError,
+    HashMismatchError,
+    PcagmmError,
+)
 from ..progress import Progress
 from ..resources import require_memory
 from . import cache
@@ -106,7 +113,10 @@ def fetch(
         build = cache.new_build_dir(root, spec.name)
         try:
             sources = sources_for(spec, folder=folder, mirrors=mirrors)
-            X, y, source = _first_verified(spec, sources, build, progress)
+            try:
+                X, y, source = _first_verified(spec, sources, build, progress)
+            except DiskFullError as exc:  # a download filled the cache's device
+                raise _cannot_write(spec, root, exc) from None
             meta = {
                 "cache_format": CACHE_FORMAT,
                 "name": spec.name,
@@ -118,10 +128,7 @@ def fetch(
             try:
                 cache.write_entry(entry, X, y, meta)
             except OSError as exc:
-                raise CacheError(
-                    f"cannot write {spec.name} into the cache {root} ({exc.strerror or exc})",
-                    f"free some space or set {cache.CACHE_ENV} to another folder",
-                ) from None
+                raise _cannot_write(spec, root, exc) from None
         finally:
             shutil.rmtree(build, ignore_errors=True)
     return entry
@@ -329,6 +336,13 @@ def _builtin_or_none(name_or_path) -> DatasetSpec | None:
     return get_spec(text)
 
 
+def _cannot_write(spec: DatasetSpec, root: Path, exc: OSError) -> CacheError:
+    return CacheError(
+        f"cannot write {spec.name} into the cache {root} ({exc.strerror or exc})",
+        f"free some space or set {cache.CACHE_ENV} to another folder",
+    )
+
+
 def _first_verified(
     spec: DatasetSpec, sources: list[Source], build: Path, progress: Progress
 ) -> tuple[np.ndarray, np.ndarray, Source]:
@@ -345,6 +359,8 @@ def _first_verified(
                     f"the assembled arrays have SHA-256 {digest}, expected {spec.content_sha256}"
                 )
             return X, y, source
+        except DiskFullError:
+            raise  # every other source would need the same space
         except (SourceFailure, PcagmmError) as exc:
             reason = exc.problem if isinstance(exc, PcagmmError) else str(exc)
             progress.note(f"  failed: {reason}")

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import settings
+from .._files import disk_full_error, is_disk_full
 from ..errors import DataFormatError, HashMismatchError
 from ..progress import PoochBar, Progress
 from .formats import gunzip, idx_sha256, parse_csv_lines, parse_idx
@@ -147,6 +148,12 @@ class MirrorSource(Source):
             raise SourceFailure(f"{target.name}: {_connection_reason(exc)}") from None
         except requests.exceptions.RequestException as exc:
             raise SourceFailure(f"{target.name}: {exc.__class__.__name__}") from None
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            written = target.stat().st_size if target.exists() else 0
+            target.unlink(missing_ok=True)  # the partial download
+            raise disk_full_error(exc, target, written) from None
 
 
 def _connection_reason(exc: Exception) -> str:
