@@ -59,7 +59,9 @@ def test_touching_a_truncated_map_is_a_bus_error(data_file):
     assert result.returncode == -signal.SIGBUS, (result.returncode, result.stderr)
 
 
-@pytest.mark.parametrize("reader", ["iter_row_chunks", "iter_stored_rows", "first_rows_mean"])
+@pytest.mark.parametrize(
+    "reader", ["iter_row_chunks", "iter_stored_rows", "first_rows_mean", "take"]
+)
 def test_each_reader_of_mapped_rows_says_the_file_shrank(data_file, reader):
     size = data_file.stat().st_size
     result = child(
@@ -67,7 +69,7 @@ def test_each_reader_of_mapped_rows_says_the_file_shrank(data_file, reader):
         import subprocess, sys
         import numpy as np
         from pcagmm.errors import FileChangedError, PcagmmError
-        from pcagmm.rows import chunks
+        from pcagmm.rows import IN_MEMORY, chunks
 
         path, reader, keep = sys.argv[1], sys.argv[2], sys.argv[3]
         X = np.load(path, mmap_mode="r")
@@ -75,13 +77,16 @@ def test_each_reader_of_mapped_rows_says_the_file_shrank(data_file, reader):
             "iter_row_chunks": lambda: chunks.iter_row_chunks(X, 4096),
             "iter_stored_rows": lambda: chunks.iter_stored_rows(X, 4096),
             "first_rows_mean": lambda: iter([(0, chunks.first_rows_mean(X))]),
+            # the k-means start's sample of rows (the local driver's take)
+            "take": lambda: iter([(0, IN_MEMORY.take(X, np.arange(0, len(X), 7)))]),
         }
+        once = ("first_rows_mean", "take")
         rows = readers[reader]()
-        if reader != "first_rows_mean":
+        if reader not in once:
             next(rows)  # the first chunk is read whole, then the file is cut in half
         subprocess.run(["truncate", "-s", keep, path], check=True)
         try:
-            for _ in readers[reader]() if reader == "first_rows_mean" else rows:
+            for _ in readers[reader]() if reader in once else rows:
                 pass
         except FileChangedError as error:
             assert isinstance(error, PcagmmError) and isinstance(error, OSError)

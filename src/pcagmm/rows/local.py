@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .chunks import THREADS, memory_mapping
+from .chunks import THREADS, check_mapped_file, memory_mapping
 
 
 class InMemoryRows:
@@ -43,6 +43,7 @@ class InMemoryRows:
 
     def take(self, X, rows: np.ndarray) -> np.ndarray:
         """The given rows (sorted row numbers) in this process."""
+        check_mapped_file(X)  # a file cut by another program would end in SIGBUS
         return X[rows]
 
     def check_sample_weight(self, sample_weight) -> None:
