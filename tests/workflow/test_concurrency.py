@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -354,6 +355,8 @@ while not stop.exists() and time.monotonic() < deadline:
         cache.write_entry(entry, old_X, old_y, old_meta)
     assert main(["data", "fetch", "digits", "--force", "--quiet"]) == 0
     rounds += 1
+    if rounds == 1:
+        print("replacing", flush=True)  # the test starts once one round is done
 print(rounds, old_meta["sha256"], flush=True)
 """
 
@@ -367,6 +370,9 @@ def replacer(tmp_path):
         [sys.executable, "-c", REPLACER, stop], stdout=subprocess.PIPE, text=True
     )
     new = datasets.load("digits")
+    # wait for its first round (its start-up alone can outlast a quick test), bounded
+    ready, _, _ = select.select([process.stdout], [], [], TIMEOUT)
+    assert ready and process.stdout.readline() == "replacing\n"
 
     def finish():
         stop.touch()
