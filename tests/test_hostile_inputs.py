@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
+from mutation import mutated
 from pcagmm.cli import main
 from pcagmm.errors import PcagmmError
 from pcagmm.predict import MAX_IMAGE_PIXELS, PredictError, decoding_memory, png_row, predict
@@ -450,22 +451,8 @@ def small_png(tmp_path_factory):
 @given(data=st.data())
 def test_mutated_png_bytes(small_png, tmp_path, data):
     """Any mutation of a real PNG: a PredictError, or a row of grey levels."""
-    content = bytearray(small_png)
-    for _ in range(data.draw(st.integers(1, 4))):
-        where = data.draw(st.integers(0, len(content) - 1))
-        action = data.draw(st.sampled_from(["flip", "cut", "insert", "delete"]))
-        if action == "flip":
-            content[where] ^= data.draw(st.integers(1, 255))
-        elif action == "cut":
-            del content[where:]
-        elif action == "insert":
-            content[where:where] = data.draw(st.binary(min_size=1, max_size=16))
-        else:
-            del content[where : where + data.draw(st.integers(1, 16))]
-        if not content:
-            break
     path = tmp_path / "mutated.png"
-    path.write_bytes(bytes(content))
+    path.write_bytes(mutated(data, small_png, edits=4, chunk=16))
     try:
         row = png_row(path, SHAPE)
     except PredictError as exc:

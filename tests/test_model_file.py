@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mutation import mutated
 from pcagmm import PCA, GaussianMixture
 from pcagmm.model_file import FORMAT_VERSION, ModelFileError, load_model, save_model
 
@@ -154,22 +155,8 @@ def test_mutated_model_bytes(models, tmp_path, data):
     saved, X = models
     name = data.draw(st.sampled_from(COVARIANCE_TYPES))
     content, arrays, expected = saved[name]
-    content = bytearray(content)
-    for _ in range(data.draw(st.integers(1, 3))):
-        where = data.draw(st.integers(0, len(content) - 1))
-        action = data.draw(st.sampled_from(["flip", "cut", "insert", "delete"]))
-        if action == "flip":
-            content[where] ^= data.draw(st.integers(1, 255))
-        elif action == "cut":
-            del content[where:]
-        elif action == "insert":
-            content[where:where] = data.draw(st.binary(min_size=1, max_size=8))
-        else:
-            del content[where : where + data.draw(st.integers(1, 8))]
-        if not content:
-            break
     path = tmp_path / "mutated.npz"
-    path.write_bytes(bytes(content))
+    path.write_bytes(mutated(data, content, edits=3, chunk=8))
     if check_outcome(path, X, arrays, expected) == "loaded":
         with np.load(path, allow_pickle=False) as archive:
             assert same_arrays({key: archive[key] for key in archive.files}, arrays)

@@ -32,6 +32,7 @@ import numpy as np
 from .. import settings
 from .._files import atomic_folder, check_writable, leftovers
 from ..errors import CacheError
+from .formats import read_npy_header
 
 CACHE_ENV = settings.CACHE_ENV
 META_FILE = "meta.json"
@@ -225,14 +226,7 @@ def _is_at(entry: Path, folder: int) -> bool:
 def _memory_map(handle) -> np.memmap:
     """A read-only memory map of the ``.npy`` file open as ``handle`` (as
     ``np.load(..., mmap_mode="r")`` makes from a path)."""
-    version = np.lib.format.read_magic(handle)
-    read_header = {
-        (1, 0): np.lib.format.read_array_header_1_0,
-        (2, 0): np.lib.format.read_array_header_2_0,
-    }.get(version)
-    if read_header is None:
-        raise ValueError(f"X.npy is in .npy format version {version}, which pcagmm does not read")
-    shape, fortran_order, dtype = read_header(handle)
+    shape, fortran_order, dtype = read_npy_header(handle)
     if dtype.hasobject:
         raise ValueError("X.npy holds Python objects")
     order = "F" if fortran_order else "C"

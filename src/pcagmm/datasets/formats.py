@@ -531,3 +531,24 @@ def sniff_format(path: Path) -> str:
         f"cannot tell the format of {path}",
         "give a file ending in .npy, .npz, .csv or .idx (gzipped IDX may end in .gz)",
     )
+
+
+def read_npy_header(handle) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """The shape, Fortran order and dtype in the header of the ``.npy`` data open as
+    ``handle`` (a binary file object), which is left at the first value.
+
+    Raises
+    ------
+    ValueError
+        For a header of a version numpy's readers do not know (1.0 and 2.0 are read).
+    """
+    version = np.lib.format.read_magic(handle)
+    read_header = {
+        (1, 0): np.lib.format.read_array_header_1_0,
+        (2, 0): np.lib.format.read_array_header_2_0,
+    }.get(version)
+    if read_header is None:
+        raise ValueError(
+            f"the .npy data is in format version {version}, which pcagmm does not read"
+        )
+    return read_header(handle)

@@ -32,6 +32,7 @@ from .formats import (
     read_csv,
     read_idx,
     read_npy,
+    read_npy_header,
     read_npz,
     sniff_format,
 )
@@ -268,14 +269,7 @@ def _memory_to_read(path: Path, kind: str) -> int:
                 total = 0
                 for info in archive.infolist():
                     with archive.open(info) as member:
-                        version = np.lib.format.read_magic(member)
-                        read_header = {
-                            (1, 0): np.lib.format.read_array_header_1_0,
-                            (2, 0): np.lib.format.read_array_header_2_0,
-                        }.get(version)
-                        if read_header is None:
-                            return 0
-                        shape, _, dtype = read_header(member)
+                        shape, _, dtype = read_npy_header(member)
                         total += int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         except (OSError, ValueError, zipfile.BadZipFile, EOFError):
             return 0
