@@ -37,36 +37,40 @@ SCAN_ROWS = 1 << 16
 THREADS = min(2, os.cpu_count() or 1)
 
 
+def _map_owner(X: np.ndarray):
+    """The array that holds the ``mmap`` behind ``X`` (``X`` or a base of it), or None."""
+    array = X
+    while isinstance(array, np.ndarray):
+        if getattr(array, "_mmap", None) is not None:
+            return array
+        array = array.base
+    return None
+
+
 def memory_mapping(X: np.ndarray):
     """The ``mmap`` behind ``X`` (a read-only memory map, or a view of one), or None.
 
     Only read-only maps qualify: releasing pages of a copy-on-write map would lose
     changes made to them.
     """
-    array = X
-    while isinstance(array, np.ndarray):
-        mapping = getattr(array, "_mmap", None)
-        if mapping is not None:
-            return mapping if getattr(array, "mode", None) in ("r", "readonly") else None
-        array = array.base
-    return None
+    owner = _map_owner(X)
+    if owner is None or getattr(owner, "mode", None) not in ("r", "readonly"):
+        return None
+    return owner._mmap
 
 
 def mapped_file(X: np.ndarray):
     """``(mapping, filename, start)`` for the memory map behind ``X`` (any mode, or a
     view of one): the ``mmap``, the file's path (None if unknown) and the offset in the
     file where the mapping begins; None when ``X`` is not memory-mapped."""
-    array = X
-    while isinstance(array, np.ndarray):
-        mapping = getattr(array, "_mmap", None)
-        if mapping is not None:
-            import mmap
+    owner = _map_owner(X)
+    if owner is None:
+        return None
+    import mmap
 
-            offset = getattr(array, "offset", 0) or 0  # np.memmap: where its data begins
-            start = offset - offset % mmap.ALLOCATIONGRANULARITY  # where the map begins
-            return mapping, getattr(array, "filename", None), start
-        array = array.base
-    return None
+    offset = getattr(owner, "offset", 0) or 0  # np.memmap: where its data begins
+    start = offset - offset % mmap.ALLOCATIONGRANULARITY  # where the map begins
+    return owner._mmap, getattr(owner, "filename", None), start
 
 
 def check_mapped_file(X: np.ndarray) -> None:
