@@ -88,8 +88,7 @@ def _acquire(path: Path) -> int:
             named = os.stat(path, follow_symlinks=False)
         except FileNotFoundError:
             named = None
-        locked = os.fstat(handle)
-        if named is not None and (named.st_dev, named.st_ino) == (locked.st_dev, locked.st_ino):
+        if named is not None and os.path.samestat(named, os.fstat(handle)):
             os.ftruncate(handle, 0)
             os.write(handle, f"{os.getpid()}\n".encode())
             return handle

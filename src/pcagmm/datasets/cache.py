@@ -198,8 +198,7 @@ def _open_in(entry: Path, name: str, folder: int):
     except FileNotFoundError as exc:
         handle.close()
         raise _Replaced() from exc
-    opened = os.fstat(handle.fileno())
-    if (opened.st_dev, opened.st_ino) != (expected.st_dev, expected.st_ino):
+    if not os.path.samestat(os.fstat(handle.fileno()), expected):
         handle.close()
         raise _Replaced()
     return handle
@@ -219,8 +218,7 @@ def _is_at(entry: Path, folder: int) -> bool:
         named = os.stat(entry)
     except FileNotFoundError:
         return False
-    opened = os.fstat(folder)
-    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+    return os.path.samestat(named, os.fstat(folder))
 
 
 def _memory_map(handle) -> np.memmap:
