@@ -274,7 +274,7 @@ def _check_consistency(path: Path, floats: dict, kind, whiten: bool, fix: str) -
     if not np.allclose(gram, np.eye(len(gram)), rtol=0, atol=_ORTHONORMAL_TOLERANCE):
         raise ModelFileError(f"{path}: pca_components are not orthonormal", fix)
     covariances = floats["gmm_covariances"]
-    if kind.shape(2, 3)[-2:] == (3, 3):  # the type holds matrices (full, tied)
+    if kind.holds_matrices:
         asymmetry = np.abs(covariances - np.swapaxes(covariances, -1, -2)).max()
         if asymmetry > _SYMMETRY_TOLERANCE * max(1.0, np.abs(covariances).max()):
             raise ModelFileError(f"{path}: gmm_covariances are not symmetric", fix)

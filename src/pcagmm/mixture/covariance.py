@@ -52,9 +52,13 @@ class CovarianceType:
     ----------
     name : str
         The ``covariance_type`` string that selects it.
+    holds_matrices : bool
+        Whether the covariances are matrices (their last two axes), which must then be
+        symmetric; otherwise they are variances.
     """
 
     name = ""
+    holds_matrices = False
 
     # ------------------------------------------------------------------------- shapes
 
@@ -252,6 +256,7 @@ class Full(CovarianceType):
     """Each component has its own covariance matrix."""
 
     name = "full"
+    holds_matrices = True
 
     def shape(self, K, d):
         return (K, d, d)
@@ -346,6 +351,7 @@ class Tied(CovarianceType):
     """All components share one covariance matrix."""
 
     name = "tied"
+    holds_matrices = True
 
     def shape(self, K, d):
         return (d, d)
