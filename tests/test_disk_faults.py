@@ -11,38 +11,19 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from commandline import cli, one_line_error
 from pcagmm._files import atomic_file, atomic_folder, leftovers
 from pcagmm.errors import DiskFullError, PcagmmError
 
 
-def cli(*args, timeout=300):
-    command = [sys.executable, "-m", "pcagmm", *map(str, args)]
-    return subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
-    )
-
-
 def ok(result):
     assert result.returncode == 0, (result.returncode, result.stdout, result.stderr)
-
-
-def one_line_error(result, *fragments) -> str:
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert lines and lines[-1].startswith("pcagmm: error: "), result.stderr
-    assert [line for line in lines if line.startswith("pcagmm: error: ")] == lines[-1:]
-    assert "; " in lines[-1], "the message names the problem and the fix"
-    for fragment in fragments:
-        assert fragment in lines[-1], lines[-1]
-    return lines[-1]
 
 
 def snapshot(folder: Path) -> dict:

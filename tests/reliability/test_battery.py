@@ -23,27 +23,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from commandline import cli, one_line_error
 from conftest import SHARED_MNIST
 from loopback import LoopbackServer
-
-
-def cli(*args, env=None, user=None, timeout=300):
-    command = [sys.executable, "-m", "pcagmm", *map(str, args)]
-    if user is not None:
-        command = ["setpriv", "--reuid", str(user), "--regid", str(user), "--clear-groups",
-                   *command]  # fmt: skip
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL, env=env)  # fmt: skip
-
-
-def one_line_error(result, fragment):
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert lines and lines[-1].startswith("pcagmm: error: "), result.stderr
-    assert [line for line in lines if line.startswith("pcagmm: error: ")] == lines[-1:]
-    assert "; " in lines[-1], "the message names the problem and the fix"
-    assert fragment in lines[-1], lines[-1]
 
 
 def snapshot(*folders):

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import pcagmm
+from commandline import one_line_error
 from conftest import DEBIAN_FASHION
 from pcagmm import _locks, datasets
 from pcagmm._files import leftovers
@@ -88,16 +89,6 @@ def at_once(tmp_path: Path, *commands: list[str]) -> list[subprocess.CompletedPr
         subprocess.CompletedProcess(p.args, p.returncode, out, err)
         for p, (out, err) in zip(processes, outputs, strict=True)
     ]
-
-
-def one_line_error(result, fragment: str) -> None:
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert lines and lines[-1].startswith("pcagmm: error: "), result.stderr
-    assert [line for line in lines if line.startswith("pcagmm: error: ")] == lines[-1:]
-    assert "; " in lines[-1]
-    assert fragment in lines[-1], lines[-1]
 
 
 def beside(out: Path) -> list[str]:
