@@ -252,11 +252,23 @@ def _fill_products(Ut: np.ndarray, out: np.ndarray) -> None:
 # ----------------------------------------------------------------------------- the four types
 
 
-class Full(CovarianceType):
+class _Matrices(CovarianceType):
+    """Types whose covariances are matrices: full and tied. Their quadratic features
+    are the products of each pair of features (the upper triangle)."""
+
+    holds_matrices = True
+
+    def n_quadratic_terms(self, d):
+        return d * (d + 1) // 2
+
+    def fill_quadratic_terms(self, Ut, out):
+        _fill_products(Ut, out)
+
+
+class Full(_Matrices):
     """Each component has its own covariance matrix."""
 
     name = "full"
-    holds_matrices = True
 
     def shape(self, K, d):
         return (K, d, d)
@@ -317,12 +329,6 @@ class Full(CovarianceType):
         covariances[:, np.arange(d), np.arange(d)] += reg_covar
         return covariances
 
-    def n_quadratic_terms(self, d):
-        return d * (d + 1) // 2
-
-    def fill_quadratic_terms(self, Ut, out):
-        _fill_products(Ut, out)
-
     def feature_coefficients(self, M, factor):
         rows, cols, twice = _upper_pairs(M.shape[1])
         precision = factor @ np.transpose(factor, (0, 2, 1))
@@ -347,11 +353,10 @@ class Full(CovarianceType):
         )
 
 
-class Tied(CovarianceType):
+class Tied(_Matrices):
     """All components share one covariance matrix."""
 
     name = "tied"
-    holds_matrices = True
 
     def shape(self, K, d):
         return (d, d)
@@ -389,12 +394,6 @@ class Tied(CovarianceType):
         covariances = (second - (nk[:, np.newaxis] * offsets).T @ offsets) / nk.sum()
         covariances[np.arange(d), np.arange(d)] += reg_covar
         return covariances
-
-    def n_quadratic_terms(self, d):
-        return d * (d + 1) // 2
-
-    def fill_quadratic_terms(self, Ut, out):
-        _fill_products(Ut, out)
 
     def feature_coefficients(self, M, factor):
         rows, cols, twice = _upper_pairs(M.shape[1])
