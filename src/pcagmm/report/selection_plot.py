@@ -9,7 +9,9 @@ line style names D.
 Failed fits (status other than ``"ok"``, or a criterion that is not finite) are left
 out of their line and marked with a cross on the bottom edge of the axes at their K;
 a line whose fits all failed still appears in the legend, marked "(failed)". The
-chosen model is ringed and annotated. The y limits come from the finite values only.
+chosen model is ringed and annotated. The y limits come from the finite values only;
+when the projection sizes' values lie so far apart that one axis would draw every line
+flat (BIC of 2-D and 50-D projections), each size gets its own panel.
 """
 
 from __future__ import annotations
