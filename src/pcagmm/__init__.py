@@ -10,7 +10,16 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-__all__ = ["PCA", "GaussianMixture", "PcagmmError", "RunConfig", "__version__", "datasets", "run"]
+__all__ = [
+    "PCA",
+    "GaussianMixture",
+    "GaussianMixtureSelection",
+    "PcagmmError",
+    "RunConfig",
+    "__version__",
+    "datasets",
+    "run",
+]
 
 
 def __getattr__(name: str):
@@ -20,10 +29,10 @@ def __getattr__(name: str):
         from .decomposition import PCA
 
         return PCA
-    if name == "GaussianMixture":
-        from .mixture import GaussianMixture
+    if name in ("GaussianMixture", "GaussianMixtureSelection"):
+        from . import mixture
 
-        return GaussianMixture
+        return getattr(mixture, name)
     if name in ("run", "RunConfig"):
         from . import workflow
 

@@ -2,12 +2,23 @@
 
 ``covariance`` holds the table of covariance types (one class each); ``kernels``
 the math every type shares; ``em_pass`` the hot loop of a pass; ``initialization``
-the starts; ``gaussian_mixture`` the scikit-learn-style estimator over them.
+the starts; ``gaussian_mixture`` the scikit-learn-style estimator over them;
+``selection`` the choice of the number of components and the covariance type.
 """
 
 from .covariance import CovarianceType, IllConditionedError, register
 
-__all__ = ["CovarianceType", "GaussianMixture", "IllConditionedError", "register"]
+#: the information criteria a selection can choose by (lower is better for each)
+CRITERIA = ("bic", "aic", "icl")
+
+__all__ = [
+    "CRITERIA",
+    "CovarianceType",
+    "GaussianMixture",
+    "GaussianMixtureSelection",
+    "IllConditionedError",
+    "register",
+]
 
 
 def __getattr__(name: str):
@@ -17,4 +28,8 @@ def __getattr__(name: str):
         from .gaussian_mixture import GaussianMixture
 
         return GaussianMixture
+    if name == "GaussianMixtureSelection":
+        from .selection import GaussianMixtureSelection
+
+        return GaussianMixtureSelection
     raise AttributeError(f"module 'pcagmm.mixture' has no attribute {name!r}")

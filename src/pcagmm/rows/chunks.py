@@ -14,6 +14,7 @@ instead the pass raises :class:`~pcagmm.errors.FileChangedError`.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 from collections.abc import Iterator
 
@@ -35,6 +36,30 @@ SCAN_ROWS = 1 << 16
 #: of MNIST takes 0.21 s on two threads with one BLAS thread each, 0.29 s on one
 #: thread with two BLAS threads)
 THREADS = min(2, os.cpu_count() or 1)
+#: a limit on the threads of the passes started in this context (see :func:`row_threads`)
+_THREAD_LIMIT: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "pcagmm_row_threads", default=None
+)
+
+
+@contextlib.contextmanager
+def limit_row_threads(threads: int):
+    """Run the passes started in this thread (context) on at most ``threads`` threads.
+
+    A sweep that runs several fits side by side, each on its own thread, gives each
+    fit one thread this way instead of letting every fit start :data:`THREADS`.
+    """
+    token = _THREAD_LIMIT.set(threads)
+    try:
+        yield
+    finally:
+        _THREAD_LIMIT.reset(token)
+
+
+def row_threads() -> int:
+    """The threads a pass may use here: :data:`THREADS`, or less under :func:`limit_row_threads`."""
+    limit = _THREAD_LIMIT.get()
+    return THREADS if limit is None else max(1, min(THREADS, limit))
 
 
 def _map_owner(X: np.ndarray):

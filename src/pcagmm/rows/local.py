@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .chunks import THREADS, check_mapped_file, memory_mapping
+from .chunks import check_mapped_file, memory_mapping, row_threads
 
 
 class InMemoryRows:
     """The driver for a NumPy array in memory."""
 
     name = "in memory"
-    #: threads a statistics function may work on
-    threads = THREADS
+
+    @property
+    def threads(self) -> int:
+        """Threads a statistics function may work on (:func:`.chunks.row_threads`)."""
+        return row_threads()
+
     #: whether a pass may keep row-sized results for the next pass
     keeps_row_data = True
 

@@ -18,7 +18,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .. import _locks
@@ -160,8 +160,12 @@ def write_run_folder(
     plots: bool = True,
     pixel_max: float = 0.0,
     timer: StageTimer | None = None,
+    extra_files: Callable[[Path], list[str]] | None = None,
 ) -> None:
     """Write the run folder at ``target`` (replacing it) and record it in ``result``.
+
+    ``extra_files(folder)`` writes an analysis' own files into the folder being built
+    (before summary.json, which marks a complete folder) and returns their names.
 
     Built in a temporary folder beside ``target`` and renamed into place when complete,
     so an interrupted run leaves no half-written folder. ``pixel_max`` is the largest
@@ -192,7 +196,10 @@ def write_run_folder(
                     agreement.matching if agreement is not None else None,
                     pixel_max,
                 )
-                files += ["clusters.csv", "model.npz", "summary.json"]
+                files += ["clusters.csv", "model.npz"]
+                if extra_files is not None:
+                    files = extra_files(build) + files
+                files.append("summary.json")
                 result.out, result.files = target, files
                 # summary.json last: it marks a complete run folder
                 (build / "summary.json").write_text(report_files.summary_json(result))

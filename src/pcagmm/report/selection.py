@@ -1,0 +1,149 @@
+"""A selection sweep's table (terminal and selection.csv) and selection.json."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import numpy as np
+
+from .text import table_lines
+
+#: the columns of selection.csv, in order
+CSV_COLUMNS = (
+    "components",
+    "n_components",
+    "covariance_type",
+    "log_likelihood",
+    "n_parameters",
+    "bic",
+    "aic",
+    "icl",
+    "n_iter",
+    "converged",
+    "time",
+    "status",
+    "error",
+    "best",
+)
+
+
+def selection_table(results: list[dict], criterion: str, chosen: int) -> list[str]:
+    """One line per fitted model, the best of each projection size marked (``<- best``;
+    ``<- chosen`` for the one run through the outputs when there are several sizes), a
+    failed fit with its reason."""
+    several = len({row["components"] for row in results}) > 1
+    header = ["D"] if several else []
+    header += ["K", "covariance", "log-likelihood", "params", "BIC", "AIC", "ICL"]
+    header += ["iter", "converged", "seconds"]
+    rows, marks = [header], []
+    for index, row in enumerate(results):
+        cells = [str(row["components"])] if several else []
+        cells += [str(row["n_components"]), row["covariance_type"]]
+        if row["status"] == "ok":
+            cells += [f"{row['log_likelihood']:.1f}", str(row["n_parameters"])]
+            cells += [f"{row[name]:.1f}" for name in ("bic", "aic", "icl")]
+            cells += [str(row["n_iter"]), "yes" if row["converged"] else "NO"]
+        else:
+            cells += ["failed", *[""] * 6]
+        rows.append([*cells, f"{row['time']:.2f}"])
+        if index == chosen:
+            marks.append("<- chosen" if several else "<- best")
+        elif row.get("best"):
+            marks.append("<- best")
+        else:
+            marks.append("" if row["status"] == "ok" else row["error"])
+    header_lines, *body = _split(table_lines(rows, right=True, underline=True))
+    return [
+        *header_lines,
+        *(f"{line}  {mark}".rstrip() for line, mark in zip(body, marks, strict=True)),
+    ]
+
+
+def _split(lines: list[str]) -> tuple[list[str], ...]:
+    """The header and its underline, then the body lines."""
+    return (lines[:2], *lines[2:])
+
+
+def selection_report(selection) -> str:
+    """The sweep in the terminal: what was swept, the table, what was chosen, then the
+    chosen model's run report."""
+    results, criterion = selection.results, selection.criterion
+    config = selection.config
+    failed = sum(row["status"] != "ok" for row in results)
+    sizes = ", ".join(map(str, config["components"]))
+    ks = config["clusters"]
+    lines = [
+        f"Selection {len(results)} models: K {_span(ks)} x {', '.join(config['covariance_types'])}"
+        f" on PCA-{sizes}, by {criterion.upper()} (lower is better); "
+        f"{len(results) - failed} fitted, {failed} failed, "
+        f"in {selection.timings.get('fits', 0):.1f} s",
+        "",
+        *selection_table(results, criterion, selection.chosen),
+        "",
+    ]
+    for row in results:
+        if row.get("best"):
+            lines.append(
+                f"Best      on {row['components']} components: K={row['n_components']}, "
+                f"{row['covariance_type']} covariance, {criterion.upper()} {row[criterion]:.1f}"
+                + (" (chosen: its run follows)" if row is selection.best else "")
+            )
+    if selection.best["n_components"] == max(ks) and len(ks) > 1:
+        lines.append(
+            "          the best K is the largest tried: the data may support more clusters "
+            "(try a wider --clusters)"
+        )
+    lines += ["", selection.run.report()]
+    return "\n".join(lines)
+
+
+def _span(values) -> str:
+    values = list(values)
+    if values == list(range(values[0], values[-1] + 1)) and len(values) > 2:
+        return f"{values[0]}-{values[-1]}"
+    return ",".join(map(str, values))
+
+
+def selection_csv(results: list[dict]) -> str:
+    """selection.csv: one row per fitted model (failed ones with empty numbers)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in results:
+        writer.writerow([_csv_value(row.get(column)) for column in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+def _csv_value(value) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def selection_record(selection) -> dict:
+    """What selection.json holds: the config, the criterion, the chosen row, every row."""
+    return {
+        "config": selection.config,
+        "criterion": selection.criterion,
+        "chosen": selection.chosen,
+        "results": [{k: _json_value(v) for k, v in row.items()} for row in selection.results],
+    }
+
+
+def selection_json(selection) -> str:
+    """selection.json (see :func:`selection_record`)."""
+    return json.dumps(selection_record(selection), indent=2) + "\n"
+
+
+def _json_value(value):
+    """NaN and infinities as null (JSON has neither)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,369 @@
+"""A model-selection sweep: which number of clusters and which covariance type the data
+support, by an information criterion, then the chosen model's normal run outputs.
+
+``load -> check -> project`` (PCA once, to the largest projection size asked; smaller
+ones are prefixes of it) ``-> sweep`` (every cell of D x K x covariance type, fitted in
+parallel by :func:`pcagmm.mixture.selection.sweep`) ``-> evaluate`` the chosen model
+``-> write``: ``selection.csv``, ``selection.json``, ``selection.png`` and the run
+folder of the chosen model (figures, clusters.csv, model.npz, summary.json).
+
+Criteria compare models of the same data: the log-likelihood of a 50-dimensional
+projection and that of a 2-dimensional one are densities in different spaces, so the
+best model is chosen within each projection size, and the model written out is the
+best of the first projection size given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ParameterError, RunError, literal
+from ..mixture import CRITERIA
+from ..mixture.initialization import INIT_PARAMS
+from ..progress import Progress
+from . import artifacts, stages
+from .config import COVARIANCE_TYPES, RunConfig
+from .result import Result
+from .timing import StageTimer
+
+#: mclust's default grid is 1..9; a data set of ten classes needs a little more room
+DEFAULT_CLUSTERS = tuple(range(1, 16))
+
+
+@dataclasses.dataclass(frozen=True)
+class SelectConfig:
+    """The options of a selection sweep, validated when made.
+
+    ``clusters`` and ``components`` take an int, an iterable of ints, or text as the
+    command line writes them (``"1-15"``, ``"2,10,50"``, ``"1-5,8"``);
+    ``covariance_types`` a name, names, or ``"full,diag"``. ``run`` holds the options
+    every fit and the outputs share (seed, tolerances, output folder, data set...);
+    its ``components``, ``clusters`` and ``covariance_type`` are the sweep's largest
+    and first.
+    """
+
+    run: RunConfig
+    clusters: tuple[int, ...] = DEFAULT_CLUSTERS
+    covariance_types: tuple[str, ...] = ("full", "tied", "diag", "spherical")
+    components: tuple[int, ...] = (2,)
+    criterion: str = "bic"
+    init_params: str = "kmeans"
+
+    def __post_init__(self):
+        set_ = functools.partial(object.__setattr__, self)
+        set_("clusters", counts("clusters", self.clusters))
+        set_("components", counts("components", self.components))
+        set_("covariance_types", names("covariance_types", self.covariance_types))
+        if self.criterion not in CRITERIA:
+            raise ParameterError(
+                f"unknown criterion {literal(repr(self.criterion))}",
+                f"choose one of {', '.join(CRITERIA)}",
+            )
+        if self.init_params not in INIT_PARAMS:
+            raise ParameterError(
+                f"unknown start {{init_params={self.init_params}}}",
+                f"choose one of {', '.join(INIT_PARAMS)}",
+            )
+
+    @classmethod
+    def of(cls, dataset="mnist", **options) -> SelectConfig:
+        """A config from keywords: the sweep's own and :class:`RunConfig`'s."""
+        sweep = {f.name: options.pop(f.name) for f in dataclasses.fields(cls) if f.name in options}
+        probe = cls(RunConfig(dataset, **options), **sweep)  # validates the sweep's values
+        run = dataclasses.replace(
+            probe.run,
+            components=max(probe.components),
+            clusters=max(probe.clusters),
+            covariance_type=probe.covariance_types[0],
+        )
+        return dataclasses.replace(probe, run=run)
+
+    @functools.cached_property
+    def record(self) -> dict:
+        """What summary.json and selection.json record as the sweep's "config"."""
+        run = self.run.record
+        shared = {
+            k: v for k, v in run.items() if k not in ("components", "clusters", "covariance_type")
+        }
+        return {
+            "analysis": "select",
+            **shared,
+            "components": list(self.components),
+            "clusters": list(self.clusters),
+            "covariance_types": list(self.covariance_types),
+            "criterion": self.criterion,
+            "init_params": self.init_params,
+        }
+
+    @property
+    def target(self) -> Path:
+        """The output folder: ``out``, or
+        ``runs/<data>-select-pca<D>-k<K1>-<K2>-<criterion>-seed<seed>``."""
+        if self.run.out is not None:
+            return Path(self.run.out)
+        name = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(str(self.record["dataset"])).name)
+        sizes = "-".join(map(str, self.components))
+        ks = f"{self.clusters[0]}-{self.clusters[-1]}"
+        return Path("runs") / f"{name}-select-pca{sizes}-k{ks}-{self.criterion}-seed{self.run.seed}"
+
+
+def counts(name: str, value) -> tuple[int, ...]:
+    """Whole numbers >= 1 from an int (``k``: 1..k for clusters, ``k`` for components),
+    an iterable, or text like ``"1-15"``, ``"2,10,50"``, ``"1-5,8"``; sorted, no repeats."""
+    example = "1-15" if name == "clusters" else "2,10,50"
+    if isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, int | np.integer):
+        value = range(1, int(value) + 1) if name == "clusters" else [int(value)]
+    if isinstance(value, str):
+        value = _parse_counts(name, value, example)
+    if not isinstance(value, Iterable):
+        raise ParameterError(
+            f"{{{name}}} must be whole numbers, got {literal(repr(value))}",
+            f"give e.g. {{{name}={example}}}",
+        )
+    values = list(value)
+    if not values:
+        raise ParameterError(f"{{{name}}} is empty", f"give e.g. {{{name}={example}}}")
+    for item in values:
+        if isinstance(item, bool) or not isinstance(item, int | np.integer) or item < 1:
+            raise ParameterError(
+                f"{{{name}}} must be whole numbers >= 1, got {literal(repr(item))}",
+                f"give e.g. {{{name}={example}}}",
+            )
+    return tuple(sorted({int(item) for item in values}))
+
+
+def _parse_counts(name: str, text: str, example: str) -> list[int]:
+    values: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if match is None:
+            raise ParameterError(
+                f"{{{name}={text}}} is not a list of whole numbers or ranges",
+                f"write e.g. {{{name}={example}}}",
+            )
+        first, last = int(match[1]), int(match[2] or match[1])
+        if last < first:
+            raise ParameterError(
+                f"{{{name}={text}}} holds the inverted range {literal(part)}",
+                f"write the smaller number first, e.g. {{{name}={last}-{first}}}",
+            )
+        values += range(first, last + 1)
+    return values
+
+
+def names(name: str, value) -> tuple[str, ...]:
+    """Covariance type names from a name, names, or ``"full,diag"``; no repeats."""
+    if isinstance(value, str):
+        value = [part for part in value.replace(" ", "").split(",") if part]
+    values = list(value)
+    if not values:
+        raise ParameterError(f"{{{name}}} is empty", f"give e.g. {{{name}=full,diag}}")
+    for item in values:
+        if item not in COVARIANCE_TYPES:
+            raise ParameterError(
+                f"unknown covariance type {literal(repr(item))} in {{{name}}}",
+                f"choose from {', '.join(COVARIANCE_TYPES)}",
+            )
+    return tuple(dict.fromkeys(values))
+
+
+class Selection:
+    """What a sweep produced: one row per fitted model, the best, and the chosen run.
+
+    Attributes
+    ----------
+    config : dict
+        The options that identify the sweep (what selection.json records).
+    criterion : str
+    results : list of dict
+        One row per cell (``components`` outer, then ``n_components``, then the
+        covariance types), the columns of
+        :data:`pcagmm.mixture.selection.RESULT_COLUMNS` plus ``components`` and
+        ``best`` (the lowest criterion of its projection size).
+    chosen : int
+        The row whose model was run through the outputs: the best of the first
+        projection size.
+    run : Result
+        The chosen model's run (figures, table, metrics, model file).
+    timings : dict
+    out, files
+    """
+
+    def __init__(self, config, criterion, results, chosen, run, timings):
+        self.config = config
+        self.criterion = criterion
+        self.results = results
+        self.chosen = chosen
+        self.run = run
+        self.timings = timings
+        self.out: Path | None = None
+        self.files: list[str] = []
+
+    @property
+    def best(self) -> dict:
+        """The chosen row."""
+        return self.results[self.chosen]
+
+    def report(self) -> str:
+        """The sweep's table (best marked), what was chosen, and the chosen run's report."""
+        from ..report.selection import selection_report
+
+        return selection_report(self)
+
+    def __repr__(self) -> str:
+        return self.report()
+
+    def plot_selection(self):
+        """The criterion against K, one line per covariance type (and projection size)."""
+        from ..report.selection_plot import selection_figure
+
+        return selection_figure(self.results, self.criterion, self.chosen, title=_title(self))
+
+
+def select(*dataset, progress: Progress | None = None, **options) -> Selection:
+    """Fit a mixture for every number of clusters, covariance type and projection size;
+    choose by ``criterion``; write the sweep and the chosen model's run folder.
+
+    Keywords: ``clusters`` (default 1-15), ``covariance_types`` (default all four),
+    ``components`` (default 2), ``criterion`` (``"bic"``, ``"aic"`` or ``"icl"``),
+    ``init_params``, and the options of :func:`pcagmm.run` (``seed``, ``n_init``,
+    ``tol``, ``max_iter``, ``reg_covar``, ``out``, ``plots``, ``write``, ``force``,
+    ``dask``...). With ``dask``, each fit is a task on the cluster and the projection
+    is sent to every worker once.
+    """
+    if len(dataset) > 1:
+        raise TypeError("select() takes the data set as its one positional argument")
+    return select_config(SelectConfig.of(*dataset, **options), progress=progress)
+
+
+def select_config(config: SelectConfig, progress: Progress | None = None) -> Selection:
+    """:func:`select` for a :class:`SelectConfig`."""
+    with contextlib.ExitStack() as claimed:
+        if config.run.write:
+            claimed.enter_context(
+                artifacts.claim_out(config.target, config.record, config.run.force)
+            )
+        return _select_claimed(config, progress)
+
+
+def _select_claimed(config: SelectConfig, progress: Progress | None) -> Selection:
+    from ..mixture.selection import Cell, best_index, sweep
+
+    run = config.run
+    timer = StageTimer(progress)
+    dataset = stages.load(run, timer)
+    stages.check(dataset, run)  # the largest projection and number of clusters
+    hashing = stages.hash_in_background(dataset) if run.write else None
+    with stages.compute_on(run.dask) as client:
+        projection = stages.project(dataset.X, max(config.components), client=client, timer=timer)
+        Z = projection.Z
+        if client is not None:
+            Z = client.compute(Z, sync=True)  # sent to every worker once, by the sweep
+        data = {D: np.ascontiguousarray(Z[:, :D]) for D in config.components}
+        cells = [
+            Cell(K, kind, D)
+            for D in config.components
+            for K in config.clusters
+            for kind in config.covariance_types
+        ]
+        params = {
+            "n_init": run.n_init,
+            "init_params": config.init_params,
+            "random_state": run.seed,
+            "tol": run.tol,
+            "reg_covar": run.reg_covar,
+            "max_iter": run.max_iter,
+        }
+        results: list[dict | None] = [None] * len(cells)
+        models: list[object] = [None] * len(cells)
+        with (
+            timer.stage("fits", f"fitting {len(cells)} models"),
+            timer.progress.task("models fitted", total=len(cells)) as task,
+        ):
+            for index, row, gmm in sweep(data, cells, params, client=client):
+                results[index] = {"components": cells[index].data, **row}
+                models[index] = gmm
+                task.advance(1)
+        computed_on = stages.where(client)
+    by_size = {D: [i for i, cell in enumerate(cells) if cell.data == D] for D in config.components}
+    for indices in by_size.values():
+        best = best_index([results[i] for i in indices], config.criterion)
+        for i in indices:
+            results[i]["best"] = best is not None and i == indices[best]
+    chosen_size = config.components[0]
+    chosen = next((i for i in by_size[chosen_size] if results[i]["best"]), None)
+    if chosen is None:
+        raise _all_failed(results, by_size[chosen_size], chosen_size)
+    gmm = models[chosen]
+    Z_chosen = data[chosen_size]
+    clusters = gmm.predict(Z_chosen)
+    agreement = stages.evaluate(dataset, clusters, timer)
+    run_result = Result(
+        config.record,
+        dataset,
+        projection.leading(chosen_size).pca,
+        gmm,
+        Z_chosen,
+        clusters,
+        agreement,
+        timer.timings,
+        computed_on,
+    )
+    selection = Selection(
+        config.record, config.criterion, results, chosen, run_result, timer.timings
+    )
+    if hashing is not None:
+        hashing.join()
+    if run.write:
+        pixel_max = stages.pixel_max(dataset.X) if dataset.image_shape else 0.0
+        artifacts.write_run_folder(
+            run_result,
+            config.target,
+            figure_format=run.figure_format,
+            plots=run.plots,
+            pixel_max=pixel_max,
+            timer=timer,
+            extra_files=functools.partial(_write_selection_files, selection, run),
+        )
+        selection.out, selection.files = run_result.out, run_result.files
+    return selection
+
+
+def _all_failed(results, indices, size) -> RunError:
+    first = results[indices[0]]
+    return RunError(
+        f"every one of the {len(indices)} fits on {size} components failed (the first, "
+        f"{first['n_components']} {first['covariance_type']} components: {first['error']})",
+        "try fewer clusters, a larger --reg-covar, or another covariance type",
+    )
+
+
+def _write_selection_files(selection: Selection, run: RunConfig, build: Path) -> list[str]:
+    """Write selection.csv, selection.json and (with figures) selection.png into ``build``."""
+    from ..report.selection import selection_csv, selection_json
+
+    (build / "selection.csv").write_text(selection_csv(selection.results))
+    (build / "selection.json").write_text(selection_json(selection))
+    files = ["selection.csv", "selection.json"]
+    if run.plots:
+        name = f"selection.{run.figure_format}"
+        selection.plot_selection().savefig(build / name, dpi=artifacts.DPI)
+        files.insert(0, name)
+    return files
+
+
+def _title(selection: Selection) -> str:
+    data = selection.config["dataset"]
+    return f"{Path(str(data)).name}: {selection.criterion.upper()} of each model (lower is better)"
+
+
+__all__ = ["SelectConfig", "Selection", "select", "select_config"]
