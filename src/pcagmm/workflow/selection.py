@@ -143,6 +143,8 @@ def counts(name: str, value) -> tuple[int, ...]:
 
 def _parse_counts(name: str, text: str, example: str) -> list[int]:
     values: list[int] = []
+    if not text.strip():
+        return values
     for part in text.replace(" ", "").split(","):
         match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
         if match is None:
