@@ -1,0 +1,61 @@
+"""What the README says ``pcagmm select`` finds on MNIST and Fashion-MNIST, checked at the
+precision it states."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pcagmm import run
+from pcagmm.workflow.selection import select
+
+FASHION_DEBIAN = Path("/usr/share/datasets/fashion-mnist")
+
+
+def best(selection, criterion):
+    rows = [row for row in selection.results if row["status"] == "ok"]
+    chosen = min(rows, key=lambda row: row[criterion])
+    return chosen["n_components"], chosen["covariance_type"]
+
+
+@pytest.mark.slow
+def test_mnist_pca2(shared_mnist):
+    selection = select(folder=shared_mnist, write=False)
+    assert len(selection.results) == 60
+    assert all(row["status"] == "ok" for row in selection.results)
+    assert best(selection, "bic") == (15, "full")
+    assert best(selection, "aic") == (15, "full")
+    assert best(selection, "icl") == (4, "full")
+    chosen, notebook = selection.run.agreement, run(folder=shared_mnist, write=False).agreement
+    assert round(chosen.adjusted_rand, 4) == 0.1934
+    assert round(chosen.normalized_mutual_info, 4) == 0.3464
+    assert round(notebook.adjusted_rand, 4) == 0.2267
+    assert round(notebook.normalized_mutual_info, 4) == 0.3624
+
+
+@pytest.mark.slow
+def test_mnist_pca2_up_to_forty_clusters(shared_mnist):
+    selection = select(folder=shared_mnist, clusters="10-40", covariance_types="full", write=False)
+    assert best(selection, "bic") == (19, "full")
+    minimum = min(row["bic"] for row in selection.results)
+    assert all(
+        row["bic"] - minimum < 1e-3 * minimum
+        for row in selection.results
+        if row["n_components"] >= 15
+    )
+
+
+@pytest.mark.slow
+def test_fashion_mnist_pca2():
+    if not FASHION_DEBIAN.is_dir():
+        pytest.skip("Debian's dataset-fashion-mnist is not installed")
+    selection = select("fashion-mnist", write=False)
+    assert best(selection, "bic") == (15, "full")
+    assert best(selection, "icl") == (6, "full")
+    chosen = selection.run.agreement
+    notebook = run("fashion-mnist", write=False).agreement
+    assert round(chosen.adjusted_rand, 4) == 0.2594
+    assert round(chosen.normalized_mutual_info, 4) == 0.4275
+    assert round(notebook.adjusted_rand, 4) == 0.2852
+    assert round(notebook.normalized_mutual_info, 4) == 0.4362
