@@ -14,6 +14,12 @@ features) keeps singletons and small clusters finite. This is the regularised VV
 criterion of Fraley (1998), "Algorithms for model-based Gaussian hierarchical
 clustering", SIAM J. Sci. Comput. 20(1); mclust's Fortran uses its own constants, and
 its merges are not claimed to be reproduced bit for bit.
+
+The criterion is unchanged by an affine map of the rows but for its ridge, which is
+spherical in the coordinates agglomerated; so, as mclust's EM start does by default
+(``mclust.options("hcUse")`` is ``"SVD"``), the rows are first put in scaled SVD
+coordinates (:func:`scaled_svd`), where a thin cluster is not lost under a ridge set by
+the longest axis of the data.
 """
 
 from __future__ import annotations
@@ -28,7 +34,13 @@ HIERARCHICAL_ALPHA = 1.0
 
 
 def hierarchical_labels(
-    X, n_clusters, random_state, *, max_rows=HIERARCHICAL_MAX_ROWS, alpha=HIERARCHICAL_ALPHA
+    X,
+    n_clusters,
+    random_state,
+    *,
+    max_rows=HIERARCHICAL_MAX_ROWS,
+    alpha=HIERARCHICAL_ALPHA,
+    transform="svd",
 ):
     """Each row's cluster from agglomerating a random subset of the rows.
 
@@ -46,6 +58,9 @@ def hierarchical_labels(
         The most rows agglomerated.
     alpha : float, default=HIERARCHICAL_ALPHA
         The ridge's multiple of the mean feature variance (see :func:`agglomerate`).
+    transform : {"svd", None}, default="svd"
+        Agglomerate the subset in scaled SVD coordinates (:func:`scaled_svd`, mclust's
+        default) or as it is (``None``, mclust's ``"VARS"``).
 
     Returns
     -------
@@ -56,8 +71,42 @@ def hierarchical_labels(
     n = X.shape[0]
     subset = subset_rows(n, max_rows, random_state)
     labels = np.full(n, -1, dtype=np.intp)
-    labels[subset], _ = agglomerate(np.asarray(X[subset], dtype=np.float64), n_clusters, alpha=alpha)
+    rows = np.asarray(X[subset], dtype=np.float64)
+    if transform == "svd":
+        rows = scaled_svd(rows)
+    elif transform is not None:
+        raise ValueError(f'transform must be "svd" or None, got {transform!r}')
+    labels[subset], _ = agglomerate(rows, n_clusters, alpha=alpha)
     return labels
+
+
+def scaled_svd(X):
+    """Rows in scaled SVD coordinates, mclust's ``hc(use="SVD")``.
+
+    The columns are centred and scaled to unit standard deviation, then projected on
+    the right singular vectors of the result, each coordinate divided by the square
+    root of its singular value (a partial whitening: the spread of the variances is
+    square-rooted). Constant columns and null directions are dropped; if nothing is
+    left, one column of zeros is returned.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features)
+
+    Returns
+    -------
+    Z : ndarray of shape (n_rows, n_kept)
+    """
+    X = np.asarray(X, dtype=np.float64)
+    centred = X - X.mean(axis=0)
+    scale = centred.std(axis=0, ddof=1) if len(X) > 1 else np.zeros(X.shape[1])
+    varying = scale > 0
+    if not varying.any():
+        return np.zeros((len(X), 1))
+    standard = centred[:, varying] / scale[varying]
+    _, singular, vt = np.linalg.svd(standard, full_matrices=False)
+    kept = singular > singular[0] * max(standard.shape) * np.finfo(np.float64).eps
+    return (standard @ vt[kept].T) / np.sqrt(singular[kept])
 
 
 def subset_rows(n, max_rows, random_state):
@@ -205,7 +254,9 @@ def _merge_costs(i, others, count, mean, scatter, criterion, ridge):
         rest = others[several]
         u = delta[several]
         union = scatter[rest] + (scatter[i] + ridge)
-        union += weight[several, np.newaxis, np.newaxis] * (u[:, :, np.newaxis] * u[:, np.newaxis, :])
+        union += weight[several, np.newaxis, np.newaxis] * (
+            u[:, :, np.newaxis] * u[:, np.newaxis, :]
+        )
         logdet[several] = np.linalg.slogdet(union)[1]
     d = ridge.shape[0]
     return total * (logdet - d * np.log(total)) - criterion[others] - criterion[i]
