@@ -145,7 +145,7 @@ def agglomerate(X, n_clusters=1, *, alpha=HIERARCHICAL_ALPHA):
     together, one log-determinant each on a stack of ``d x d`` matrices, and the
     cheapest pair is kept per cluster, so a step costs one pass over the clusters.
     The costs of two singletons are in closed form:
-    ``2 log(eps + |x_i - x_j|^2 / 2) - 2 log(eps) - 2 d log(2)``.
+    ``2 log(1 + |x_i - x_j|^2 / (2 eps)) - 2 d log(2)``.
 
     Parameters
     ----------
@@ -181,9 +181,11 @@ def agglomerate(X, n_clusters=1, *, alpha=HIERARCHICAL_ALPHA):
     active = np.ones(m, dtype=bool)
 
     cost = np.empty((m, m))
-    for i in range(m):
-        squared = np.einsum("ij,ij->i", X - X[i], X - X[i])
-        cost[i] = 2.0 * np.log(eps + 0.5 * squared) - 2.0 * np.log(eps) - 2.0 * d * np.log(2.0)
+    block = max(1, 2**21 // (m * d))  # rows of differences held at once: ~16 MiB
+    for start in range(0, m, block):
+        difference = X[start : start + block, np.newaxis, :] - X[np.newaxis, :, :]
+        squared = np.einsum("ijk,ijk->ij", difference, difference)
+        cost[start : start + block] = 2.0 * np.log1p(0.5 * squared / eps) - 2.0 * d * np.log(2.0)
     np.fill_diagonal(cost, np.inf)
     # the cheapest partner of each cluster (ties: the smallest partner)
     best = cost.argmin(axis=1)
@@ -221,7 +223,7 @@ def agglomerate(X, n_clusters=1, *, alpha=HIERARCHICAL_ALPHA):
             best[lost] = cost[lost].argmin(axis=1)
             best_cost[lost] = cost[lost, best[lost]]
         kept = others[(best[others] != i) & (best[others] != j)]
-        from_i = cost[kept, i]
+        from_i = cost[i, kept]  # a row: the costs are symmetric
         better = (from_i < best_cost[kept]) | ((from_i == best_cost[kept]) & (i < best[kept]))
         best[kept[better]] = i
         best_cost[kept[better]] = from_i[better]
