@@ -160,3 +160,14 @@ def test_scaled_svd_drops_constant_columns():
     covariance = Z.T @ Z
     np.testing.assert_allclose(covariance, np.diag(np.diag(covariance)), atol=1e-10)
     assert scaled_svd(np.ones((4, 3))).shape == (4, 1)
+
+
+def test_hierarchical_start_with_sample_weight():
+    """The agglomeration ignores the weights; the start's M-step and EM use them."""
+    rng = np.random.RandomState(2)
+    X = np.concatenate([rng.normal(size=(100, 2)), rng.normal(size=(100, 2)) + 5.0])
+    weight = rng.uniform(0.5, 2.0, size=len(X))
+    model = GaussianMixture(2, init_params="hierarchical", random_state=0)
+    model.fit(X, sample_weight=weight)
+    assert np.isfinite(model.lower_bound_)
+    np.testing.assert_allclose(np.sort(model.means_[:, 0]), [0.0, 5.0], atol=0.5)

@@ -144,7 +144,8 @@ def agglomerate(X, n_clusters=1, *, alpha=HIERARCHICAL_ALPHA):
     After a merge only the costs of the merged cluster change; they are recomputed
     together, one log-determinant each on a stack of ``d x d`` matrices, and the
     cheapest pair is kept per cluster, so a step costs one pass over the clusters.
-    The costs of two singletons are in closed form:
+    It holds ``n_rows**2`` costs and ``n_rows`` scatter matrices (at 2,000 rows, 32 MB
+    and ``16 * n_features**2`` kB). The costs of two singletons are in closed form:
     ``2 log(1 + |x_i - x_j|^2 / (2 eps)) - 2 d log(2)``.
 
     Parameters
