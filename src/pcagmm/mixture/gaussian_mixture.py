@@ -53,8 +53,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     max_iter : int, default=100
     n_init : int, default=1
         Initialisations tried; the one with the best final bound is kept.
-    init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
-        As scikit-learn's (k-means is scikit-learn's KMeans, so the start is identical).
+    init_params : {"kmeans", "k-means++", "random", "random_from_data", "hierarchical"}
+        The start, default "kmeans". The first four as scikit-learn's (k-means is
+        scikit-learn's KMeans, so the start is identical).
+        ``"hierarchical"`` as mclust: model-based (VVV) agglomeration on a random subset
+        of at most 2,000 rows, then one M-step and EM on all rows (``sample_weight`` is
+        ignored by the agglomeration).
     weights_init, means_init, precisions_init : array-like, optional
         Starting parameters, overriding those from the initialisation.
     random_state : int, RandomState or None

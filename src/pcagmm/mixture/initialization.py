@@ -2,7 +2,8 @@
 
 The starts are scikit-learn's (``init_params``: ``"kmeans"``, ``"k-means++"``,
 ``"random"``, ``"random_from_data"``), drawing the same random numbers, so a fit
-starts where scikit-learn's does. Above :data:`KMEANS_SAMPLE_ABOVE` rows the k-means
+starts where scikit-learn's does; ``"hierarchical"`` is mclust's (see
+:mod:`.hierarchical`). Above :data:`KMEANS_SAMPLE_ABOVE` rows the k-means
 start runs on a sample and is then refined by Lloyd passes over every row, through
 the row engine (on the workers for a Dask array).
 """
@@ -13,9 +14,10 @@ import numpy as np
 
 from ..rows.chunks import iter_row_chunks
 from . import kernels
+from .hierarchical import hierarchical_labels
 from .kernels import Sums
 
-INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "hierarchical")
 #: above this many rows the k-means start runs on a uniform sample of
 #: KMEANS_SAMPLE_ROWS rows, then refines its centres by chunked Lloyd passes over every
 #: row (scikit-learn's KMeans on all rows copies them and holds several row-sized
@@ -72,8 +74,13 @@ def initial_sums(
 
 def _starting_assignment(X, init_params, K, sample_weight, random_state):
     """``(labels, dense)``: each row's starting component (-1: none), or dense
-    responsibilities (``"random"``), drawn as scikit-learn draws them."""
+    responsibilities (``"random"``), drawn as scikit-learn draws them.
+
+    ``"hierarchical"`` agglomerates a random subset of rows and ignores
+    ``sample_weight`` (the subset's rows still enter the M-step sums weighted)."""
     n = X.shape[0]
+    if init_params == "hierarchical":
+        return hierarchical_labels(X, K, random_state), None
     if init_params == "kmeans":
         from sklearn.cluster import KMeans
 
