@@ -1,6 +1,7 @@
 """GaussianMixtureSelection against scikit-learn's hand-written sweep on MNIST-PCA.
 
 Usage: python benchmarks/select_vs_sklearn.py [--repeats 1] [--max-k 15] [--dims 50 2] [--dask]
+       [--one-at-a-time]
 
 MNIST is projected once with pcagmm.PCA(50) (not timed); the 2-dimensional data is its
 first two columns. For each projection, the sweep K = 1..max_k x the four covariance
@@ -102,6 +103,11 @@ def main() -> None:
     parser.add_argument("--max-k", type=int, default=15)
     parser.add_argument("--dims", type=int, nargs="+", default=[50, 2])
     parser.add_argument("--dask", action="store_true", help="also time the sweep on Dask")
+    parser.add_argument(
+        "--one-at-a-time",
+        action="store_true",
+        help="also time pcagmm's sweep with n_jobs=1 (one fit at a time, on both cores)",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
 
@@ -182,6 +188,15 @@ def main() -> None:
             n_iter=n_iter_differs,
             dask=None,
         )
+        if args.one_at_a_time:
+            single_time, _ = median_time(
+                lambda Z=Z: GaussianMixtureSelection(counts, random_state=SEED, n_jobs=1).fit(Z),
+                args.repeats,
+            )
+            print(
+                f"  pcagmm one fit at a time (n_jobs=1)      {single_time:8.2f} s   "
+                f"(one at a time / side by side {single_time / ours_time:.2f}x)"
+            )
         if client is not None:
             dask_time, dask_selection = median_time(lambda Z=Z: ours(Z, client), args.repeats)
             dask_bic = compare(dask_selection.results_, reference)[0]

@@ -257,3 +257,20 @@ def test_the_sweep_on_a_dask_cluster_equals_the_sweep_here():
     for a, b in zip(here.results_, there.results_, strict=True):
         assert a["bic"] == b["bic"] and a["n_iter"] == b["n_iter"]
     np.testing.assert_array_equal(there.predict(Z), here.predict(Z))
+
+
+def test_the_hierarchical_start_finds_elongated_clusters_the_kmeans_start_misses():
+    """Three long thin parallel clusters (standard deviations 50 and 1, 250 rows each,
+    6 apart): the selection by BIC over K = 1..6 finds K = 3 from mclust's hierarchical
+    start and K = 1 from k-means (see tests/mixture/test_hierarchical.py)."""
+    rng = np.random.RandomState(0)
+    Z = np.concatenate(
+        [rng.normal(size=(250, 2)) * [50.0, 1.0] + [0.0, 6.0 * k] for k in range(3)]
+    )
+    grid = dict(n_components=range(1, 7), covariance_types="full", random_state=0)
+    chosen = {
+        start: GaussianMixtureSelection(init_params=start, **grid).fit(Z).best_params_
+        for start in ("hierarchical", "kmeans")
+    }
+    assert chosen["hierarchical"]["n_components"] == 3
+    assert chosen["kmeans"]["n_components"] == 1

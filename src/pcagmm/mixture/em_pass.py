@@ -155,6 +155,41 @@ class EMPass:
                 return self._feature_pass(X, A, sample_weight)
         return self._direct_pass(X, model, sample_weight)
 
+    def scores(self, X, model: Model) -> tuple[float, float]:
+        """One E-step without sums: the log-likelihood of the rows ``X`` under ``model``,
+        and the sum over the rows of the log-posterior of each row's most probable
+        component (what ICL adds to BIC)."""
+        if self.layout is not None:
+            A, distance = self.layout.coefficients(model)
+            if distance <= FEATURES_MAX_CONDITION:
+                return self._feature_scores(X, A)
+        return self._direct_scores(X, model)
+
+    def _feature_scores(self, X, A: np.ndarray) -> tuple[float, float]:
+        log_likelihood = log_assigned = 0.0
+        for _, F in self._feature_chunks(X):
+            logits = A @ F  # (K, rows)
+            top = logits.max(axis=0)
+            top[~np.isfinite(top)] = 0.0
+            logits -= top
+            np.exp(logits, out=logits)
+            # the most probable component's term is exp(0) = 1: its posterior is 1 / total
+            log_total = np.log(logits.sum(axis=0))
+            log_likelihood += float(log_total.sum() + top.sum())
+            log_assigned -= float(log_total.sum())
+        return log_likelihood, log_assigned
+
+    def _direct_scores(self, X, model: Model) -> tuple[float, float]:
+        from scipy.special import logsumexp
+
+        log_likelihood = log_assigned = 0.0
+        for _, chunk in iter_row_chunks(X, self.chunk_rows or DIRECT_CHUNK_ROWS, self.shift):
+            weighted = kernels.log_gaussian(chunk, model) + model.log_weights
+            row_log_likelihood = logsumexp(weighted, axis=1)
+            log_likelihood += float(row_log_likelihood.sum())
+            log_assigned += float((weighted.max(axis=1) - row_log_likelihood).sum())
+        return log_likelihood, log_assigned
+
     def _feature_chunks(self, X):
         if self._cached is not None and self._cached[0] is X:
             for start, F in self._cached[1]:

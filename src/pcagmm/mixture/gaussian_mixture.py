@@ -170,7 +170,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     # one thread, 137 ms on two, for MNIST-PCA-2)
                     with blas_threads(1 if d < SINGLE_THREAD_BELOW_FEATURES else None):
                         params = self._initial_parameters(
-                            X, rows, sample_weight, random_state, shift
+                            X, rows, sample_weight, random_state, shift, init
                         )
                     bound = -np.inf
                 else:
@@ -223,7 +223,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         factor = kernels.precision_cholesky(covariances, self.covariance_type)
         return nk / nk.sum(), means, covariances, factor
 
-    def _initial_parameters(self, X, rows, sample_weight, random_state, shift):
+    def _initial_parameters(self, X, rows, sample_weight, random_state, shift, init_index=0):
         """Responsibilities as scikit-learn draws them, then parameters from their sums."""
         total = initial_sums(
             X,
@@ -235,6 +235,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             random_state=random_state,
             chunk_rows=self._chunk_rows(X.shape[1]),
             sample_weight=sample_weight,
+            init_index=init_index,
         )
         nk, means, covariances = kernels.parameters_from_sums(
             total, shift, self.reg_covar, self.covariance_type

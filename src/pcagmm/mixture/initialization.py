@@ -10,6 +10,10 @@ the row engine (on the workers for a Dask array).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import threading
+
 import numpy as np
 
 from ..rows.chunks import iter_row_chunks
@@ -32,6 +36,59 @@ KMEANS_TOL = 1e-4
 KMEANS_MAX_FULL_PASSES = 100
 
 
+class SharedStarts:
+    """Starting assignments drawn once and shared by fits that would draw them alike.
+
+    Fits of the same rows with the same number of components and the same int seed
+    draw the same start whatever their covariance type (k-means, k-means++, the random
+    starts and the hierarchical start do not look at it). A model-selection sweep fits
+    every covariance type for each K, so it draws each start once: the first fit to
+    ask for the start of ``(init_params, K, initialisation number)`` draws it, the
+    others wait for it and take it, with the random state it left (so their next
+    initialisation draws what it would have drawn). Thread-safe.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: dict[tuple, _SharedStart] = {}
+
+    def assignment(self, key: tuple, random_state, draw):
+        """``draw()``'s result for ``key``, drawn by the first caller; ``random_state``
+        is left as ``draw`` left it."""
+        with self._lock:
+            entry = self._entries.setdefault(key, _SharedStart())
+        with entry.lock:
+            if entry.state is None:
+                entry.value = draw()
+                entry.state = random_state.get_state()
+            else:
+                random_state.set_state(entry.state)
+            return entry.value
+
+
+class _SharedStart:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.value = None
+        self.state = None
+
+
+_SHARED_STARTS: contextvars.ContextVar[SharedStarts | None] = contextvars.ContextVar(
+    "pcagmm_shared_starts", default=None
+)
+
+
+@contextlib.contextmanager
+def sharing_starts(starts: SharedStarts | None):
+    """Let the fits started in this thread (context) take their starts from ``starts``
+    (None: every fit draws its own). Only for fits of the same rows without weights."""
+    token = _SHARED_STARTS.set(starts)
+    try:
+        yield
+    finally:
+        _SHARED_STARTS.reset(token)
+
+
 def initial_sums(
     X,
     rows,
@@ -43,11 +100,14 @@ def initial_sums(
     random_state,
     chunk_rows,
     sample_weight=None,
+    init_index=0,
 ) -> Sums:
     """The M-step sums of the starting responsibilities of ``init_params``.
 
     ``rows`` is the row engine's driver of ``X``. The k-means start needs the rows in
     one process up to :data:`KMEANS_SAMPLE_ABOVE` rows; the other starts at any size.
+    Under :func:`sharing_starts` the ``init_index``-th start is drawn once per
+    :class:`SharedStarts` (not at scale, where the start's sums depend on ``kind``).
     """
     n = X.shape[0]
     if init_params == "kmeans" and n > KMEANS_SAMPLE_ABOVE:
@@ -55,7 +115,17 @@ def initial_sums(
             X, rows, n_components, kind, sample_weight, random_state, shift, chunk_rows
         )
     X = rows.gather(X)  # scikit-learn's starts need every row in one process
-    labels, dense = _starting_assignment(X, init_params, n_components, sample_weight, random_state)
+
+    def draw():
+        return _starting_assignment(X, init_params, n_components, sample_weight, random_state)
+
+    shared = _SHARED_STARTS.get()
+    if shared is None or sample_weight is not None:
+        labels, dense = draw()
+    else:
+        labels, dense = shared.assignment(
+            (init_params, n_components, init_index), random_state, draw
+        )
     d = X.shape[1]
     total = Sums.zeros(n_components, d, kind)
     for start, chunk in iter_row_chunks(X, chunk_rows, shift):

@@ -27,15 +27,17 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ..rows.chunks import THREADS, blas_threads, limit_row_threads
+from ..rows.chunks import THREADS, blas_threads, first_rows_mean, limit_row_threads
 from . import CRITERIA
 from .covariance import names as covariance_type_names
+from .em_pass import EMPass
 from .gaussian_mixture import GaussianMixture, _check_int
+from .initialization import SharedStarts, sharing_starts
+from .kernels import Model
 
 #: the columns of a row of ``results_``, in order
 RESULT_COLUMNS = (
@@ -67,16 +69,18 @@ class Cell:
 def information_criteria(gmm, X) -> dict:
     """Log-likelihood, parameter count, BIC, AIC and ICL of a fitted mixture on ``X``.
 
-    One pass over ``X``: each row's log-likelihood (log-sum-exp of its weighted
+    One E-step over ``X`` (the fit's own pass, :meth:`EMPass.scores`, without the
+    M-step sums): each row's log-likelihood (log-sum-exp of its weighted
     log-densities) and the log-posterior of its most probable component.
     """
     n = X.shape[0]
-    log_likelihood = 0.0
-    log_assigned = 0.0
-    for _, wlp in gmm._weighted_log_prob(X):
-        row_log_likelihood = logsumexp(wlp, axis=1)
-        log_likelihood += float(row_log_likelihood.sum())
-        log_assigned += float((wlp.max(axis=1) - row_log_likelihood).sum())
+    shift = first_rows_mean(X)  # the point the fit's passes were taken about
+    model = Model.build(
+        gmm.covariance_type, gmm.weights_, gmm.means_ - shift, gmm.precisions_cholesky_
+    )
+    log_likelihood, log_assigned = EMPass(
+        shift, gmm.covariance_type, gmm.n_components, None
+    ).scores(X, model)
     p = gmm._n_parameters()
     bic = -2.0 * log_likelihood + p * np.log(n)
     return {
@@ -88,13 +92,15 @@ def information_criteria(gmm, X) -> dict:
     }
 
 
-def fit_cell(X, cell: Cell, mixture_params: dict, threads: int | None = 1):
+def fit_cell(X, cell: Cell, mixture_params: dict, threads: int | None = 1, starts=None):
     """Fit one cell's mixture to ``X``; ``(row, gmm)``, or ``(row, None)`` when the fit fails.
 
     A failure (e.g. a component that collapses onto too few rows for its covariance)
     is recorded in the row (``status="failed"`` and the reason in ``error``) instead of
     raised, so a sweep goes on. ``threads`` limits the fit's passes (None: as many as
-    the row engine uses).
+    the row engine uses); ``starts`` (a
+    :class:`~pcagmm.mixture.initialization.SharedStarts` of ``X``) shares the k-means
+    (or other) start with the fits of the other covariance types.
     """
     import warnings
 
@@ -104,7 +110,7 @@ def fit_cell(X, cell: Cell, mixture_params: dict, threads: int | None = 1):
     started = time.perf_counter()
     gmm = GaussianMixture(cell.n_components, covariance_type=cell.covariance_type, **mixture_params)
     try:
-        with warnings.catch_warnings(), _threads(threads):
+        with warnings.catch_warnings(), _threads(threads), sharing_starts(starts):
             warnings.simplefilter("ignore", ConvergenceWarning)  # recorded as `converged`
             gmm.fit(X)
             criteria = information_criteria(gmm, X)
@@ -150,23 +156,31 @@ def sweep(
     one per core), each fit's passes on one thread (with ``n_jobs=1``, one fit at a
     time, each on every core).
     """
+    # the costliest fits first, so no long fit starts last while the other workers idle
+    order = sorted(range(len(cells)), key=lambda i: -_expected_cost(cells[i], data))
     if client is not None:
-        yield from _sweep_on_dask(client, data, cells, mixture_params)
+        yield from _sweep_on_dask(client, data, cells, order, mixture_params)
         return
+    # each start drawn once per data set and K, shared by the covariance types
+    starts = {key: SharedStarts() for key in data}
     workers = THREADS if n_jobs is None else max(1, int(n_jobs))
     if workers == 1 or len(cells) == 1:
         for index, cell in enumerate(cells):
-            yield (index, *fit_cell(data[cell.data], cell, mixture_params, threads=None))
+            X = data[cell.data]
+            yield (index, *fit_cell(X, cell, mixture_params, None, starts[cell.data]))
         return
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     # BLAS on one thread for every fit (the limit is process-wide); each fit's passes
     # on one thread too: the fits are the parallel work
     with blas_threads(1), ThreadPoolExecutor(workers) as pool:
-        pending = {
-            pool.submit(fit_cell, data[cell.data], cell, mixture_params, 1): index
-            for index, cell in enumerate(cells)
-        }
+        pending = {}
+        for index in order:
+            cell = cells[index]
+            future = pool.submit(
+                fit_cell, data[cell.data], cell, mixture_params, 1, starts[cell.data]
+            )
+            pending[future] = index
         try:
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -178,15 +192,33 @@ def sweep(
                 future.cancel()
 
 
-def _sweep_on_dask(client, data, cells, mixture_params):
+def _expected_cost(cell: Cell, data: dict) -> float:
+    """A fit's relative cost: rows x components x the work of one log-density (d^2 for
+    the types that hold matrices, d for the others)."""
+    from .covariance import covariance_type
+
+    n, d = data[cell.data].shape
+    per_row = d * d if covariance_type(cell.covariance_type).holds_matrices else d
+    return float(n) * cell.n_components * per_row
+
+
+def _sweep_on_dask(client, data, cells, order, mixture_params):
     from distributed import as_completed
 
     keys = list(data)
     scattered = client.scatter([data[key] for key in keys], broadcast=True)
     on_workers = dict(zip(keys, scattered, strict=True))
     futures = {
-        client.submit(fit_cell, on_workers[cell.data], cell, mixture_params, 1, pure=False): index
-        for index, cell in enumerate(cells)
+        client.submit(
+            fit_cell,
+            on_workers[cells[index].data],
+            cells[index],
+            mixture_params,
+            1,
+            pure=False,
+            priority=-rank,  # the costliest first
+        ): index
+        for rank, index in enumerate(order)
     }
     for future in as_completed(futures):
         row, gmm = future.result()
