@@ -254,6 +254,9 @@ def test_the_sweep_on_a_dask_cluster_equals_the_sweep_here():
         dashboard_address=None,
     ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
         there = GaussianMixtureSelection(range(1, 4), random_state=0, client=client).fit(Z)
+        # the same rows again on the same cluster (the first sweep's rows released meanwhile)
+        again = GaussianMixtureSelection(range(1, 4), random_state=0, client=client).fit(Z)
+        assert [r["bic"] for r in again.results_] == [r["bic"] for r in there.results_]
     for a, b in zip(here.results_, there.results_, strict=True):
         assert a["bic"] == b["bic"] and a["n_iter"] == b["n_iter"]
     np.testing.assert_array_equal(there.predict(Z), here.predict(Z))

@@ -172,3 +172,25 @@ def test_an_unknown_criterion_is_refused_by_the_parser(tmp_path):
     result = cli("select", "--criterion", "mdl", "--out", tmp_path / "out")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "invalid choice: 'mdl'" in result.stderr
+
+
+def test_progress_shows_fits_done_of_the_total():
+    """The sweep reports each finished fit to a task whose total is the number of fits
+    (the command line draws it as a bar with M/N and the time left)."""
+    import contextlib
+
+    from pcagmm.progress import Progress, Task
+
+    tasks = []
+
+    class Recording(Progress):
+        @contextlib.contextmanager
+        def task(self, description, total=None, unit=""):
+            task = Task(total)
+            tasks.append((description, task))
+            yield task
+
+    select("digits", clusters="1-3", covariance_types="full,diag", write=False,
+           progress=Recording())  # fmt: skip
+    fits = [task for description, task in tasks if description == "models fitted"]
+    assert len(fits) == 1 and fits[0].total == 6 and fits[0].completed == 6

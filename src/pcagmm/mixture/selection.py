@@ -206,7 +206,9 @@ def _sweep_on_dask(client, data, cells, order, mixture_params):
     from distributed import as_completed
 
     keys = list(data)
-    scattered = client.scatter([data[key] for key in keys], broadcast=True)
+    # a key of its own (not the content's hash): another sweep of the same rows that
+    # ends would otherwise release the rows under this sweep's tasks
+    scattered = client.scatter([data[key] for key in keys], broadcast=True, hash=False)
     on_workers = dict(zip(keys, scattered, strict=True))
     futures = {
         client.submit(
