@@ -59,3 +59,17 @@ def test_fashion_mnist_pca2():
     assert round(chosen.normalized_mutual_info, 4) == 0.4275
     assert round(notebook.adjusted_rand, 4) == 0.2852
     assert round(notebook.normalized_mutual_info, 4) == 0.4362
+
+
+@pytest.mark.slow
+def test_mnist_pca50(shared_mnist):
+    """About two minutes: the sweep the README reports for 50 components."""
+    selection = select(folder=shared_mnist, components=50, write=False)
+    for criterion in ("bic", "aic", "icl"):
+        assert best(selection, criterion) == (15, "full")
+    chosen = selection.run.agreement
+    notebook = run(folder=shared_mnist, components=50, write=False).agreement
+    assert round(chosen.adjusted_rand, 4) == 0.4418
+    assert round(chosen.normalized_mutual_info, 4) == 0.6339
+    assert round(notebook.adjusted_rand, 4) == 0.4482
+    assert round(notebook.normalized_mutual_info, 4) == 0.6164
