@@ -267,9 +267,7 @@ def test_the_hierarchical_start_finds_elongated_clusters_the_kmeans_start_misses
     6 apart): the selection by BIC over K = 1..6 finds K = 3 from mclust's hierarchical
     start and K = 1 from k-means (see tests/mixture/test_hierarchical.py)."""
     rng = np.random.RandomState(0)
-    Z = np.concatenate(
-        [rng.normal(size=(250, 2)) * [50.0, 1.0] + [0.0, 6.0 * k] for k in range(3)]
-    )
+    Z = np.concatenate([rng.normal(size=(250, 2)) * [50.0, 1.0] + [0.0, 6.0 * k] for k in range(3)])
     grid = dict(n_components=range(1, 7), covariance_types="full", random_state=0)
     chosen = {
         start: GaussianMixtureSelection(init_params=start, **grid).fit(Z).best_params_

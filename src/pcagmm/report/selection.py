@@ -9,25 +9,12 @@ import math
 
 import numpy as np
 
+from ..mixture.selection import RESULT_COLUMNS
 from .text import table_lines
 
-#: the columns of selection.csv, in order
-CSV_COLUMNS = (
-    "components",
-    "n_components",
-    "covariance_type",
-    "log_likelihood",
-    "n_parameters",
-    "bic",
-    "aic",
-    "icl",
-    "n_iter",
-    "converged",
-    "time",
-    "status",
-    "error",
-    "best",
-)
+#: the columns of selection.csv, in order: the projection size, the estimator's
+#: columns, and whether the row is the best of its projection size
+CSV_COLUMNS = ("components", *RESULT_COLUMNS, "best")
 
 
 def selection_table(results: list[dict], criterion: str, chosen: int) -> list[str]:
