@@ -379,13 +379,16 @@ def test_dask_errors_name_the_parameter_as_python_spells_it(monkeypatch):
         pass
 
 
-def test_local_cluster_workers_keep_the_default_malloc_trimming():
+def test_local_cluster_workers_keep_the_default_malloc_trimming(monkeypatch):
     """Dask sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, which made a mixture fit on a
     worker 2.2x slower; the local cluster pcagmm starts leaves glibc's default."""
     from pcagmm.distributed import connect
 
+    # as a process that has started a default Dask cluster before has it
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     with connect("local", workers=1) as client:
         settings = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
         threads = client.run(lambda: os.environ.get("OMP_NUM_THREADS"))
     assert list(settings.values()) == [None]
     assert list(threads.values()) == ["1"]  # Dask's other worker settings are kept
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"  # this process's is put back

@@ -317,6 +317,23 @@ WORKER_ENVIRONMENT = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD
 
 
 @contextlib.contextmanager
+def _without_inherited_trim_threshold() -> Iterator[None]:
+    """Leave Dask's ``MALLOC_TRIM_THRESHOLD_=65536`` out of this process's environment
+    while workers are spawned (they inherit it). A Dask nanny sets it in the process that
+    starts it, so a process that has started a default cluster before carries it."""
+    dasks_value = "65536"
+    inherited = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    if inherited != dasks_value:
+        yield
+        return
+    del os.environ["MALLOC_TRIM_THRESHOLD_"]
+    try:
+        yield
+    finally:
+        os.environ["MALLOC_TRIM_THRESHOLD_"] = inherited
+
+
+@contextlib.contextmanager
 def connect(address: str, *, workers: int | None = None) -> Iterator:
     """A ``distributed.Client`` for ``address``, or a ``LocalCluster`` for ``"local"``.
 
@@ -336,18 +353,17 @@ def connect(address: str, *, workers: int | None = None) -> Iterator:
     if address == "local":
         import dask
 
-        with (
-            dask.config.set(WORKER_ENVIRONMENT),
-            LocalCluster(
-                n_workers=workers or os.cpu_count() or 1,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-            ) as cluster,
-            Client(cluster, set_as_default=True) as client,
-        ):
-            yield client
+        with dask.config.set(WORKER_ENVIRONMENT):
+            with _without_inherited_trim_threshold():
+                cluster = LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                )
+            with cluster, Client(cluster, set_as_default=True) as client:
+                yield client
         return
     from ..settings import dask_timeout
 
