@@ -17,7 +17,9 @@ from pcagmm import PCA, GaussianMixture, datasets
 from pcagmm.mixture import IllConditionedError
 
 TYPES = ("full", "tied", "diag", "spherical")
-TOLERANCE = 1e-6
+#: parameters and bounds against scikit-learn's (the README says they agree to ~1e-12 and
+#: are tested at 1e-9)
+TOLERANCE = 1e-9
 
 
 def blobs(seed=0, n=600, d=3, K=3, offset=0.0):
@@ -41,8 +43,18 @@ def assert_same_as_sklearn(X, tolerance=TOLERANCE, **params):
     for name in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"):
         assert relative(getattr(ours, name), getattr(reference, name)) < tolerance, name
     assert ours.lower_bound_ == pytest.approx(reference.lower_bound_, rel=tolerance)
-    np.testing.assert_allclose(ours.lower_bounds_, reference.lower_bounds_, rtol=tolerance)
+    bounds, reference_bounds = ours.lower_bounds_, reference.lower_bounds_
+    if params.get("init_params") in SINGLE_ROW_STARTS:
+        # the first bound is under covariances of reg_covar alone (each component starts
+        # from one row): its log-densities scale with 1 / reg_covar, and so does rounding
+        np.testing.assert_allclose(bounds[0], reference_bounds[0], rtol=1e6 * tolerance)
+        bounds, reference_bounds = bounds[1:], reference_bounds[1:]
+    np.testing.assert_allclose(bounds, reference_bounds, rtol=tolerance)
     return ours, reference
+
+
+#: the starts that give each component a single row
+SINGLE_ROW_STARTS = ("k-means++", "random_from_data")
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)
@@ -117,13 +129,23 @@ def mnist_projections(shared_mnist, tmp_path_factory):
 
 @pytest.mark.parametrize("covariance_type", TYPES)
 def test_mnist_pca2_same_as_sklearn(mnist_projections, covariance_type):
+    """The notebook's problem at the precision the README gives (~1e-12): a mean moved by
+    1e-8 in every M-step fails it."""
     assert_same_as_sklearn(
-        mnist_projections[2], n_components=10, covariance_type=covariance_type, random_state=42
+        mnist_projections[2],
+        tolerance=MNIST_PCA2_TOLERANCE,
+        n_components=10,
+        covariance_type=covariance_type,
+        random_state=42,
     )
 
 
+#: MNIST-PCA-2 agrees to ~5e-12 (diag precisions_) and better elsewhere
+MNIST_PCA2_TOLERANCE = 1e-11
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+@pytest.mark.parametrize("covariance_type", TYPES)
 def test_mnist_pca50_same_as_sklearn(mnist_projections, covariance_type):
     assert_same_as_sklearn(
         mnist_projections[50], n_components=10, covariance_type=covariance_type, random_state=42
@@ -235,21 +257,50 @@ def test_data_far_from_the_origin_matches_the_shifted_fit():
     seed=st.integers(0, 2**31 - 1),
 )
 def test_property_same_as_sklearn(n, d, K, covariance_type, seed):
+    """Any data, any K and type: with a fixed number of iterations (no stopping rule)
+    every parameter equals scikit-learn's at the full tolerance; with the stopping rule
+    the iteration counts are equal too, unless the change that stopped one of the two
+    runs lies within rounding of ``tol`` (a tie the rule cannot break the same way twice)."""
     X = blobs(seed % 1000, n=n, d=d, K=K) * np.random.default_rng(seed).uniform(0.1, 100)
-    try:
-        assert_same_as_sklearn(
-            X, n_components=K, covariance_type=covariance_type, random_state=seed, tolerance=1e-5
-        )
-    except AssertionError:
-        # near-ties in the convergence test can end the two runs an iteration apart;
-        # then both must still be (nearly) the same model after sklearn's extra step
-        ours = GaussianMixture(
-            K, covariance_type=covariance_type, random_state=seed, tol=0, max_iter=30
-        ).fit(X)
-        reference = SklearnGMM(
-            K, covariance_type=covariance_type, random_state=seed, tol=0, max_iter=30
-        ).fit(X)
-        assert relative(ours.means_, reference.means_) < 1e-4
+    params = dict(n_components=K, covariance_type=covariance_type, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fixed = dict(params, tol=0, max_iter=25)
+        ours, reference = GaussianMixture(**fixed).fit(X), SklearnGMM(**fixed).fit(X)
+    for name in ("weights_", "means_", "covariances_"):
+        assert relative(getattr(ours, name), getattr(reference, name)) < PROPERTY_TOLERANCE, name
+    # a precision is an inverse: the rounding of the sums, at the scale of the largest
+    # variance, is magnified by the largest over the smallest variance of any component
+    # (a component collapsed onto one row has a variance of about reg_covar)
+    variances = np.linalg.eigvalsh(_as_matrices(reference.covariances_, covariance_type))
+    condition = variances.max() / variances.min()
+    assert relative(ours.precisions_, reference.precisions_) < PROPERTY_TOLERANCE * condition
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = GaussianMixture(**params).fit(X)
+        reference = SklearnGMM(**params).fit(X)
+    if ours.n_iter_ != reference.n_iter_:
+        stop = min(ours.n_iter_, reference.n_iter_) - 1  # the change one run stopped at
+        changes = np.abs(np.diff([-np.inf, *reference.lower_bounds_]))
+        assert abs(changes[stop] - 1e-3) < 1e-9, (ours.n_iter_, reference.n_iter_)
+    else:
+        for name in ("weights_", "means_", "covariances_"):
+            assert relative(getattr(ours, name), getattr(reference, name)) < PROPERTY_TOLERANCE
+
+
+#: random data at any scale, as few as 20 rows for 4 components in 5 dimensions, 25 EM
+#: steps without the stopping rule
+PROPERTY_TOLERANCE = 1e-9
+
+
+def _as_matrices(covariances, covariance_type):
+    """Covariances of any type as a stack of matrices (for their condition numbers)."""
+    covariances = np.asarray(covariances)
+    if covariance_type == "full":
+        return covariances
+    if covariance_type == "tied":
+        return covariances[np.newaxis]
+    return np.apply_along_axis(np.diag, -1, np.atleast_2d(covariances.T).T)
 
 
 @settings(max_examples=30, deadline=None)
