@@ -123,6 +123,9 @@ def test_mixture_on_dask_blocks_equals_in_memory(client, images, covariance_type
     np.testing.assert_allclose(ours.predict_proba(Z_dask).compute(), reference.predict_proba(Z),
                                rtol=0, atol=1e-9)  # fmt: skip
     assert abs(ours.score(Z_dask) - reference.score(Z)) < 1e-9 * abs(reference.score(Z))
+    lazy = ours.score_samples(Z_dask)  # a lazy Dask array, as the README says
+    assert type(lazy).__module__.startswith("dask.array")
+    np.testing.assert_allclose(lazy.compute(), reference.score_samples(Z), rtol=1e-9)
 
 
 def test_mixture_on_many_features_uses_the_direct_pass(client, images):
