@@ -169,12 +169,8 @@ class EMPass:
         log_likelihood = log_assigned = 0.0
         for _, F in self._feature_chunks(X):
             logits = A @ F  # (K, rows)
-            top = logits.max(axis=0)
-            top[~np.isfinite(top)] = 0.0
-            logits -= top
-            np.exp(logits, out=logits)
+            top, _, log_total = _exponentiate_about_the_top(logits)
             # the most probable component's term is exp(0) = 1: its posterior is 1 / total
-            log_total = np.log(logits.sum(axis=0))
             log_likelihood += float(log_total.sum() + top.sum())
             log_assigned -= float(log_total.sum())
         return log_likelihood, log_assigned
@@ -228,12 +224,9 @@ class EMPass:
                 top_buffer, total_buffer, log_norm_buffer = np.empty((3, most))
             logits = logits_buffer[:, :rows]
             np.matmul(A, F, out=logits)  # (K, rows): log weight_k + log N(u | k)
-            top = np.max(logits, axis=0, out=top_buffer[:rows])
-            top[~np.isfinite(top)] = 0.0
-            logits -= top
-            np.exp(logits, out=logits)
-            total = np.sum(logits, axis=0, out=total_buffer[:rows])
-            log_norm = np.log(total, out=log_norm_buffer[:rows])
+            top, total, log_norm = _exponentiate_about_the_top(
+                logits, top_buffer[:rows], total_buffer[:rows], log_norm_buffer[:rows]
+            )
             log_norm += top
             if weights is None:
                 np.divide(logits, total, out=logits)
@@ -269,3 +262,19 @@ class EMPass:
         for sums in results:  # added in chunk order, whatever thread made them: deterministic
             total.add(sums)
         return total
+
+
+def _exponentiate_about_the_top(logits, top=None, total=None, log_total=None):
+    """The log-sum-exp of each column of ``logits`` (K x rows), in place and in parts.
+
+    ``logits`` becomes ``exp(logits - top)`` (``top``: each column's largest finite
+    value, 0 where none is); returns ``(top, total, log_total)``, ``total`` the
+    columns' sums, so that a column's log-sum-exp is ``log_total + top``. ``top``,
+    ``total`` and ``log_total`` may be given as buffers of one value per column.
+    """
+    top = np.max(logits, axis=0, out=top)
+    top[~np.isfinite(top)] = 0.0
+    logits -= top
+    np.exp(logits, out=logits)
+    total = np.sum(logits, axis=0, out=total)
+    return top, total, np.log(total, out=log_total)

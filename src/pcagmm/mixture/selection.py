@@ -106,7 +106,7 @@ def fit_cell(X, cell: Cell, mixture_params: dict, threads: int | None = 1, start
 
     from sklearn.exceptions import ConvergenceWarning
 
-    row = {"n_components": cell.n_components, "covariance_type": cell.covariance_type}
+    grid = {"n_components": cell.n_components, "covariance_type": cell.covariance_type}
     started = time.perf_counter()
     gmm = GaussianMixture(cell.n_components, covariance_type=cell.covariance_type, **mixture_params)
     try:
@@ -118,26 +118,27 @@ def fit_cell(X, cell: Cell, mixture_params: dict, threads: int | None = 1, start
             raise FloatingPointError("the log-likelihood is not finite")
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        row.update(dict.fromkeys(("log_likelihood", "bic", "aic", "icl"), float("nan")))
-        row.update(n_parameters=None, n_iter=None, converged=False)
-        row.update(time=time.perf_counter() - started, status="failed", error=reason)
-        return _ordered(row), None
-    row.update(criteria)
-    row.update(n_iter=int(gmm.n_iter_), converged=bool(gmm.converged_))
-    row.update(time=time.perf_counter() - started, status="ok", error="")
-    return _ordered(row), gmm
+        nan = float("nan")
+        failed = {
+            **grid,
+            **dict(log_likelihood=nan, n_parameters=None, bic=nan, aic=nan, icl=nan),
+            **dict(n_iter=None, converged=False, time=time.perf_counter() - started),
+            **dict(status="failed", error=reason),
+        }
+        return failed, None
+    fitted = {
+        **grid,
+        **criteria,
+        **dict(n_iter=int(gmm.n_iter_), converged=bool(gmm.converged_)),
+        **dict(time=time.perf_counter() - started, status="ok", error=""),
+    }
+    return fitted, gmm
 
 
 def _threads(threads):
     import contextlib
 
     return contextlib.nullcontext() if threads is None else limit_row_threads(threads)
-
-
-def _ordered(row: dict) -> dict:
-    return {column: row[column] for column in RESULT_COLUMNS if column in row} | {
-        key: value for key, value in row.items() if key not in RESULT_COLUMNS
-    }
 
 
 def sweep(
@@ -190,6 +191,27 @@ def sweep(
         finally:
             for future in pending:
                 future.cancel()
+
+
+def fit_grid(
+    data: dict,
+    cells: list[Cell],
+    mixture_params: dict,
+    *,
+    n_jobs: int | None = None,
+    client=None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[dict], list[object]]:
+    """:func:`sweep` collected: the rows and the fitted models (None where a fit
+    failed), in the order of ``cells``; ``progress(done, total)`` after each fit."""
+    results: list[dict | None] = [None] * len(cells)
+    models: list[object] = [None] * len(cells)
+    fits = sweep(data, cells, mixture_params, n_jobs=n_jobs, client=client)
+    for done, (index, row, gmm) in enumerate(fits, 1):
+        results[index], models[index] = row, gmm
+        if progress is not None:
+            progress(done, len(cells))
+    return results, models
 
 
 def _expected_cost(cell: Cell, data: dict) -> float:
@@ -336,17 +358,14 @@ class GaussianMixtureSelection(DensityMixin, BaseEstimator):
         # settings every fit would refuse: refused once here, not recorded in every row
         GaussianMixture(max(counts), **params)._check_parameters(*X.shape)
         cells = [Cell(K, kind) for K in counts for kind in kinds]
-        results: list[dict | None] = [None] * len(cells)
-        models: list[object] = [None] * len(cells)
-        for done, (index, row, gmm) in enumerate(
-            sweep({None: X}, cells, params, n_jobs=self.n_jobs, client=self.client), 1
-        ):
-            results[index], models[index] = row, gmm
-            if progress is not None:
-                progress(done, len(cells))
+        results, models = fit_grid(
+            {None: X}, cells, params, n_jobs=self.n_jobs, client=self.client, progress=progress
+        )
         best = best_index(results, self.criterion)
         if best is None:
-            raise ValueError(every_fit_failed(results))
+            raise ValueError(
+                f"{every_fit_failed(results)}; try fewer components or a larger reg_covar"
+            )
         self.results_ = results
         self.best_index_ = best
         self.best_params_ = {
@@ -442,11 +461,11 @@ def check_criterion(criterion) -> None:
         raise ValueError(f"unknown criterion {criterion!r}; choose from {', '.join(CRITERIA)}")
 
 
-def every_fit_failed(results: list[dict]) -> str:
-    """The message when no fit of a sweep worked: how many, and the first reason."""
+def every_fit_failed(results: list[dict], where: str = "") -> str:
+    """What went wrong when no fit of ``results`` worked (``where``: e.g. " on 2
+    components"): how many, and the first one's reason."""
     first = results[0]
     return (
-        f"every one of the {len(results)} fits failed (the first, "
-        f"{first['n_components']} {first['covariance_type']} components: {first['error']}); "
-        "try fewer components or a larger reg_covar"
+        f"every one of the {len(results)} fits{where} failed (the first, "
+        f"{first['n_components']} {first['covariance_type']} components: {first['error']})"
     )

@@ -42,16 +42,9 @@ def selection_table(results: list[dict], criterion: str, chosen: int) -> list[st
             marks.append("<- best")
         else:
             marks.append("" if row["status"] == "ok" else row["error"])
-    header_lines, *body = _split(table_lines(rows, right=True, underline=True))
-    return [
-        *header_lines,
-        *(f"{line}  {mark}".rstrip() for line, mark in zip(body, marks, strict=True)),
-    ]
-
-
-def _split(lines: list[str]) -> tuple[list[str], ...]:
-    """The header and its underline, then the body lines."""
-    return (lines[:2], *lines[2:])
+    lines = table_lines(rows, right=True, underline=True)
+    header, body = lines[:2], lines[2:]  # the header and its underline, then a line a model
+    return [*header, *(f"{line}  {mark}".rstrip() for line, mark in zip(body, marks, strict=True))]
 
 
 def selection_report(selection) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ParameterError, RunError, literal
+from ..errors import ParameterError, literal
 from ..mixture import CRITERIA
 from ..mixture.initialization import INIT_PARAMS
 from ..progress import Progress
@@ -258,7 +258,7 @@ def select_config(config: SelectConfig, progress: Progress | None = None) -> Sel
 
 
 def _select_claimed(config: SelectConfig, progress: Progress | None) -> Selection:
-    from ..mixture.selection import Cell, best_index, sweep
+    from ..mixture.selection import Cell, best_index, fit_grid
 
     run = config.run
     timer = StageTimer(progress)
@@ -285,16 +285,14 @@ def _select_claimed(config: SelectConfig, progress: Progress | None) -> Selectio
             "reg_covar": run.reg_covar,
             "max_iter": run.max_iter,
         }
-        results: list[dict | None] = [None] * len(cells)
-        models: list[object] = [None] * len(cells)
         with (
             timer.stage("fits", f"fitting {len(cells)} models"),
             timer.progress.task("models fitted", total=len(cells)) as task,
         ):
-            for index, row, gmm in sweep(data, cells, params, client=client):
-                results[index] = {"components": cells[index].data, **row}
-                models[index] = gmm
-                task.advance(1)
+            rows, models = fit_grid(
+                data, cells, params, client=client, progress=lambda done, total: task.advance(1)
+            )
+        results = [{"components": cell.data, **row} for cell, row in zip(cells, rows, strict=True)]
         computed_on = stages.where(client)
     by_size = {D: [i for i, cell in enumerate(cells) if cell.data == D] for D in config.components}
     for indices in by_size.values():
@@ -340,12 +338,12 @@ def _select_claimed(config: SelectConfig, progress: Progress | None) -> Selectio
     return selection
 
 
-def _all_failed(results, indices, size) -> RunError:
-    first = results[indices[0]]
-    return RunError(
-        f"every one of the {len(indices)} fits on {size} components failed (the first, "
-        f"{first['n_components']} {first['covariance_type']} components: {first['error']})",
-        "try fewer clusters, a larger --reg-covar, or another covariance type",
+def _all_failed(results, indices, size) -> ParameterError:
+    from ..mixture.selection import every_fit_failed
+
+    failed = every_fit_failed([results[i] for i in indices], f" on {size} components")
+    return ParameterError(
+        literal(failed), "try fewer clusters, a larger {reg_covar}, or another covariance type"
     )
 
 
