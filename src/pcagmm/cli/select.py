@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from .console import EXIT_OK, Console
 from .options import FIELDS, add_config_option, add_mirror_option
 
@@ -13,6 +15,11 @@ def register(commands, common) -> None:
     """Add ``select`` to the command tree."""
     from ..mixture import CRITERIA
     from ..mixture.initialization import INIT_PARAMS
+    from ..workflow.selection import SelectConfig
+
+    # the defaults are SelectConfig's, written as the command line writes them
+    default = {f.name: f.default for f in dataclasses.fields(SelectConfig)}
+    clusters = default["clusters"]
 
     sub = commands.add_parser(
         "select",
@@ -27,26 +34,28 @@ def register(commands, common) -> None:
     )
     sub.add_argument(
         "--clusters",
-        default="1-15",
+        default=f"{clusters[0]}-{clusters[-1]}",
         metavar="RANGE",
         help="numbers of clusters: a range, a list or both (1-15, 2,4,8, 1-5,10)",
     )
     sub.add_argument(
         "--covariance-types",
-        default="full,tied,diag,spherical",
+        default=",".join(default["covariance_types"]),
         metavar="LIST",
         help="covariance types, comma-separated",
     )
     sub.add_argument(
         "--components",
-        default="2",
+        default=",".join(map(str, default["components"])),
         metavar="LIST",
         help="PCA projection sizes, comma-separated (PCA is fitted once, to the largest)",
     )
-    sub.add_argument("--criterion", default="bic", choices=CRITERIA, help="lower is better")
+    sub.add_argument(
+        "--criterion", default=default["criterion"], choices=CRITERIA, help="lower is better"
+    )
     sub.add_argument(
         "--init-params",
-        default="kmeans",
+        default=default["init_params"],
         choices=INIT_PARAMS,
         help="EM's start in every fit (hierarchical: mclust's model-based agglomeration)",
     )

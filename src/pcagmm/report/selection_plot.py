@@ -21,9 +21,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ..mixture import CRITERIA
 from .plots import _figure
 
-CRITERIA = ("bic", "aic", "icl")
 #: line styles of the projection sizes, in increasing D
 LINE_STYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)))
 #: markers of the covariance types, in the order of :func:`covariance.names`
