@@ -208,6 +208,7 @@ def test_every_cell_failing_is_one_error():
     ("settings", "message"),
     [
         (dict(n_components=[]), "n_components is empty"),
+        (dict(n_components="1-5"), "n_components must be an int or an iterable of ints"),
         (dict(n_components=[0, 2]), "n_components must be an integer >= 1"),
         (dict(n_components=[2, 2]), "repeats"),
         (dict(n_components=range(1, 500)), "n_samples >= n_components"),

@@ -105,6 +105,7 @@ def test_the_same_sweep_replaces_its_folder_a_different_one_is_refused(tmp_path)
         (dict(clusters=""), "clusters is empty"),
         (dict(clusters="one"), "is not a list of whole numbers"),
         (dict(clusters=[0, 1]), "whole numbers >= 1"),
+        (dict(components=2.5), "components must be whole numbers, got 2.5"),
         (dict(covariance_types="full,round"), "unknown covariance type 'round'"),
         (dict(criterion="mdl"), "unknown criterion 'mdl'"),
         (dict(init_params="magic"), "unknown start"),
