@@ -27,8 +27,8 @@ from ..rows.chunks import (
     first_rows_mean,
     iter_row_chunks,
 )
-from . import kernels
-from .covariance import covariance_type
+from . import convergence, kernels
+from .covariance import IllConditionedError, covariance_type
 from .em_pass import EMPass
 from .initialization import INIT_PARAMS, initial_sums
 from .kernels import Model
@@ -47,7 +47,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     n_components : int, default=1
     covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
     tol : float, default=1e-3
-        EM stops when the mean log-likelihood gains less than this.
+        The tolerance of the stopping rule.
     reg_covar : float, default=1e-6
         Added to the diagonal of every covariance.
     max_iter : int, default=100
@@ -69,17 +69,33 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     verbose_interval : int, default=10
     chunk_rows : int, optional
         Rows per chunk in each pass; by default about 32 MiB of working arrays.
+    stopping : {"absolute", "relative", "aitken"}, default="absolute"
+        When EM stops (see :mod:`pcagmm.mixture.convergence`): ``"absolute"`` is
+        scikit-learn's rule, the mean log-likelihood gaining less than ``tol``;
+        ``"relative"`` is mclust's, ``|L_t - L_{t-1}| <= tol (1 + |L_t|)`` on the total
+        log-likelihood; ``"aitken"`` stops when Aitken's extrapolated limit of the mean
+        log-likelihood is within ``tol`` of its current value.
+    acceleration : {None, "squarem"}, default=None
+        ``"squarem"``: Varadhan & Roland's SQUAREM over the EM map, with a monotone
+        safeguard (an extrapolation that lowers the log-likelihood or leaves a
+        covariance not positive definite falls back to the plain EM step). Fewer
+        passes to the same optimum; ``n_iter_`` then counts passes.
 
     Attributes
     ----------
     weights_, means_, covariances_, precisions_, precisions_cholesky_
         As in scikit-learn.
     converged_ : bool
+        Whether the stopping rule stopped EM (False: ``max_iter`` did).
     n_iter_ : int
+        Passes over the rows (EM iterations) of the best initialisation.
     lower_bound_ : float
         Mean log-likelihood (per unit of sample weight) of the best initialisation.
     lower_bounds_ : list of float
-        The bound after each iteration of the best initialisation.
+        The bound after each iteration of the best initialisation (with SQUAREM: of
+        each iterate, three passes apart at most; never decreasing).
+    extrapolations_ : tuple of int
+        SQUAREM's extrapolations taken and dropped by the safeguard ((0, 0) without).
     n_features_in_ : int
     """
 
@@ -101,6 +117,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         verbose=0,
         verbose_interval=10,
         chunk_rows=None,
+        stopping="absolute",
+        acceleration=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -117,6 +135,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.chunk_rows = chunk_rows
+        self.stopping = stopping
+        self.acceleration = acceleration
 
     # ------------------------------------------------------------------------- fitting
 
@@ -158,7 +178,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
-        best, best_bound, best_bounds, best_n_iter = None, -np.inf, [], 0
+        best, best_bound, best_trace = None, -np.inf, None
+
+        def em_pass(params):
+            """One pass: the mean log-likelihood at ``params`` and the next parameters."""
+            weights, means, _, factor = params
+            model = Model.build(self.covariance_type, weights, means - shift, factor)
+            sums = rows.reduce(em.sums, X, model, sample_weight)
+            return sums.log_likelihood / sums.weight, self._m_step(sums, shift)
+
+        total_weight = float(n if sample_weight is None else sample_weight.sum())
         self.converged_ = False
         with em, blas_threads(1):
             for init in range(n_init):
@@ -176,24 +205,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 else:
                     params = self._get_parameters()
                     bound = self.lower_bound_
-                bounds, converged, n_iter = [], False, 0
-                for n_iter in range(1, self.max_iter + 1):
-                    previous = bound
-                    weights, means, _, factor = params
-                    model = Model.build(self.covariance_type, weights, means - shift, factor)
-                    sums = rows.reduce(em.sums, X, model, sample_weight)
-                    bound = sums.log_likelihood / sums.weight
-                    params = self._m_step(sums, shift)
-                    bounds.append(bound)
-                    change = bound - previous
-                    if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
-                        print(
-                            f"  Iteration {n_iter}\t time lapse "
-                            f"{time.perf_counter() - started:.5f}s\t ll change {change:.5f}"
-                        )
-                    if abs(change) < self.tol:
-                        converged = True
-                        break
+                trace = convergence.iterate(
+                    em_pass,
+                    params,
+                    stopping=self.stopping,
+                    tol=self.tol,
+                    max_iter=self.max_iter,
+                    weight=total_weight,
+                    acceleration=self.acceleration,
+                    valid=self._complete,
+                    bound=bound,
+                    on_pass=self._verbose_pass(started) if self.verbose >= 2 else None,
+                )
+                converged, bound = trace.converged, trace.bound
                 if self.verbose:
                     print(
                         f"Initialization {'converged' if converged else 'did not converge'}."
@@ -201,7 +225,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                         f"{bound:.5f}"
                     )
                 if best is None or bound > best_bound or best_bound == -np.inf:
-                    best, best_bound, best_bounds, best_n_iter = params, bound, bounds, n_iter
+                    best, best_bound, best_trace = trace.params, bound, trace
                     self.converged_ = converged
         if not self.converged_ and self.max_iter > 0:
             warnings.warn(
@@ -211,10 +235,38 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 stacklevel=3,
             )
         self._set_parameters(best)
-        self.n_iter_ = best_n_iter
+        self.n_iter_ = best_trace.passes
         self.lower_bound_ = best_bound
-        self.lower_bounds_ = best_bounds
+        self.lower_bounds_ = best_trace.bounds
+        self.extrapolations_ = (best_trace.extrapolations, best_trace.rejected)
         return X, rows
+
+    def _verbose_pass(self, started):
+        previous = [-np.inf]
+
+        def show(passes, bound):
+            if passes % self.verbose_interval == 0:
+                print(
+                    f"  Iteration {passes}\t time lapse "
+                    f"{time.perf_counter() - started:.5f}s\t ll change {bound - previous[0]:.5f}"
+                )
+            previous[0] = bound
+
+        return show
+
+    def _complete(self, partial):
+        """Extrapolated ``(weights, means, covariances)`` with their Cholesky factors, or
+        None where they are not a valid mixture (for SQUAREM's safeguard)."""
+        weights, means, covariances = partial
+        if not (np.all(weights > 0) and np.all(weights <= 1) and np.all(np.isfinite(means))):
+            return None
+        if not np.all(np.isfinite(covariances)):
+            return None
+        try:
+            factor = kernels.precision_cholesky(covariances, self.covariance_type)
+        except IllConditionedError:
+            return None
+        return weights / weights.sum(), means, covariances, factor
 
     def _m_step(self, sums: kernels.Sums, shift):
         nk, means, covariances = kernels.parameters_from_sums(
@@ -341,6 +393,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         _check_int("verbose_interval", self.verbose_interval, 1)
         _check_number("tol", self.tol, 0.0)
         _check_number("reg_covar", self.reg_covar, 0.0)
+        if self.stopping not in convergence.STOPPING_RULES:
+            raise ValueError(
+                f"stopping must be one of {', '.join(convergence.STOPPING_RULES)}, "
+                f"got {self.stopping!r}"
+            )
+        if self.acceleration not in convergence.ACCELERATIONS:
+            raise ValueError(f"acceleration must be None or 'squarem', got {self.acceleration!r}")
         check_chunk_rows(self.chunk_rows)
         kind = covariance_type(self.covariance_type)
         if self.init_params not in INIT_PARAMS:
