@@ -100,6 +100,16 @@ def aitken_limit(bounds: list[float]) -> float | None:
     return previous + (last - previous) / (1 - rate)
 
 
+def still_rising(bounds: list[float]) -> tuple[float | None, float | None]:
+    """How a fit stopped: the last change of the mean log-likelihood (None before two
+    values) and Aitken's estimate of how far its limit lies above the last value (None
+    where Aitken gives none, see :func:`aitken_limit`)."""
+    if len(bounds) < 2:
+        return None, None
+    limit = aitken_limit(bounds)
+    return bounds[-1] - bounds[-2], None if limit is None else limit - bounds[-1]
+
+
 @dataclasses.dataclass
 class Trace:
     """Where EM ended: the parameters, the bound and the bounds of the iterates, the

@@ -62,10 +62,42 @@ def summary(result) -> dict:
             "means": means.tolist(),
             "standard_deviations": stds.tolist(),
             "covariances": np.asarray(gmm.covariances_).tolist(),
+            **stop_record(gmm),
         },
+        "early_stop": early_stop_record(result.convergence),
         "metrics": result.agreement.as_dict() if result.agreement is not None else None,
         "timings_seconds": result.timings,
         "computed_on": result.computed_on,
+    }
+
+
+def stop_record(gmm) -> dict:
+    """How EM stopped: its rule, and how fast the log-likelihood was still rising."""
+    from ..mixture.convergence import still_rising
+
+    change, gap = still_rising(list(gmm.lower_bounds_))
+    return {
+        "stopping": gmm.stopping,
+        "tol": float(gmm.tol),
+        "acceleration": gmm.acceleration,
+        "extrapolations_taken_dropped": list(gmm.extrapolations_),
+        "last_change": change,
+        "aitken_gap": gap,
+    }
+
+
+def early_stop_record(convergence) -> dict | None:
+    """With ``converge``: the run's own stop, and its partition against the converged one."""
+    if convergence is None:
+        return None
+    early = convergence.early
+    return {
+        "converged": bool(early.converged_),
+        "n_iter": int(early.n_iter_),
+        "lower_bound": float(early.lower_bound_),
+        **stop_record(early),
+        "partition_against_converged": convergence.partition_agreement.as_dict(),
+        "rows_in_another_component": convergence.changed,
     }
 
 

@@ -49,6 +49,20 @@ def _matrix_block(title: str, values: np.ndarray, weights=None) -> list[str]:
     return [title, *table_lines(rows, right=True)]
 
 
+def _converged_lines(convergence, gmm) -> list[str]:
+    early = convergence.early
+    taken, dropped = gmm.extrapolations_
+    return [
+        f"          run to convergence from the run's start: SQUAREM ({taken} extrapolations"
+        f" taken, {dropped} dropped), relative change <= {gmm.tol:g}",
+        f"Early     the run's own stop: {early.n_iter_} iterations, mean log-likelihood "
+        f"{early.lower_bound_:.6f} ({gmm.lower_bound_ - early.lower_bound_:.6f} lower); its "
+        f"partition against the converged one: adjusted Rand index "
+        f"{convergence.partition_agreement.adjusted_rand:.4f}, "
+        f"{convergence.changed:.1%} of the rows in another component",
+    ]
+
+
 def report(result) -> str:
     """The terminal report of a run."""
     ds, pca, gmm = result.dataset, result.pca, result.gmm
@@ -66,11 +80,16 @@ def report(result) -> str:
         f"{ratios.sum():.2%} of the variance"
     )
     state = "converged" if gmm.converged_ else "did NOT converge"
+    steps = "passes" if gmm.acceleration else "iterations"
     lines.append(
         f"Mixture   {gmm.n_components} components, {gmm.covariance_type} covariance, seed "
-        f"{result.config['seed']}: {state} after {gmm.n_iter_} iterations, mean "
+        f"{result.config['seed']}: {state} after {gmm.n_iter_} {steps}, mean "
         f"log-likelihood {gmm.lower_bound_:.6f}"
     )
+    if result.convergence is None:
+        lines += convergence_lines(gmm, n)
+    else:
+        lines += _converged_lines(result.convergence, gmm)
     means, stds = cluster_rows(gmm)
     lines += ["", *_matrix_block("Means of the clusters", means, gmm.weights_)]
     lines += ["", *_matrix_block("Standard deviations of the clusters", stds)]
@@ -91,3 +110,35 @@ def report(result) -> str:
     if result.out is not None:
         lines.append(f"Files     {result.out}/: {', '.join(result.files)}")
     return "\n".join(lines)
+
+
+def convergence_lines(gmm, rows: int, converge_flag: str = "--converge") -> list[str]:
+    """What a reader of the table must know about how EM stopped: nothing when it met a
+    tight rule; else how fast the log-likelihood was still rising, where Aitken's
+    extrapolation puts its limit, and how to converge."""
+    from ..mixture.convergence import still_rising
+    from ..workflow.stages import CONVERGED
+
+    change, gap = still_rising(list(gmm.lower_bounds_))
+    if change is None:
+        return []
+    bound = gmm.lower_bound_
+    # met the rule of a converged run (relative change of the total)
+    if gmm.converged_ and abs(change) * rows <= CONVERGED["tol"] * (1 + abs(bound) * rows):
+        return []
+    if change <= 0:
+        return []
+    what = "stopped" if gmm.converged_ else f"did not converge in {gmm.n_iter_} iterations"
+    rule = {
+        "absolute": f"tol={gmm.tol:g} on the change of the mean log-likelihood",
+        "relative": f"tol={gmm.tol:g} on the relative change of the log-likelihood",
+        "aitken": f"tol={gmm.tol:g} on Aitken's distance to the limit",
+    }[gmm.stopping]
+    first = (
+        f"          {what} ({rule}) while the mean log-likelihood was still rising by "
+        f"{change:.3g} per iteration ({change * rows:.3g} in total)"
+    )
+    if gap is not None:
+        first += f"; its extrapolated (Aitken) limit is {gap:.3g} higher"
+    fix = converge_flag if gmm.converged_ else f"{converge_flag}, or a larger --max-iter"
+    return [first + ";", f"          run with {fix} to see the converged fit"]

@@ -63,6 +63,18 @@ def _run_claimed(config: RunConfig, progress: Progress | None) -> Result:
             timer=timer,
             keep_projection=config.plots or not config.write,
         )
+        convergence = None
+        if config.converge:
+            early = clustering
+            clustering = stages.cluster(
+                projection,
+                config,
+                client=client,
+                timer=timer,
+                keep_projection=config.plots or not config.write,
+                converged=True,
+            )
+            convergence = stages.compare_convergence(early, clustering)
         write_images = config.write and dataset.image_shape
         pixel_max = stages.pixel_max(dataset.X, client) if write_images else 0.0
         computed_on = stages.where(client)
@@ -77,6 +89,7 @@ def _run_claimed(config: RunConfig, progress: Progress | None) -> Result:
         agreement,
         timer.timings,
         computed_on,
+        convergence,
     )
     if hashing is not None:
         hashing.join()  # summary.json records the hash

@@ -51,6 +51,12 @@ RECORDED = (
     "max_iter",
     "reg_covar",
 )
+#: recorded too, where they differ from their defaults (so that the folders of runs made
+#: before they existed still hold the same run)
+RECORDED_WHEN_SET = ("stopping", "acceleration", "converge")
+#: the stopping rules and accelerations of a run (see pcagmm.mixture.convergence)
+STOPPING_RULES = ("absolute", "relative", "aitken")
+ACCELERATIONS = ("squarem",)
 
 
 def option(default, help: str, *, flag: str | None = None, cli: bool = True, **argparse):
@@ -93,7 +99,22 @@ class RunConfig:
     covariance_type: str = option("full", "the mixture's covariance type", choices=COVARIANCE_TYPES)
     seed: int | None = option(42, "random_state of the mixture")
     n_init: int = option(1, "initialisations tried")
-    tol: float = option(1e-3, "EM stopping tolerance")
+    tol: float = option(1e-3, "EM stopping tolerance (of the stopping rule)")
+    stopping: str = option(
+        "absolute",
+        "EM's stopping rule: absolute (scikit-learn's: the mean log-likelihood gains less "
+        "than tol), relative (mclust's: |L_t - L_t-1| <= tol (1 + |L_t|) on the total), "
+        "aitken (Aitken's extrapolated limit within tol of the mean log-likelihood)",
+        choices=STOPPING_RULES,
+    )
+    acceleration: str | None = option(
+        None, "accelerate EM (squarem: Varadhan & Roland's SQUAREM)", choices=ACCELERATIONS
+    )
+    converge: bool = option(
+        False,
+        "also run EM to convergence from the same start (SQUAREM, relative change "
+        "1e-10) and report that model, beside the default stop",
+    )
     max_iter: int = option(100, "EM iterations at most")
     reg_covar: float = option(1e-6, "added to the diagonal of each covariance")
     out: object = option(None, "output folder (default runs/<run name>/)", metavar="DIR")
@@ -127,6 +148,9 @@ class RunConfig:
     def record(self) -> dict:
         """What summary.json records as the run's "config" (see :data:`RECORDED`)."""
         values = {name: getattr(self, name) for name in RECORDED}
+        for name in RECORDED_WHEN_SET:
+            if getattr(self, name) != _FIELDS[name].default:
+                values[name] = getattr(self, name)
         return {**values, "dataset": dataset_id(self.dataset)}
 
     @property
@@ -135,8 +159,10 @@ class RunConfig:
         if self.out is not None:
             return Path(self.out)
         name = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(str(self.record["dataset"])).name)
+        converged = "-converged" if self.converge else ""
         return Path("runs") / (
-            f"{name}-pca{self.components}-gmm{self.clusters}-{self.covariance_type}-seed{self.seed}"
+            f"{name}-pca{self.components}-gmm{self.clusters}-{self.covariance_type}"
+            f"-seed{self.seed}{converged}"
         )
 
 
@@ -179,6 +205,16 @@ def validate(config: RunConfig) -> None:
                 f"{{{name}}} must be a number >= 0, got {literal(repr(value))}",
                 f"give e.g. {{{name}={example}}}",
             )
+    if config.stopping not in STOPPING_RULES:
+        raise ParameterError(
+            f"unknown stopping rule {literal(repr(config.stopping))}",
+            f"choose one of {', '.join(STOPPING_RULES)}",
+        )
+    if config.acceleration is not None and config.acceleration not in ACCELERATIONS:
+        raise ParameterError(
+            f"unknown acceleration {literal(repr(config.acceleration))}",
+            f"choose {', '.join(ACCELERATIONS)} or leave it out",
+        )
     seed = config.seed
     if seed is not None and (
         isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32

@@ -29,6 +29,9 @@ class Result:
         The run folder and the files written in it (None and [] when nothing was written).
     computed_on : str
         Where the passes ran: "this process", or the Dask cluster's address and workers.
+    convergence : Convergence or None
+        With ``converge=True``: the run's own stop beside the converged fit (``gmm``),
+        see :class:`~pcagmm.workflow.stages.Convergence`.
     """
 
     def __init__(
@@ -42,6 +45,7 @@ class Result:
         agreement,
         timings,
         computed_on: str = "this process",
+        convergence=None,
     ):
         self.config = config
         self.dataset = dataset
@@ -54,6 +58,7 @@ class Result:
         self.out: Path | None = None
         self.files: list[str] = []
         self.computed_on = computed_on
+        self.convergence = convergence
 
     @property
     def means(self) -> np.ndarray:

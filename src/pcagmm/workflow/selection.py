@@ -284,7 +284,11 @@ def _select_claimed(config: SelectConfig, progress: Progress | None) -> Selectio
             "tol": run.tol,
             "reg_covar": run.reg_covar,
             "max_iter": run.max_iter,
+            "stopping": run.stopping,
+            "acceleration": run.acceleration,
         }
+        if run.converge:  # every fit run to convergence
+            params.update(stages.CONVERGED)
         with (
             timer.stage("fits", f"fitting {len(cells)} models"),
             timer.progress.task("models fitted", total=len(cells)) as task,
