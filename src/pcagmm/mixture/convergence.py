@@ -40,6 +40,12 @@ iterates therefore never decreases, and the stopping rule is applied to that seq
 Checking ``theta''`` rather than the extrapolated point itself keeps the steps whose
 stabilising pass repairs them: on MNIST-PCA-2 (K=10, full) that halves the passes to the
 optimum (238 against 556 to within 1e-9).
+
+Aitken's rule is not offered with SQUAREM: it assumes EM's linear convergence, and
+SQUAREM's iterates do not converge linearly, nor do the plain EM steps just after an
+extrapolation (its large jump excites modes that die fast, so their rate looks small).
+Measured on 48 generated problems, either reading stopped SQUAREM early, up to 0.05 lower
+in mean log-likelihood than plain EM under the same rule.
 """
 
 from __future__ import annotations
@@ -58,6 +64,11 @@ ACCELERATIONS = (None, "squarem")
 #: (the SQUAREM package's step.max0 and mstep)
 SQUAREM_FIRST_MAX_STEP = 1.0
 SQUAREM_STEP_GROWTH = 4.0
+
+AITKEN_WITH_SQUAREM = (
+    "Aitken's stopping rule assumes EM's linear convergence, which SQUAREM does not have; "
+    "use stopping='relative' with acceleration='squarem'"
+)
 
 #: a pass: parameters -> (mean log-likelihood at them, the parameters after one EM step)
 Pass = Callable[[tuple], tuple[float, tuple]]
@@ -165,6 +176,8 @@ def iterate(
     if acceleration is None:
         return _plain(em_pass, params, stopping, tol, max_iter, weight, bound, on_pass)
     if acceleration == "squarem":
+        if stopping == "aitken":
+            raise ValueError(AITKEN_WITH_SQUAREM)
         return _squarem(em_pass, params, stopping, tol, max_iter, weight, valid, bound, on_pass)
     raise ValueError(f"acceleration must be None or 'squarem', got {acceleration!r}")
 

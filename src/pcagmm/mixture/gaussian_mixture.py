@@ -400,6 +400,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         if self.acceleration not in convergence.ACCELERATIONS:
             raise ValueError(f"acceleration must be None or 'squarem', got {self.acceleration!r}")
+        if self.acceleration == "squarem" and self.stopping == "aitken":
+            raise ValueError(convergence.AITKEN_WITH_SQUAREM)
         check_chunk_rows(self.chunk_rows)
         kind = covariance_type(self.covariance_type)
         if self.init_params not in INIT_PARAMS:

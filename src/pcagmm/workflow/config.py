@@ -215,6 +215,11 @@ def validate(config: RunConfig) -> None:
             f"unknown acceleration {literal(repr(config.acceleration))}",
             f"choose {', '.join(ACCELERATIONS)} or leave it out",
         )
+    if config.acceleration == "squarem" and config.stopping == "aitken":
+        raise ParameterError(
+            "Aitken's stopping rule assumes EM's linear convergence, which SQUAREM does not have",
+            "use {stopping=relative} with {acceleration=squarem}",
+        )
     seed = config.seed
     if seed is not None and (
         isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32
