@@ -266,7 +266,7 @@ def _squarem(em_pass, params, stopping, tol, max_iter, weight, valid, bound, on_
             if step >= max_step:
                 max_step *= SQUAREM_STEP_GROWTH
         else:  # checked by the next pass, which it costs nothing extra to make
-            pending = (theta2, bound1)
+            pending = (theta2, max(bound0, bound1))
     if pending is not None:  # out of passes before the check: keep the EM point
         params = pending[0]
     return Trace(params, bound, bounds, passes, False, extrapolations, rejected)
