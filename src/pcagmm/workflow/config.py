@@ -113,7 +113,7 @@ class RunConfig:
     converge: bool = option(
         False,
         "also run EM to convergence from the same start (SQUAREM, relative change "
-        "1e-10) and report that model, beside the default stop",
+        "1e-12) and report that model, beside the default stop",
     )
     max_iter: int = option(100, "EM iterations at most")
     reg_covar: float = option(1e-6, "added to the diagonal of each covariance")

@@ -23,9 +23,9 @@ from .timing import StageTimer
 
 #: float64 squares overflow above ~1e154 and lose all precision below ~1e-154
 LARGEST_VALUE, SMALLEST_SCALE = 1e150, 1e-150
-#: EM run to convergence (``converge=True``): SQUAREM to a relative change of 1e-10 of
-#: the total log-likelihood (mclust's rule, a hundred times tighter than its default)
-CONVERGED = {"stopping": "relative", "tol": 1e-10, "acceleration": "squarem", "max_iter": 100_000}
+#: EM run to convergence (``converge=True``): SQUAREM to a relative change of 1e-12 of
+#: the total log-likelihood (mclust's rule; its default is 1e-5)
+CONVERGED = {"stopping": "relative", "tol": 1e-12, "acceleration": "squarem", "max_iter": 100_000}
 
 
 @dataclasses.dataclass
