@@ -128,6 +128,21 @@ def test_mixture_on_dask_blocks_equals_in_memory(client, images, covariance_type
     np.testing.assert_allclose(lazy.compute(), reference.score_samples(Z), rtol=1e-9)
 
 
+def test_squarem_on_dask_blocks_and_a_memory_map_equals_in_memory(client, images, tmp_path):
+    # SQUAREM combines parameter vectors between passes: the drivers only make the passes
+    Z = PCA(3).fit_transform(images)
+    np.save(tmp_path / "z.npy", Z)
+    settings = {"random_state": 3, "stopping": "relative", "tol": 1e-10, "acceleration": "squarem"}
+    reference = GaussianMixture(5, **settings).fit(Z)
+    assert reference.extrapolations_[0] > 0
+    for X in (da.from_array(Z, chunks=800), np.load(tmp_path / "z.npy", mmap_mode="r")):
+        ours = GaussianMixture(5, chunk_rows=700, **settings).fit(X)
+        assert ours.n_iter_ == reference.n_iter_
+        assert ours.extrapolations_ == reference.extrapolations_
+        assert relative(ours.means_, reference.means_) < 1e-9
+        assert abs(ours.lower_bound_ - reference.lower_bound_) < 1e-9 * abs(reference.lower_bound_)
+
+
 def test_mixture_on_many_features_uses_the_direct_pass(client, images):
     # 20 features > 16: the per-component (u - m) P pass instead of quadratic features
     Z = PCA(20).fit_transform(images)
