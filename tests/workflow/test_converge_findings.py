@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -95,3 +96,39 @@ def test_the_command_line_converges_and_refuses_a_bad_rule(shared_mnist, tmp_pat
     assert "the run's own stop: 9 iterations" in done.stdout
     bad = cli("run", "--stopping", "aitken", "--acceleration", "squarem", "--no-plots")
     one_line_error(bad, "use --stopping relative with --acceleration squarem")
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+@pytest.mark.slow
+def test_the_readmes_converged_table_is_what_the_run_gives(converged_run):
+    result, _ = converged_run
+    text = README.read_text()
+    table = text.split("<!-- converged-table -->")[1].split("<!-- /converged-table -->")[0]
+    rows = [line for line in table.strip().splitlines()[2:]]
+    early, converged = result.convergence.early, result.gmm
+    early_sd, converged_sd = (np.sqrt(np.array([np.diag(c) for c in g.covariances_]))
+                              for g in (early, converged))  # fmt: skip
+    assert len(rows) == 10
+    for k, row in enumerate(rows):
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        pair = "{:.1f}, {:.1f}".format
+        assert cells == [
+            str(k),
+            f"{early.weights_[k]:.4f}", f"{converged.weights_[k]:.4f}",
+            pair(*early.means_[k]), pair(*converged.means_[k]),
+            pair(*early_sd[k]), pair(*converged_sd[k]),
+        ]  # fmt: skip
+    # the report lines the README quotes, for --converge and for the default run
+    report = result.report().splitlines()
+    for line in report[2:5] + [line for line in report if line.startswith("Agreement")]:
+        assert line in text, line
+
+
+@pytest.mark.slow
+def test_the_readmes_default_report_says_what_the_run_says(shared_mnist):
+    report = run(folder=shared_mnist, write=False).report().splitlines()
+    text = README.read_text()
+    for line in report[1:5]:  # PCA, Mixture and the two lines on how EM stopped
+        assert line in text, line
