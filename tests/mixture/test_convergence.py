@@ -223,3 +223,14 @@ def test_the_default_rule_is_still_scikit_learns():
     reference = SklearnGMM(4, random_state=1).fit(X)
     assert ours.n_iter_ == reference.n_iter_
     assert ours.lower_bound_ == pytest.approx(reference.lower_bound_, rel=1e-12)
+
+
+def test_bad_stopping_options_on_the_command_line_are_one_line_errors():
+    from commandline import cli, one_line_error
+
+    one_line_error(cli("run", "--stopping", "fast"), "--stopping", "absolute", "aitken")
+    one_line_error(cli("run", "--acceleration", "anderson"), "--acceleration", "squarem")
+    one_line_error(
+        cli("run", "--stopping", "aitken", "--acceleration", "squarem"),
+        "use --stopping relative with --acceleration squarem",
+    )
