@@ -164,7 +164,7 @@ def _optima_lines(study, numbers) -> list[str]:
         low, high = group["log_likelihood"]
         named = ", ".join(fit_name(study.fits[i]) for i in group["fits"][:10])
         more = ", ..." if len(group["fits"]) > 10 else ""
-        span = f"{low:.6f}" if low == high else f"{low:.6f} to {high:.6f}"
+        span = f"{low:.6f}" if f"{low:.6f}" == f"{high:.6f}" else f"{low:.6f} to {high:.6f}"
         lines.append(
             f"  {number}: {group['size']} fit{'s' if group['size'] > 1 else ''}, "
             f"mean log-likelihood {span} (seeds {named}{more})"
