@@ -342,3 +342,10 @@ def test_on_dask_the_study_equals_the_one_on_threads(blobs):
             on_dask.jaccard[kind]["values"], on_threads.jaccard[kind]["values"], atol=1e-12
         )
     assert on_dask.optima == on_threads.optima
+
+
+def test_fits_that_did_not_converge_are_called_stopping_points(blobs):
+    study = stability(blobs, seeds=3, clusters=K, max_iter=2, write=False)
+    assert not any(row["converged"] for row in study.fits)
+    assert "3 of 3 fits did NOT converge (stopped at max_iter)" in study.report()
+    assert "stopping points, not optima" in study.report()

@@ -27,6 +27,8 @@ CSV_COLUMNS = (
 )
 #: what each kind of fit is called in the report
 KIND_NAMES = {"seed": "seeds", "bootstrap": "bootstrap"}
+#: the report lists this many optimum groups (the largest), stability.json all of them
+MAX_OPTIMA_SHOWN = 8
 
 
 def spread(values) -> dict | None:
@@ -151,24 +153,41 @@ def _seeds(seeds: list[int]) -> str:
 def _optima_lines(study, numbers) -> list[str]:
     seeds = study.of_kind("seed")
     count = numbers["distinct_optima"]
-    word = "optimum" if count == 1 else "optima"
-    if not study.all_converged:
-        stopped = sum(not row["converged"] for row in study.fits)
-        word += f" (NOT all converged: {stopped} fits stopped at max_iter, so these are stopping"
-        word += " points, not optima)"
     lines = [
-        f"Distinct {word}: {count} among {len(seeds)} seeds "
-        f"(fits with partitions of ARI >= {SAME_OPTIMUM} grouped)"
+        f"Distinct {'optimum' if count == 1 else 'optima'}: {count} among {len(seeds)} seeds "
+        f"(partitions with ARI >= {SAME_OPTIMUM} grouped)"
     ]
-    for number, group in enumerate(study.optima):
-        low, high = group["log_likelihood"]
+    stopped = sum(not row["converged"] for row in study.fits)
+    if stopped:
+        lines.append(
+            f"          {stopped} of {len(study.fits)} fits did NOT converge (stopped at "
+            "max_iter): the groups holding them are stopping points, not optima"
+        )
+    elif count == len(seeds) > 2:
+        lines.append(
+            "          every seed stopped at a partition of its own: a smaller tol tells "
+            "optima from stopping points"
+        )
+    # the largest groups first, then the highest log-likelihood
+    order = sorted(
+        range(len(study.optima)),
+        key=lambda g: (-study.optima[g]["size"], -study.optima[g]["log_likelihood"][1]),
+    )
+    rows = [["group", "fits", "converged", "mean log-likelihood", "seeds"]]
+    for number in order[:MAX_OPTIMA_SHOWN]:
+        group = study.optima[number]
+        low, high = (f"{value:.6f}" for value in group["log_likelihood"])
         named = ", ".join(fit_name(study.fits[i]) for i in group["fits"][:10])
         more = ", ..." if len(group["fits"]) > 10 else ""
-        span = f"{low:.6f}" if f"{low:.6f}" == f"{high:.6f}" else f"{low:.6f} to {high:.6f}"
-        lines.append(
-            f"  {number}: {group['size']} fit{'s' if group['size'] > 1 else ''}, "
-            f"mean log-likelihood {span} (seeds {named}{more})"
-        )
+        done = sum(study.fits[i]["converged"] for i in group["fits"])
+        converged = "yes" if done == group["size"] else "NO" if not done else f"{done} of them"
+        span = low if low == high else f"{low} to {high}"
+        rows.append([str(number), str(group["size"]), converged, span, named + more])
+    lines += [f"  {line}" for line in table_lines(rows, underline=True)]
+    rest = order[MAX_OPTIMA_SHOWN:]
+    if rest:
+        fits = sum(study.optima[g]["size"] for g in rest)
+        lines.append(f"  ... and {len(rest)} more groups of {fits} fits in all (stability.json)")
     return lines
 
 
