@@ -4,7 +4,7 @@ Left, the pairwise adjusted Rand index of the fits' partitions as a heatmap (0 t
 with a colour bar), the fits in the study's order and labelled by seed (``b<i>`` for
 bootstrap resample ``i``). Right, each cluster of the reference fit with the mean of its
 best-match Jaccard over the other fits (Hennig's clusterboot), one bar per kind of fit
-present (seeds, bootstrap), a dashed line at the flag threshold, and the bars below it
+present (seeds plain, bootstrap hatched), a dashed line at the flag threshold, and the bars below it
 drawn in :data:`FLAGGED`; a cluster is labelled with the true label it was matched to
 when the data have labels.
 """
@@ -21,6 +21,8 @@ from .stability import KIND_NAMES, fit_name
 
 #: the bars' colours per kind of fit, and the colour of a flagged (unstable) bar
 COLOURS = {"seed": "tab:blue", "bootstrap": "tab:green"}
+#: the bars' hatching per kind of fit (so a flagged bar still tells its kind)
+HATCHES = {"seed": None, "bootstrap": "//"}
 FLAGGED = "tab:red"
 #: the heatmap labels every fit up to this many; beyond, a tick every few fits
 MAX_FIT_TICKS = 40
@@ -83,6 +85,7 @@ def _jaccard_bars(ax, study) -> None:
             color=colours,
             edgecolor="black",
             linewidth=0.4,
+            hatch=HATCHES[kind],
             label=f"{KIND_NAMES[kind]} ({len(study.jaccard[kind]['fits'])} fits)",
             gid=kind,
         )
@@ -106,7 +109,10 @@ def _jaccard_bars(ax, study) -> None:
     )
     from matplotlib.patches import Patch
 
-    handles = [Patch(color=COLOURS[k], label=f"{KIND_NAMES[k]}") for k in kinds]
+    handles = [
+        Patch(facecolor=COLOURS[k], edgecolor="black", hatch=HATCHES[k], label=KIND_NAMES[k])
+        for k in kinds
+    ]
     handles.append(Patch(color=FLAGGED, label=f"below {STABLE_JACCARD}"))
     ax.legend(handles=handles, loc="upper center", ncol=len(handles), fontsize=8)
     if not kinds:
