@@ -16,9 +16,12 @@ __all__ = [
     "GaussianMixtureSelection",
     "PcagmmError",
     "RunConfig",
+    "Stability",
+    "StabilityConfig",
     "__version__",
     "datasets",
     "run",
+    "stability",
 ]
 
 
@@ -33,7 +36,7 @@ def __getattr__(name: str):
         from . import mixture
 
         return getattr(mixture, name)
-    if name in ("run", "RunConfig"):
+    if name in ("run", "RunConfig", "stability", "Stability", "StabilityConfig"):
         from . import workflow
 
         return getattr(workflow, name)

@@ -3,12 +3,13 @@
 ``config`` (:class:`RunConfig`, every option), ``stages`` (load, check, project,
 cluster, evaluate), ``timing`` (the timed-stage helper), ``result`` (:class:`Result`,
 data only), ``artifacts`` (the run folder and its table of figures), ``analysis``
-(:func:`run`: the stages composed; the place for other analyses built from them).
+(:func:`run`: the stages composed; the place for other analyses built from them),
+``stability_study`` (:func:`stability`: one analysis from several seeds and resamples).
 """
 
 from .config import RunConfig
 
-__all__ = ["Result", "RunConfig", "run", "run_config"]
+__all__ = ["Result", "RunConfig", "Stability", "StabilityConfig", "run", "run_config", "stability"]
 
 
 def __getattr__(name: str):
@@ -18,6 +19,10 @@ def __getattr__(name: str):
         from . import analysis
 
         return getattr(analysis, name)
+    if name in ("Stability", "StabilityConfig", "stability"):
+        from . import stability_study as module
+
+        return getattr(module, name)
     if name == "Result":
         from .result import Result
 

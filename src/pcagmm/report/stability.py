@@ -1,0 +1,302 @@
+"""A stability study in the terminal, stability.csv and stability.json."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..stability_measures import SAME_OPTIMUM, STABLE_JACCARD
+from .text import table_lines
+
+#: the columns of stability.csv (one row per fit), in order
+CSV_COLUMNS = (
+    "kind",
+    "seed",
+    "resample",
+    "log_likelihood",
+    "n_iter",
+    "converged",
+    "ari_labels",
+    "ari_reference",
+    "optimum",
+)
+#: what each kind of fit is called in the report
+KIND_NAMES = {"seed": "seeds", "bootstrap": "bootstrap"}
+#: the report lists this many optimum groups (the largest), stability.json all of them
+MAX_OPTIMA_SHOWN = 8
+
+
+def spread(values) -> dict | None:
+    """``{"min", "median", "max"}`` of the finite values (None when there are none)."""
+    values = np.asarray([v for v in values if v is not None], dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return None
+    return {
+        "min": float(values.min()),
+        "median": float(np.median(values)),
+        "max": float(values.max()),
+    }
+
+
+def seed_pairs(study) -> dict | None:
+    """Mean and minimum ARI over the pairs of seed fits (None with fewer than 2 seeds)."""
+    seeds = [i for i, row in enumerate(study.fits) if row["kind"] == "seed"]
+    if len(seeds) < 2:
+        return None
+    block = study.ari[np.ix_(seeds, seeds)]
+    pairs = block[np.triu_indices(len(seeds), k=1)]
+    return {"mean": float(pairs.mean()), "min": float(pairs.min()), "pairs": int(pairs.size)}
+
+
+def summary(study) -> dict:
+    """The distributions the report and stability.json give, per kind of fit."""
+    kinds = {}
+    for kind in KIND_NAMES:
+        rows = study.of_kind(kind)
+        if not rows:
+            continue
+        kinds[kind] = {
+            "fits": len(rows),
+            "converged": sum(row["converged"] for row in rows),
+            "log_likelihood": spread(row["log_likelihood"] for row in rows),
+            "ari_labels": spread(row["ari_labels"] for row in rows),
+            "ari_reference": spread(
+                row["ari_reference"] for row in rows if row is not study.fits[0]
+            ),
+        }
+    return {
+        **kinds,
+        "pairwise_ari_seeds": seed_pairs(study),
+        "distinct_optima": len(study.optima),
+        "all_converged": study.all_converged,
+        "unstable_clusters": {
+            kind: [c for c, flag in zip(study.clusters, flagged(values), strict=True) if flag]
+            for kind, values in study.jaccard.items()
+        },
+    }
+
+
+def flagged(values: dict) -> list[bool]:
+    """Which reference clusters' mean Jaccard is below :data:`STABLE_JACCARD`."""
+    return [bool(mean < STABLE_JACCARD) for mean in values["mean"]]
+
+
+def fit_name(row: dict) -> str:
+    """A fit as the report and the figure name it: its seed, or ``b<resample>``."""
+    return str(row["seed"]) if row["kind"] == "seed" else f"b{row['resample']}"
+
+
+def stability_report(study) -> str:
+    """The study in the terminal: what was fitted, the distributions of the
+    log-likelihood and of the ARI with the labels, the agreement between seeds, each
+    reference cluster's Jaccard (flagged below 0.6), the distinct optima, the files."""
+    config, fits = study.config, study.fits
+    numbers = summary(study)
+    seeds = study.of_kind("seed")
+    resamples = study.of_kind("bootstrap")
+    data = Path(str(config["dataset"])).name
+    lines = [
+        f"Stability {data}: PCA-{config['components']}, {config['clusters']} "
+        f"{config['covariance_type']} components; {len(seeds)} seeds ({_seeds(config['seeds'])})"
+        f", {len(resamples)} bootstrap resamples (seed {config['seeds'][0]}); "
+        f"{len(fits)} fits in {study.timings.get('fits', 0):.1f} s {_where(study.computed_on)}",
+        "",
+    ]
+    rows = [["fits", "", "min", "median", "max"]]
+    for kind, name in KIND_NAMES.items():
+        if kind not in numbers:
+            continue
+        values = numbers[kind]
+        for key, label, digits in (
+            ("log_likelihood", "mean log-likelihood", 6),
+            ("ari_labels", "ARI with the labels", 4),
+        ):
+            if values[key] is not None:
+                rows.append([name, label, *(f"{values[key][s]:.{digits}f}" for s in values[key])])
+        if kind == "bootstrap":
+            ref = values["ari_reference"]
+            rows.append(["", "ARI with the reference", *(f"{ref[s]:.4f}" for s in ref)])
+    lines += table_lines(rows, underline=True, right=True)
+    pairs = numbers["pairwise_ari_seeds"]
+    if pairs is not None:
+        lines += [
+            "",
+            f"Seeds agree: pairwise ARI mean {pairs['mean']:.4f}, min {pairs['min']:.4f} "
+            f"({pairs['pairs']} pairs)",
+        ]
+    lines += ["", *_optima_lines(study, numbers)]
+    if study.jaccard:
+        lines += ["", *_jaccard_lines(study)]
+    if study.out is not None:
+        lines += ["", f"Files     {study.out}/: {', '.join(study.files)}"]
+    return "\n".join(lines)
+
+
+def _where(computed_on: str) -> str:
+    return "in this process" if computed_on == "this process" else f"on the {computed_on}"
+
+
+def _seeds(seeds: list[int]) -> str:
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}-{seeds[-1]}"
+    if len(seeds) > 8:
+        return ",".join(map(str, seeds[:8])) + ",..."
+    return ",".join(map(str, seeds))
+
+
+def _optima_lines(study, numbers) -> list[str]:
+    seeds = study.of_kind("seed")
+    count = numbers["distinct_optima"]
+    lines = [
+        f"Distinct {'optimum' if count == 1 else 'optima'}: {count} among {len(seeds)} seeds "
+        f"(partitions with ARI >= {SAME_OPTIMUM} grouped)"
+    ]
+    stopped = sum(not row["converged"] for row in study.fits)
+    if stopped:
+        lines.append(
+            f"          {stopped} of {len(study.fits)} fits did NOT converge (stopped at "
+            "max_iter): the groups holding them are stopping points, not optima"
+        )
+    elif count == len(seeds) > 2:
+        lines.append(
+            "          every seed stopped at a partition of its own: a smaller tol tells "
+            "optima from stopping points"
+        )
+    # the largest groups first, then the highest log-likelihood
+    order = sorted(
+        range(len(study.optima)),
+        key=lambda g: (-study.optima[g]["size"], -study.optima[g]["log_likelihood"][1]),
+    )
+    rows = [["group", "fits", "converged", "mean log-likelihood", "seeds"]]
+    for number in order[:MAX_OPTIMA_SHOWN]:
+        group = study.optima[number]
+        low, high = (f"{value:.6f}" for value in group["log_likelihood"])
+        named = ", ".join(fit_name(study.fits[i]) for i in group["fits"][:10])
+        more = ", ..." if len(group["fits"]) > 10 else ""
+        done = sum(study.fits[i]["converged"] for i in group["fits"])
+        converged = "yes" if done == group["size"] else "NO" if not done else f"{done} of them"
+        span = low if low == high else f"{low} to {high}"
+        rows.append([str(number), str(group["size"]), converged, span, named + more])
+    lines += [f"  {line}" for line in table_lines(rows, underline=True)]
+    rest = order[MAX_OPTIMA_SHOWN:]
+    if rest:
+        fits = sum(study.optima[g]["size"] for g in rest)
+        lines.append(f"  ... and {len(rest)} more groups of {fits} fits in all (stability.json)")
+    return lines
+
+
+def _jaccard_lines(study) -> list[str]:
+    kinds = list(study.jaccard)
+    reference = study.fits[0]["seed"]
+    header = ["cluster"] + (["label"] if study.cluster_labels is not None else [])
+    header += [f"{KIND_NAMES[kind]} ({len(study.jaccard[kind]['fits'])})" for kind in kinds]
+    rows = [header]
+    marks = []
+    for index, cluster in enumerate(study.clusters):
+        row = [str(cluster)]
+        if study.cluster_labels is not None:
+            label = study.cluster_labels[index]
+            row.append("" if label is None else str(label))
+        means = [study.jaccard[kind]["mean"][index] for kind in kinds]
+        row += [f"{m:.3f}" if math.isfinite(m) else "-" for m in means]
+        rows.append(row)
+        low = [KIND_NAMES[k] for k, m in zip(kinds, means, strict=True) if m < STABLE_JACCARD]
+        marks.append(f"<- unstable ({', '.join(low)})" if low else "")
+    table = table_lines(rows, right=True, underline=True)
+    return [
+        f"Cluster stability: each cluster of the reference fit (seed {reference}), the mean "
+        "over the other fits of its best-match Jaccard",
+        f"(Hennig: <= 0.5 dissolved, >= 0.75 stable; flagged below {STABLE_JACCARD})",
+        *table[:2],
+        *(f"{line}  {mark}".rstrip() for line, mark in zip(table[2:], marks, strict=True)),
+    ]
+
+
+def stability_csv(study) -> str:
+    """stability.csv: one row per fit (empty cells for what does not apply)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in study.fits:
+        writer.writerow([_csv_value(row.get(column)) for column in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+def _csv_value(value) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def stability_record(study) -> dict:
+    """What stability.json holds: the config, versions, every fit, the ARI matrix, the
+    Jaccard values (mean and per fit), the distinct optima and the summary."""
+    return _plain({
+        "config": study.config,
+        "versions": versions(),
+        "computed_on": study.computed_on,
+        "thresholds": {"same_optimum_ari": SAME_OPTIMUM, "stable_jaccard": STABLE_JACCARD},
+        "summary": summary(study),
+        "fits": study.fits,
+        "ari": study.ari,
+        "clusters": study.clusters,
+        "cluster_labels": study.cluster_labels,
+        "jaccard": {
+            kind: {
+                "fits": values["fits"],
+                "mean": values["mean"],
+                "flagged": flagged(values),
+                "values": values["values"],
+            }
+            for kind, values in study.jaccard.items()
+        },
+        "optima": study.optima,
+    })  # fmt: skip
+
+
+def stability_json(study) -> str:
+    """stability.json (see :func:`stability_record`)."""
+    return json.dumps(stability_record(study), indent=2) + "\n"
+
+
+def versions() -> dict:
+    """The versions summary.json records."""
+    import platform
+
+    import matplotlib
+    import scipy
+    import sklearn
+
+    from .. import __version__
+
+    return {
+        "pcagmm": __version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "matplotlib": matplotlib.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _plain(value):
+    """JSON-ready: arrays as lists, NumPy scalars as Python's, NaN and infinities as null."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
