@@ -39,23 +39,13 @@ KINDS = ("seed", "bootstrap")
 
 def mixture(config: RunConfig, seed: int | None = None):
     """The (unfitted) :class:`~pcagmm.mixture.GaussianMixture` a run of ``config`` fits,
-    started from ``seed`` (default: the config's).
-
-    The one place a study builds its mixtures: the same arguments as
-    :func:`pcagmm.workflow.stages.cluster` gives, so the reference fit is the run's
-    model. A new mixture option of :class:`RunConfig` is wired here (and there).
+    started from ``seed`` (default: the config's): :func:`pcagmm.workflow.stages.mixture`,
+    so the reference fit is the run's model; with ``converge``, every fit is run to
+    convergence (:data:`~pcagmm.workflow.stages.CONVERGED`).
     """
-    from ..mixture import GaussianMixture
-
-    return GaussianMixture(
-        config.clusters,
-        covariance_type=config.covariance_type,
-        random_state=config.seed if seed is None else seed,
-        n_init=config.n_init,
-        tol=config.tol,
-        max_iter=config.max_iter,
-        reg_covar=config.reg_covar,
-    )
+    if seed is not None:
+        config = dataclasses.replace(config, seed=seed)
+    return stages.mixture(config, converged=config.converge)
 
 
 @dataclasses.dataclass(frozen=True)
