@@ -98,6 +98,7 @@ def early_stop_record(convergence) -> dict | None:
         **stop_record(early),
         "partition_against_converged": convergence.partition_agreement.as_dict(),
         "rows_in_another_component": convergence.changed,
+        "rows_in_another_component_after_matching": convergence.changed_matched,
     }
 
 

@@ -52,14 +52,19 @@ def _matrix_block(title: str, values: np.ndarray, weights=None) -> list[str]:
 def _converged_lines(convergence, gmm) -> list[str]:
     early = convergence.early
     taken, dropped = gmm.extrapolations_
+    moved = f"{convergence.changed_matched:.1%} of the rows in another cluster after matching"
+    if convergence.changed is not None:
+        moved = (
+            f"{convergence.changed:.1%} of the rows in another component "
+            f"({convergence.changed_matched:.1%} after matching the components)"
+        )
     return [
         f"          run to convergence from the run's start: SQUAREM ({taken} extrapolations"
         f" taken, {dropped} dropped), relative change <= {gmm.tol:g}",
         f"Early     the run's own stop: {early.n_iter_} iterations, mean log-likelihood "
         f"{early.lower_bound_:.6f} ({gmm.lower_bound_ - early.lower_bound_:.6f} lower); its "
         f"partition against the converged one: adjusted Rand index "
-        f"{convergence.partition_agreement.adjusted_rand:.4f}, "
-        f"{convergence.changed:.1%} of the rows in another component",
+        f"{convergence.partition_agreement.adjusted_rand:.4f}, {moved}",
     ]
 
 

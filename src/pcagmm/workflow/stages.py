@@ -213,15 +213,19 @@ class Convergence:
     early_clusters : ndarray
     partition_agreement : Agreement
         The early partition compared with the converged one (ARI, NMI, matched accuracy).
-    changed : float
-        The fraction of rows whose component differs (EM keeps each component's index
-        from the same start, so components are compared by index).
+    changed : float or None
+        The fraction of rows whose component differs, components compared by index
+        (EM keeps each component's index from the same start; None with ``n_init > 1``,
+        whose best starts may differ).
+    changed_matched : float
+        The same after matching the components one-to-one (Hungarian) to agree most.
     """
 
     early: object
     early_clusters: np.ndarray
     partition_agreement: object
-    changed: float
+    changed: float | None
+    changed_matched: float
 
 
 def compare_convergence(early: Clustering, converged: Clustering) -> Convergence:
@@ -230,11 +234,14 @@ def compare_convergence(early: Clustering, converged: Clustering) -> Convergence
 
     early_clusters = np.asarray(early.clusters)
     clusters = np.asarray(converged.clusters)
+    partitions = agreement(clusters, early_clusters)
+    same_start = early.gmm.n_init == 1
     return Convergence(
         early.gmm,
         early_clusters,
-        agreement(clusters, early_clusters),
-        float(np.mean(early_clusters != clusters)),
+        partitions,
+        float(np.mean(early_clusters != clusters)) if same_start else None,
+        1.0 - partitions.accuracy,
     )
 
 
