@@ -18,8 +18,9 @@ def cluster_rows(gmm) -> tuple[np.ndarray, np.ndarray]:
     return gmm.means_, np.sqrt(variances)
 
 
-def summary(result) -> dict:
-    """Everything about a run that fits in JSON (what summary.json holds)."""
+def versions() -> dict:
+    """The versions of pcagmm, its numerical libraries and Python (recorded in the JSON
+    files an analysis writes)."""
     import platform
 
     import matplotlib
@@ -28,18 +29,23 @@ def summary(result) -> dict:
 
     from .. import __version__
 
+    return {
+        "pcagmm": __version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "matplotlib": matplotlib.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def summary(result) -> dict:
+    """Everything about a run that fits in JSON (what summary.json holds)."""
     ds, pca, gmm = result.dataset, result.pca, result.gmm
     means, stds = cluster_rows(gmm)
     return {
         "config": result.config,
-        "versions": {
-            "pcagmm": __version__,
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-            "scikit-learn": sklearn.__version__,
-            "matplotlib": matplotlib.__version__,
-            "python": platform.python_version(),
-        },
+        "versions": versions(),
         "data": {
             "name": ds.name,
             "shape": list(ds.shape),

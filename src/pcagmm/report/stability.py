@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..stability_measures import SAME_OPTIMUM, STABLE_JACCARD
+from .files import versions
 from .text import table_lines
 
 #: the columns of stability.csv (one row per fit), in order
@@ -265,26 +266,6 @@ def stability_record(study) -> dict:
 def stability_json(study) -> str:
     """stability.json (see :func:`stability_record`)."""
     return json.dumps(stability_record(study), indent=2) + "\n"
-
-
-def versions() -> dict:
-    """The versions summary.json records."""
-    import platform
-
-    import matplotlib
-    import scipy
-    import sklearn
-
-    from .. import __version__
-
-    return {
-        "pcagmm": __version__,
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "scikit-learn": sklearn.__version__,
-        "matplotlib": matplotlib.__version__,
-        "python": platform.python_version(),
-    }
 
 
 def _plain(value):
