@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 
 import numpy as np
 
@@ -106,6 +107,25 @@ def early_stop_record(convergence) -> dict | None:
         "rows_in_another_component": convergence.changed,
         "rows_in_another_component_after_matching": convergence.changed_matched,
     }
+
+
+def rows_csv(rows: list[dict], columns) -> str:
+    """A CSV of dicts, one line each, in the order of ``columns``: floats as ``repr``
+    (every digit), None, NaN and infinities as empty cells."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_value(row.get(column)) for column in columns])
+    return buffer.getvalue()
+
+
+def _csv_value(value) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
 
 
 def clusters_csv(gmm) -> str:

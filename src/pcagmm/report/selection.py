@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 
 import numpy as np
 
 from ..mixture.selection import RESULT_COLUMNS
+from .files import rows_csv
 from .text import table_lines
 
 #: the columns of selection.csv, in order: the projection size, the estimator's
@@ -89,20 +88,7 @@ def _span(values) -> str:
 
 def selection_csv(results: list[dict]) -> str:
     """selection.csv: one row per fitted model (failed ones with empty numbers)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in results:
-        writer.writerow([_csv_value(row.get(column)) for column in CSV_COLUMNS])
-    return buffer.getvalue()
-
-
-def _csv_value(value) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+    return rows_csv(results, CSV_COLUMNS)
 
 
 def selection_record(selection) -> dict:

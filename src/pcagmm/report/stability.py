@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from pathlib import Path
@@ -11,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..stability_measures import SAME_OPTIMUM, STABLE_JACCARD
-from .files import versions
+from .files import rows_csv, versions
 from .text import table_lines
 
 #: the columns of stability.csv (one row per fit), in order
@@ -221,20 +219,7 @@ def _jaccard_lines(study) -> list[str]:
 
 def stability_csv(study) -> str:
     """stability.csv: one row per fit (empty cells for what does not apply)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in study.fits:
-        writer.writerow([_csv_value(row.get(column)) for column in CSV_COLUMNS])
-    return buffer.getvalue()
-
-
-def _csv_value(value) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+    return rows_csv(study.fits, CSV_COLUMNS)
 
 
 def stability_record(study) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 
 from ..progress import Progress
@@ -56,24 +57,17 @@ def _run_claimed(config: RunConfig, progress: Progress | None) -> Result:
     hashing = stages.hash_in_background(dataset) if config.write else None
     with stages.compute_on(config.dask) as client:
         projection = stages.project(dataset.X, config.components, client=client, timer=timer)
-        clustering = stages.cluster(
+        cluster = functools.partial(
+            stages.cluster,
             projection,
             config,
             client=client,
             timer=timer,
             keep_projection=config.plots or not config.write,
         )
-        convergence = None
-        if config.converge:
-            early = clustering
-            clustering = stages.cluster(
-                projection,
-                config,
-                client=client,
-                timer=timer,
-                keep_projection=config.plots or not config.write,
-                converged=True,
-            )
+        clustering, convergence = cluster(), None
+        if config.converge:  # the same start again, run to convergence
+            early, clustering = clustering, cluster(converged=True)
             convergence = stages.compare_convergence(early, clustering)
         write_images = config.write and dataset.image_shape
         pixel_max = stages.pixel_max(dataset.X, client) if write_images else 0.0

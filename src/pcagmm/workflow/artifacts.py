@@ -152,6 +152,24 @@ def remove_leftovers(target: Path) -> list[Path]:
     return found
 
 
+def write_analysis_folder(reference, target: Path, run, timer, extra_files) -> None:
+    """Write the folder of an analysis of many fits (a sweep, a stability study): its
+    reference run's outputs (figures, clusters.csv, model.npz, summary.json, as
+    :func:`write_run_folder`) with the analysis' own files, written by
+    ``extra_files(folder)``; ``run`` is the :class:`RunConfig` of the shared options."""
+    from .stages import pixel_max
+
+    write_run_folder(
+        reference,
+        target,
+        figure_format=run.figure_format,
+        plots=run.plots,
+        pixel_max=pixel_max(reference.dataset.X) if reference.dataset.image_shape else 0.0,
+        timer=timer,
+        extra_files=extra_files,
+    )
+
+
 def write_run_folder(
     result,
     target: Path,

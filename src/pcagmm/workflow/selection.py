@@ -328,16 +328,8 @@ def _select_claimed(config: SelectConfig, progress: Progress | None) -> Selectio
     if hashing is not None:
         hashing.join()
     if run.write:
-        pixel_max = stages.pixel_max(dataset.X) if dataset.image_shape else 0.0
-        artifacts.write_run_folder(
-            run_result,
-            config.target,
-            figure_format=run.figure_format,
-            plots=run.plots,
-            pixel_max=pixel_max,
-            timer=timer,
-            extra_files=functools.partial(_write_selection_files, selection, run),
-        )
+        own_files = functools.partial(_write_selection_files, selection, run)
+        artifacts.write_analysis_folder(run_result, config.target, run, timer, own_files)
         selection.out, selection.files = run_result.out, run_result.files
     return selection
 

@@ -351,16 +351,8 @@ def _stability_claimed(config: StabilityConfig, n_jobs, progress) -> Stability:
     if hashing is not None:
         hashing.join()
     if run.write:
-        pixel_max = stages.pixel_max(dataset.X) if dataset.image_shape else 0.0
-        artifacts.write_run_folder(
-            reference,
-            config.target,
-            figure_format=run.figure_format,
-            plots=run.plots,
-            pixel_max=pixel_max,
-            timer=timer,
-            extra_files=functools.partial(_write_stability_files, result, run),
-        )
+        own_files = functools.partial(_write_stability_files, result, run)
+        artifacts.write_analysis_folder(reference, config.target, run, timer, own_files)
         result.out, result.files = reference.out, reference.files
     return result
 
