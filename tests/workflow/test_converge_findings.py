@@ -13,6 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from commandline import cli, one_line_error
 from pcagmm import GaussianMixture, run
+from pcagmm.evaluate import agreement
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +47,11 @@ def test_run_converge_reports_the_converged_fit_beside_the_early_stop(converged_
     assert convergence.early.n_iter_ == 9
     assert round(convergence.early.lower_bound_, 6) == -15.151062
     # the README's figures of the converged partition, to the digits it gives them
-    assert round(convergence.partition_agreement.adjusted_rand, 2) == 0.39
+    assert round(convergence.partition_agreement.adjusted_rand, 1) == 0.4
     assert (round(convergence.changed, 2), round(convergence.changed_matched, 2)) == (0.56, 0.45)
-    assert round(result.agreement.adjusted_rand, 3) == 0.187
+    assert round(result.agreement.adjusted_rand, 2) == 0.19
+    early_agreement = agreement(result.dataset.y, convergence.early_clusters)
+    assert round(early_agreement.adjusted_rand, 2) == 0.23
     np.testing.assert_array_equal(result.clusters, gmm.predict(result.Z))
     np.testing.assert_array_equal(convergence.early_clusters, convergence.early.predict(result.Z))
     summary = json.loads((out / "summary.json").read_text())
@@ -75,6 +78,23 @@ def test_the_converged_fit_is_plain_ems_limit(converged_run):
     assert abs(plain.lower_bound_ - result.gmm.lower_bound_) < 1e-9 * abs(plain.lower_bound_)
     assert np.mean(plain.predict(result.Z) != result.clusters) < 1e-3  # 30 rows of 70,000
     assert result.gmm.n_iter_ * 5 < plain.n_iter_
+
+
+@pytest.mark.slow
+def test_the_converged_fit_moves_little_when_the_data_move_by_one_ulp(converged_run):
+    # the README: up to 0.1 in the means, 0.03 in the deviations, 3e-5 in the weights, a
+    # few rows, the log-likelihood the same to 1e-9 (here checked with some margin)
+    result, _ = converged_run
+    rng = np.random.default_rng(0)
+    Z = np.asarray(result.Z)
+    moved = np.nextafter(Z, np.where(rng.random(Z.shape) < 0.5, -np.inf, np.inf))
+    settings = {"random_state": 42, "stopping": "relative", "tol": 1e-12, "max_iter": 100_000}
+    again = GaussianMixture(10, acceleration="squarem", **settings).fit(moved)
+    gmm = result.gmm
+    assert abs(again.lower_bound_ - gmm.lower_bound_) < 1e-9 * abs(gmm.lower_bound_)
+    assert np.abs(again.means_ - gmm.means_).max() < 0.2
+    assert np.abs(again.weights_ - gmm.weights_).max() < 1e-4
+    assert 0 < np.sum(again.predict(Z) != result.clusters) < 20
 
 
 @pytest.mark.slow
@@ -113,15 +133,17 @@ def test_the_readmes_converged_table_is_what_the_run_gives(converged_run):
     early_sd, converged_sd = (np.sqrt(np.array([np.diag(c) for c in g.covariances_]))
                               for g in (early, converged))  # fmt: skip
     assert len(rows) == 10
+    pair = "{:.1f}, {:.1f}".format
     for k, row in enumerate(rows):
         cells = [cell.strip() for cell in row.strip("|").split("|")]
-        pair = "{:.1f}, {:.1f}".format
-        assert cells == [
-            str(k),
-            f"{early.weights_[k]:.4f}", f"{converged.weights_[k]:.4f}",
-            pair(*early.means_[k]), pair(*converged.means_[k]),
-            pair(*early_sd[k]), pair(*converged_sd[k]),
-        ]  # fmt: skip
+        # the notebook's fit exactly as printed
+        assert cells[:2] == [str(k), f"{early.weights_[k]:.4f}"]
+        assert (cells[3], cells[5]) == (pair(*early.means_[k]), pair(*early_sd[k]))
+        # the converged fit within what the README says it holds to: +-0.2, +-0.0002
+        assert abs(float(cells[2]) - converged.weights_[k]) <= 2e-4
+        for cell, values in ((cells[4], converged.means_[k]), (cells[6], converged_sd[k])):
+            printed = np.array([float(v) for v in cell.split(",")])
+            assert np.all(np.abs(printed - values) <= 0.2), (k, cell, values)
     # the report's lines the README quotes: the log-likelihoods to the digits printed
     assert f"passes, mean log-likelihood {result.gmm.lower_bound_:.6f}\n" in text
     assert "mean log-likelihood -15.151062 (0.020836 lower)" in text

@@ -48,7 +48,7 @@ def test_twenty_seeds_run_to_convergence_reach_four_optima(shared_mnist):
     best = max(by_size, key=lambda optimum: optimum["log_likelihood"][1])
     assert round(best["log_likelihood"][1], 6) == -15.128828
     assert [study.fits[i]["seed"] for i in best["fits"]] == [61]
-    assert round(study.fits[by_size[0]["fits"][0]]["ari_labels"], 3) == 0.199
+    assert {round(study.fits[i]["ari_labels"], 2) for i in by_size[0]["fits"]} == {0.20}
     means = dict(zip(study.cluster_labels, study.jaccard["seed"]["mean"], strict=True))
     assert (round(means[9], 2), round(means[2], 2)) == (0.42, 0.46)
     assert sorted(label for label, value in means.items() if value < 0.6) == [2, 9]
