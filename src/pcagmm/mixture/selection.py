@@ -23,6 +23,7 @@ R's mclust reports BIC with the other sign and without the factor: its
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Iterable, Iterator
 
@@ -31,13 +32,14 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ..rows.chunks import THREADS, blas_threads, first_rows_mean, limit_row_threads
+from ..rows.chunks import first_rows_mean, limit_row_threads
 from . import CRITERIA
 from .covariance import names as covariance_type_names
 from .em_pass import EMPass
 from .gaussian_mixture import GaussianMixture, _check_int
 from .initialization import SharedStarts, sharing_starts
 from .kernels import Model
+from .side_by_side import Task, fit_side_by_side
 
 #: the columns of a row of ``results_``, in order
 RESULT_COLUMNS = (
@@ -110,7 +112,7 @@ def fit_cell(X, cell: Cell, mixture_params: dict, threads: int | None = 1, start
     started = time.perf_counter()
     gmm = GaussianMixture(cell.n_components, covariance_type=cell.covariance_type, **mixture_params)
     try:
-        with warnings.catch_warnings(), _threads(threads), sharing_starts(starts):
+        with warnings.catch_warnings(), limit_row_threads(threads), sharing_starts(starts):
             warnings.simplefilter("ignore", ConvergenceWarning)  # recorded as `converged`
             gmm.fit(X)
             criteria = information_criteria(gmm, X)
@@ -135,12 +137,6 @@ def fit_cell(X, cell: Cell, mixture_params: dict, threads: int | None = 1, start
     return fitted, gmm
 
 
-def _threads(threads):
-    import contextlib
-
-    return contextlib.nullcontext() if threads is None else limit_row_threads(threads)
-
-
 def sweep(
     data: dict,
     cells: list[Cell],
@@ -159,38 +155,16 @@ def sweep(
     """
     # the costliest fits first, so no long fit starts last while the other workers idle
     order = sorted(range(len(cells)), key=lambda i: -_expected_cost(cells[i], data))
-    if client is not None:
-        yield from _sweep_on_dask(client, data, cells, order, mixture_params)
-        return
-    # each start drawn once per data set and K, shared by the covariance types
-    starts = {key: SharedStarts() for key in data}
-    workers = THREADS if n_jobs is None else max(1, int(n_jobs))
-    if workers == 1 or len(cells) == 1:
-        for index, cell in enumerate(cells):
-            X = data[cell.data]
-            yield (index, *fit_cell(X, cell, mixture_params, None, starts[cell.data]))
-        return
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
-    # BLAS on one thread for every fit (the limit is process-wide); each fit's passes
-    # on one thread too: the fits are the parallel work
-    with blas_threads(1), ThreadPoolExecutor(workers) as pool:
-        pending = {}
-        for index in order:
-            cell = cells[index]
-            future = pool.submit(
-                fit_cell, data[cell.data], cell, mixture_params, 1, starts[cell.data]
-            )
-            pending[future] = index
-        try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    index = pending.pop(future)
-                    yield (index, *future.result())
-        finally:
-            for future in pending:
-                future.cancel()
+    if client is None:  # each start drawn once per data set and K, shared by the types
+        starts = {key: SharedStarts() for key in data}
+        fit = {key: functools.partial(fit_cell, starts=starts[key]) for key in data}
+    else:  # the workers draw their own
+        fit = dict.fromkeys(data, fit_cell)
+    tasks = [Task(cell.data, fit[cell.data], (cell, mixture_params)) for cell in cells]
+    for index, (row, gmm) in fit_side_by_side(
+        data, tasks, order=order, n_jobs=n_jobs, client=client
+    ):
+        yield index, row, gmm
 
 
 def fit_grid(
@@ -222,31 +196,6 @@ def _expected_cost(cell: Cell, data: dict) -> float:
     n, d = data[cell.data].shape
     per_row = d * d if covariance_type(cell.covariance_type).holds_matrices else d
     return float(n) * cell.n_components * per_row
-
-
-def _sweep_on_dask(client, data, cells, order, mixture_params):
-    from distributed import as_completed
-
-    keys = list(data)
-    # a key of its own (not the content's hash): another sweep of the same rows that
-    # ends would otherwise release the rows under this sweep's tasks
-    scattered = client.scatter([data[key] for key in keys], broadcast=True, hash=False)
-    on_workers = dict(zip(keys, scattered, strict=True))
-    futures = {
-        client.submit(
-            fit_cell,
-            on_workers[cells[index].data],
-            cells[index],
-            mixture_params,
-            1,
-            pure=False,
-            priority=-rank,  # the costliest first
-        ): index
-        for rank, index in enumerate(order)
-    }
-    for future in as_completed(futures):
-        row, gmm = future.result()
-        yield futures[future], row, gmm
 
 
 def best_index(results: list[dict], criterion: str) -> int | None:

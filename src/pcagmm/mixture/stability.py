@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..rows.chunks import THREADS, blas_threads, limit_row_threads
+from ..rows.chunks import limit_row_threads
+from .side_by_side import Task, fit_side_by_side
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,8 +57,7 @@ def fit_one(Z: np.ndarray, gmm, sample_weight=None, threads: int | None = 1):
     from sklearn.exceptions import ConvergenceWarning
 
     started = time.perf_counter()
-    limit = limit_row_threads(threads) if threads is not None else _nothing()
-    with warnings.catch_warnings(), limit:
+    with warnings.catch_warnings(), limit_row_threads(threads):
         warnings.simplefilter("ignore", ConvergenceWarning)  # recorded as `converged`
         gmm.fit(Z, sample_weight=sample_weight)
     return gmm, {
@@ -66,12 +66,6 @@ def fit_one(Z: np.ndarray, gmm, sample_weight=None, threads: int | None = 1):
         "converged": bool(gmm.converged_),
         "time": time.perf_counter() - started,
     }
-
-
-def _nothing():
-    import contextlib
-
-    return contextlib.nullcontext()
 
 
 def fit_all(
@@ -92,54 +86,16 @@ def fit_all(
     fit's passes and BLAS on one thread (``n_jobs=1``: one fit at a time on every core).
     ``progress(done, total)`` is called after each fit.
     """
+    tasks = [
+        Task("Z", fit_one, (gmm, weight)) for gmm, weight in zip(mixtures, weights, strict=True)
+    ]
+    fits = fit_side_by_side({"Z": Z}, tasks, n_jobs=n_jobs, client=client)
     results: list[tuple[object, dict] | None] = [None] * len(mixtures)
-    for done, (index, result) in enumerate(_fits(Z, mixtures, weights, n_jobs, client), 1):
+    for done, (index, result) in enumerate(fits, 1):
         results[index] = result
         if progress is not None:
             progress(done, len(mixtures))
     return results  # type: ignore[return-value]
-
-
-def _fits(Z, mixtures, weights, n_jobs, client) -> Iterator[tuple[int, tuple]]:
-    if client is not None:
-        yield from _fits_on_dask(client, Z, mixtures, weights)
-        return
-    workers = THREADS if n_jobs is None else max(1, int(n_jobs))
-    if workers == 1 or len(mixtures) == 1:
-        for index, (gmm, weight) in enumerate(zip(mixtures, weights, strict=True)):
-            yield index, fit_one(Z, gmm, weight, threads=None)
-        return
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
-    # as pcagmm.mixture.selection.sweep: the fits are the parallel work, so each one's
-    # passes and BLAS run on one thread (the BLAS limit is process-wide)
-    with blas_threads(1), ThreadPoolExecutor(workers) as pool:
-        pending = {
-            pool.submit(fit_one, Z, gmm, weight, 1): index
-            for index, (gmm, weight) in enumerate(zip(mixtures, weights, strict=True))
-        }
-        try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield pending.pop(future), future.result()
-        finally:
-            for future in pending:
-                future.cancel()
-
-
-def _fits_on_dask(client, Z, mixtures, weights):
-    from distributed import as_completed
-
-    # a key of its own (not the content's hash), as the selection sweep's: another
-    # study of the same rows that ends would otherwise release them under these tasks
-    [on_workers] = client.scatter([Z], broadcast=True, hash=False)
-    futures = {
-        client.submit(fit_one, on_workers, gmm, weight, 1, pure=False): index
-        for index, (gmm, weight) in enumerate(zip(mixtures, weights, strict=True))
-    }
-    for future in as_completed(futures):
-        yield futures[future], future.result()
 
 
 __all__ = ["Fit", "bootstrap_counts", "fit_all", "fit_one"]

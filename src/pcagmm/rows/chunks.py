@@ -43,12 +43,16 @@ _THREAD_LIMIT: contextvars.ContextVar[int | None] = contextvars.ContextVar(
 
 
 @contextlib.contextmanager
-def limit_row_threads(threads: int):
-    """Run the passes started in this thread (context) on at most ``threads`` threads.
+def limit_row_threads(threads: int | None):
+    """Run the passes started in this thread (context) on at most ``threads`` threads
+    (None: no limit of its own).
 
     A sweep that runs several fits side by side, each on its own thread, gives each
     fit one thread this way instead of letting every fit start :data:`THREADS`.
     """
+    if threads is None:
+        yield
+        return
     token = _THREAD_LIMIT.set(threads)
     try:
         yield
