@@ -366,9 +366,10 @@ def _measures(config, dataset, fits, fitted, partitions, counts):
     seeds = [i for i, fit in enumerate(fits) if fit.kind == "seed"]
     groups = optimum_groups(ari[np.ix_(seeds, seeds)])
     optimum = dict(zip(seeds, groups.tolist(), strict=True))
+    agreements = [None if dataset.y is None else agreement(dataset.y, p) for p in partitions]
     rows = []
     for i, (fit, (_, row)) in enumerate(zip(fits, fitted, strict=True)):
-        labels = None if dataset.y is None else agreement(dataset.y, partitions[i]).adjusted_rand
+        labels = None if agreements[i] is None else agreements[i].adjusted_rand
         rows.append({
             "kind": fit.kind, "seed": fit.seed, "resample": fit.resample,
             "log_likelihood": row["log_likelihood"], "n_iter": row["n_iter"],
@@ -378,9 +379,8 @@ def _measures(config, dataset, fits, fitted, partitions, counts):
     reference = partitions[0]
     clusters = np.unique(reference).tolist()
     cluster_labels = None
-    if dataset.y is not None:
-        matching = agreement(dataset.y, reference).matching
-        cluster_labels = [matching.get(k) for k in clusters]
+    if agreements[0] is not None:  # the reference's clusters as the labels they match
+        cluster_labels = [agreements[0].matching.get(k) for k in clusters]
     jaccard = {}
     for kind in KINDS:
         others = [i for i, fit in enumerate(fits) if fit.kind == kind and i != 0]
