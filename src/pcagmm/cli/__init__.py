@@ -23,7 +23,7 @@ from ..errors import PcagmmError
 from .console import EXIT_INTERRUPTED, EXIT_USAGE, Console, Parser, common_options
 
 #: the modules of pcagmm.cli that each register a command, in the order of --help
-COMMANDS = ("data", "run", "select", "stability", "predict")
+COMMANDS = ("data", "run", "select", "stability", "predict", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

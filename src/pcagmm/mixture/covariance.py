@@ -140,9 +140,13 @@ class CovarianceType:
         """Each component's variance along each feature (the diagonal), (K, d)."""
         raise NotImplementedError
 
+    def block(self, covariances: np.ndarray, K: int, m: int) -> np.ndarray:
+        """Each component's covariance among the first ``m`` features, (K, m, m)."""
+        raise NotImplementedError
+
     def plane(self, covariances: np.ndarray, K: int) -> np.ndarray:
         """Each component's covariance in the plane of the first two features, (K, 2, 2)."""
-        raise NotImplementedError
+        return self.block(covariances, K, 2)
 
     def sample(self, rng, means, covariances, counts) -> np.ndarray:
         """``counts[k]`` rows drawn from each component, stacked in component order."""
@@ -341,8 +345,8 @@ class Full(_Matrices):
     def variances(self, covariances, K, d):
         return np.diagonal(covariances, axis1=1, axis2=2)
 
-    def plane(self, covariances, K):
-        return covariances[:, :2, :2]
+    def block(self, covariances, K, m):
+        return covariances[:, :m, :m]
 
     def sample(self, rng, means, covariances, counts):
         return np.vstack(
@@ -407,8 +411,8 @@ class Tied(_Matrices):
     def variances(self, covariances, K, d):
         return np.broadcast_to(np.diag(covariances), (K, d))
 
-    def plane(self, covariances, K):
-        return np.broadcast_to(covariances[:2, :2], (K, 2, 2))
+    def block(self, covariances, K, m):
+        return np.broadcast_to(covariances[:m, :m], (K, m, m))
 
     def sample(self, rng, means, covariances, counts):
         return np.vstack(
@@ -489,8 +493,8 @@ class Diag(_Variances):
     def variances(self, covariances, K, d):
         return covariances
 
-    def plane(self, covariances, K):
-        return np.stack([np.diag(c[:2]) for c in covariances])
+    def block(self, covariances, K, m):
+        return np.stack([np.diag(c[:m]) for c in covariances])
 
 
 class Spherical(_Variances):
@@ -538,8 +542,8 @@ class Spherical(_Variances):
     def variances(self, covariances, K, d):
         return np.repeat(covariances[:, np.newaxis], d, axis=1)
 
-    def plane(self, covariances, K):
-        return np.stack([np.eye(2) * c for c in covariances])
+    def block(self, covariances, K, m):
+        return np.stack([np.eye(m) * c for c in covariances])
 
 
 for _kind in (Full(), Tied(), Diag(), Spherical()):

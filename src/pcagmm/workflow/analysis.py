@@ -63,7 +63,7 @@ def _run_claimed(config: RunConfig, progress: Progress | None) -> Result:
             config,
             client=client,
             timer=timer,
-            keep_projection=config.plots or not config.write,
+            keep_projection=config.plots or config.report or not config.write,
         )
         clustering, convergence = cluster(), None
         if config.converge:  # the same start again, run to convergence
@@ -93,6 +93,7 @@ def _run_claimed(config: RunConfig, progress: Progress | None) -> Result:
             target,
             figure_format=config.figure_format,
             plots=config.plots,
+            report=config.report,
             pixel_max=pixel_max,
             timer=timer,
         )

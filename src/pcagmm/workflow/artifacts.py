@@ -164,6 +164,7 @@ def write_analysis_folder(reference, target: Path, run, timer, extra_files) -> N
         target,
         figure_format=run.figure_format,
         plots=run.plots,
+        report=run.report,
         pixel_max=pixel_max(reference.dataset.X) if reference.dataset.image_shape else 0.0,
         timer=timer,
         extra_files=extra_files,
@@ -176,6 +177,7 @@ def write_run_folder(
     *,
     figure_format: str = "png",
     plots: bool = True,
+    report: bool = True,
     pixel_max: float = 0.0,
     timer: StageTimer | None = None,
     extra_files: Callable[[Path], list[str]] | None = None,
@@ -184,6 +186,8 @@ def write_run_folder(
 
     ``extra_files(folder)`` writes an analysis' own files into the folder being built
     (before summary.json, which marks a complete folder) and returns their names.
+    ``report`` writes report.html (:mod:`~pcagmm.workflow.html_report`), which shows
+    those files too; it needs the projection (``result.Z``).
 
     Built in a temporary folder beside ``target`` and renamed into place when complete,
     so an interrupted run leaves no half-written folder. ``pixel_max`` is the largest
@@ -217,10 +221,16 @@ def write_run_folder(
                 files += ["clusters.csv", "model.npz"]
                 if extra_files is not None:
                     files = extra_files(build) + files
-                files.append("summary.json")
-                result.out, result.files = target, files
-                # summary.json last: it marks a complete run folder
-                (build / "summary.json").write_text(report_files.summary_json(result))
+            if report and result.Z is not None:
+                from .html_report import REPORT_FILE, write_report
+
+                with timer.stage("report", "writing report.html"):
+                    write_report(result, build, pixel_max)
+                files.append(REPORT_FILE)
+            files.append("summary.json")
+            result.out, result.files = target, files
+            # summary.json last: it marks a complete run folder
+            (build / "summary.json").write_text(report_files.summary_json(result))
     except BaseException:
         result.out, result.files = None, []
         raise

@@ -120,6 +120,7 @@ class RunConfig:
     out: object = option(None, "output folder (default runs/<run name>/)", metavar="DIR")
     figure_format: str = option("png", "figure format", flag="--format", choices=FIGURE_FORMATS)
     plots: bool = option(True, "skip the figures")
+    report: bool = option(True, "skip report.html, the interactive page of the run")
     write: bool = option(True, "write the run folder (False: compute only)", cli=False)
     force: bool = option(False, "replace an output folder that holds a different run")
     folder: object = option(

@@ -1,0 +1,648 @@
+// pcagmm's report page: reads the data embedded in this file and draws it on canvases.
+// No dependency, nothing fetched. Every text taken from the data is set as text
+// (textContent), never parsed as HTML. window.pcagmmReport exposes the state for tests.
+"use strict";
+(function () {
+  const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%()*+-;=?@^_{|}~.,:[";
+  const TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+  const TAB20 = ["#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#ff9896", "#9467bd", "#c5b0d5",
+    "#8c564b", "#c49c94", "#e377c2", "#f7b6d2", "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d", "#17becf", "#9edae5"];
+  const MARGIN = { left: 64, right: 12, top: 12, bottom: 42 };
+  const HOVER_RADIUS = 8;   // CSS pixels
+  const MEAN_RADIUS = 10;
+  const SIGMAS = [1, 2, 3];
+  const meta = JSON.parse(document.getElementById("pcagmm-meta").textContent);
+  const api = { meta, readyMs: null, errors: [] };
+  window.pcagmmReport = api;
+
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, props, text) => {
+    const node = document.createElement(tag);
+    if (props) for (const [k, v] of Object.entries(props)) node[k] = v;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+
+  // ------------------------------------------------------------------ the embedded data
+  function base85(id, length) {
+    const text = $(id).textContent;
+    const table = new Uint8Array(128);
+    for (let i = 0; i < 85; i++) table[ALPHABET.charCodeAt(i)] = i;
+    const groups = Math.floor(text.length / 5);
+    const out = new Uint8Array(groups * 4);
+    for (let g = 0, c = 0, o = 0; g < groups; g++, c += 5, o += 4) {
+      let v = table[text.charCodeAt(c)];
+      v = v * 85 + table[text.charCodeAt(c + 1)];
+      v = v * 85 + table[text.charCodeAt(c + 2)];
+      v = v * 85 + table[text.charCodeAt(c + 3)];
+      v = v * 85 + table[text.charCodeAt(c + 4)];
+      out[o] = (v / 16777216) & 255;
+      out[o + 1] = (v >>> 16) & 255;
+      out[o + 2] = (v >>> 8) & 255;
+      out[o + 3] = v & 255;
+    }
+    return out.subarray(0, length);
+  }
+
+  async function blob(name) {
+    const layout = meta.blobs[name];
+    if (!layout) return null;
+    const packed = base85("blob-" + name, layout.deflated);
+    const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+    const buffer = await new Response(stream).arrayBuffer();
+    if (buffer.byteLength !== layout.bytes) throw new Error("blob " + name + " is damaged");
+    return buffer;
+  }
+
+  function integers(buffer, count) {
+    if (!buffer) return null;
+    const width = buffer.byteLength / count;
+    return width === 1 ? new Uint8Array(buffer) : width === 2 ? new Uint16Array(buffer) : new Uint32Array(buffer);
+  }
+
+  // ----------------------------------------------------------------------------- state
+  const n = meta.rows_shown;
+  const mixture = meta.mixture;
+  const K = mixture.K;
+  const state = {
+    axes: [], rows: null, labels: null, clusters: null, images: null, probabilities: null,
+    colourBy: meta.classes ? "label" : "cluster", x: 0, y: 1,
+    hidden: { label: new Set(), cluster: new Set() },
+    showEllipses: true, showMeans: true, view: null, pinned: null, hovered: null,
+    screenX: null, screenY: null, clusterShown: null,
+  };
+  api.state = state;
+
+  function colours(count) {
+    if (count <= 10) return TAB10.slice(0, count);
+    if (count <= 20) return TAB20.slice(0, count);
+    return Array.from({ length: count }, (_, i) => `hsl(${(i * 137.508) % 360}, 65%, 45%)`);
+  }
+  const labelColours = meta.classes ? colours(meta.classes.length) : [];
+  const clusterColours = colours(K);
+  function rgb(colour) {
+    const probe = document.createElement("canvas").getContext("2d");
+    probe.fillStyle = colour;
+    const hex = probe.fillStyle;  // normalised to #rrggbb
+    return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  }
+
+  function rowNumber(i) { return state.rows ? state.rows[i] : i; }
+  function coordinate(axis, i) {
+    const a = state.axes[axis];
+    return a.centre + a.scale * a.values[i];
+  }
+  function group(i) { return state.colourBy === "label" ? state.labels[i] : state.clusters[i]; }
+
+  // --------------------------------------------------------------- cluster probabilities
+  // log N(z | mean, covariance) by a Cholesky factor, for the page's axes (all of them)
+  const factors = mixture.all_components ? mixture.covariances.map(cholesky) : null;
+  function cholesky(matrix) {
+    const d = matrix.length;
+    const L = Array.from({ length: d }, () => new Float64Array(d));
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j <= i; j++) {
+        let s = matrix[i][j];
+        for (let k = 0; k < j; k++) s -= L[i][k] * L[j][k];
+        L[i][j] = i === j ? Math.sqrt(Math.max(s, 0)) : s / L[j][j];
+      }
+    }
+    return L;
+  }
+  function probabilities(i) {
+    if (state.probabilities) {
+      return Array.from({ length: K }, (_, k) => state.probabilities[i * K + k] / 255);
+    }
+    const d = state.axes.length;
+    const z = Array.from({ length: d }, (_, j) => coordinate(j, i));
+    const logs = new Float64Array(K);
+    for (let k = 0; k < K; k++) {
+      const L = factors[k];
+      const mean = mixture.means[k];
+      let quadratic = 0, logDet = 0;
+      const u = new Float64Array(d);
+      for (let a = 0; a < d; a++) {  // solve L u = z - mean
+        let s = z[a] - mean[a];
+        for (let b = 0; b < a; b++) s -= L[a][b] * u[b];
+        u[a] = s / L[a][a];
+        quadratic += u[a] * u[a];
+        logDet += Math.log(L[a][a]);
+      }
+      logs[k] = Math.log(mixture.weights[k]) - logDet - 0.5 * quadratic - 0.5 * d * Math.log(2 * Math.PI);
+    }
+    const top = Math.max(...logs);
+    let total = 0;
+    const p = Array.from(logs, (v) => { const e = Math.exp(v - top); total += e; return e; });
+    return p.map((v) => v / total);
+  }
+  api.probabilities = probabilities;
+
+  // ------------------------------------------------------------------------------ view
+  const plot = $("plot"), canvas = $("points"), overlay = $("overlay");
+  let cssWidth = 0, cssHeight = 0, ratio = 1;
+
+  function size() {
+    cssWidth = Math.max(480, Math.min(900, document.documentElement.clientWidth - 420));
+    cssHeight = Math.round(cssWidth * 0.78);
+    ratio = window.devicePixelRatio || 1;
+    for (const c of [canvas, overlay]) {
+      c.width = Math.round(cssWidth * ratio);
+      c.height = Math.round(cssHeight * ratio);
+      c.style.width = cssWidth + "px";
+      c.style.height = cssHeight + "px";
+    }
+    plot.style.width = cssWidth + "px";
+    plot.style.height = cssHeight + "px";
+  }
+
+  function range(axis) {
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const v = coordinate(axis, i);
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (!(lo < hi)) { const c = Number.isFinite(lo) ? lo : 0; lo = c - 1; hi = c + 1; }
+    const pad = (hi - lo) * 0.04;
+    return [lo - pad, hi + pad];
+  }
+  function resetView() {
+    const [x0, x1] = range(state.x);
+    const [y0, y1] = state.y === null ? [-0.05, 1.05] : range(state.y);
+    state.view = { x0, x1, y0, y1 };
+  }
+  function yValue(i) { return state.y === null ? i / Math.max(1, n - 1) : coordinate(state.y, i); }
+  // data -> CSS pixels in the canvas
+  function toScreen(x, y) {
+    const v = state.view, w = cssWidth - MARGIN.left - MARGIN.right, h = cssHeight - MARGIN.top - MARGIN.bottom;
+    return [MARGIN.left + (x - v.x0) / (v.x1 - v.x0) * w, MARGIN.top + (v.y1 - y) / (v.y1 - v.y0) * h];
+  }
+  function toData(sx, sy) {
+    const v = state.view, w = cssWidth - MARGIN.left - MARGIN.right, h = cssHeight - MARGIN.top - MARGIN.bottom;
+    return [v.x0 + (sx - MARGIN.left) / w * (v.x1 - v.x0), v.y1 - (sy - MARGIN.top) / h * (v.y1 - v.y0)];
+  }
+  api.toScreen = toScreen;
+  api.screenOfRow = (i) => {  // CSS pixels in the page
+    const [sx, sy] = toScreen(coordinate(state.x, i), yValue(i));
+    const box = overlay.getBoundingClientRect();
+    return [box.left + sx, box.top + sy];
+  };
+
+  // ----------------------------------------------------------------------------- drawing
+  function draw() {
+    const ctx = canvas.getContext("2d");
+    const W = canvas.width, H = canvas.height;
+    const image = ctx.createImageData(W, H);
+    const data = image.data;
+    data.fill(255);
+    const palette = (state.colourBy === "label" ? labelColours : clusterColours).map(rgb);
+    const hidden = state.hidden[state.colourBy];
+    const dot = Math.max(2, Math.round(2 * ratio));
+    const left = MARGIN.left * ratio, right = W - MARGIN.right * ratio;
+    const top = MARGIN.top * ratio, bottom = H - MARGIN.bottom * ratio;
+    state.screenX = new Float32Array(n);
+    state.screenY = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const g = group(i);
+      const [sx, sy] = toScreen(coordinate(state.x, i), yValue(i));
+      const px = Math.round(sx * ratio - dot / 2), py = Math.round(sy * ratio - dot / 2);
+      const visible = !hidden.has(g) && px >= left && px + dot <= right && py >= top && py + dot <= bottom;
+      state.screenX[i] = visible ? sx : NaN;
+      state.screenY[i] = visible ? sy : NaN;
+      if (!visible) continue;
+      const c = palette[g];
+      for (let yy = py; yy < py + dot; yy++) {
+        for (let xx = px, p = (yy * W + px) * 4; xx < px + dot; xx++, p += 4) {
+          data[p] = (data[p] + c[0]) >> 1;  // half-transparent: where points pile up, colours mix
+          data[p + 1] = (data[p + 1] + c[1]) >> 1;
+          data[p + 2] = (data[p + 2] + c[2]) >> 1;
+        }
+      }
+    }
+    ctx.putImageData(image, 0, 0);
+    ctx.save();
+    ctx.scale(ratio, ratio);
+    drawAxes(ctx);
+    ctx.beginPath();
+    ctx.rect(MARGIN.left, MARGIN.top, cssWidth - MARGIN.left - MARGIN.right, cssHeight - MARGIN.top - MARGIN.bottom);
+    ctx.clip();
+    if (state.showEllipses && state.y !== null) drawEllipses(ctx);
+    if (state.showMeans && state.y !== null) drawMeans(ctx);
+    ctx.restore();
+    drawOverlay();
+  }
+
+  function ticks(lo, hi, count) {
+    const step0 = (hi - lo) / count;
+    const power = Math.pow(10, Math.floor(Math.log10(step0)));
+    const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= step0) || step0;
+    const out = [];
+    for (let t = Math.ceil(lo / step) * step; t <= hi && out.length < 50; t += step) out.push(t);
+    return out;
+  }
+  function format(v) {
+    if (v === 0) return "0";
+    const a = Math.abs(v);
+    return a >= 1e5 || a < 1e-3 ? v.toExponential(2) : String(Number(v.toPrecision(4)));
+  }
+  function drawAxes(ctx) {
+    const v = state.view;
+    ctx.strokeStyle = "#444"; ctx.fillStyle = "#333"; ctx.lineWidth = 1;
+    ctx.font = "11px system-ui, sans-serif";
+    const x0 = MARGIN.left, y0 = cssHeight - MARGIN.bottom, x1 = cssWidth - MARGIN.right, y1 = MARGIN.top;
+    ctx.strokeRect(x0, y1, x1 - x0, y0 - y1);
+    ctx.textAlign = "center"; ctx.textBaseline = "top";
+    for (const t of ticks(v.x0, v.x1, 8)) {
+      const [sx] = toScreen(t, 0);
+      ctx.beginPath(); ctx.moveTo(sx, y0); ctx.lineTo(sx, y0 + 4); ctx.stroke();
+      ctx.fillText(format(t), sx, y0 + 6);
+    }
+    ctx.textAlign = "right"; ctx.textBaseline = "middle";
+    if (state.y !== null) {
+      for (const t of ticks(v.y0, v.y1, 7)) {
+        const [, sy] = toScreen(0, t);
+        ctx.beginPath(); ctx.moveTo(x0 - 4, sy); ctx.lineTo(x0, sy); ctx.stroke();
+        ctx.fillText(format(t), x0 - 6, sy);
+      }
+    }
+    ctx.textAlign = "center"; ctx.textBaseline = "bottom";
+    ctx.fillText(meta.axes[state.x].name, (x0 + x1) / 2, cssHeight - 2);
+    ctx.save();
+    ctx.translate(12, (y0 + y1) / 2); ctx.rotate(-Math.PI / 2); ctx.textBaseline = "top";
+    ctx.fillText(state.y === null ? "rows, in order" : meta.axes[state.y].name, 0, 0);
+    ctx.restore();
+  }
+  function opacity(k) {
+    const top = Math.max(...mixture.weights);
+    return 0.25 + 0.75 * mixture.weights[k] / top;  // as the figure: heavier, darker
+  }
+  function drawEllipses(ctx) {
+    for (let k = 0; k < K; k++) {
+      const c = mixture.covariances[k];
+      const a = c[state.x][state.x], b = c[state.x][state.y], d = c[state.y][state.y];
+      const mid = (a + d) / 2, half = Math.sqrt(((a - d) / 2) ** 2 + b * b);
+      const major = Math.sqrt(Math.max(mid + half, 0)), minor = Math.sqrt(Math.max(mid - half, 0));
+      const angle = 0.5 * Math.atan2(2 * b, a - d);
+      const mx = mixture.means[k][state.x], my = mixture.means[k][state.y];
+      ctx.strokeStyle = clusterColours[k];
+      ctx.globalAlpha = opacity(k);
+      for (const s of SIGMAS) {
+        ctx.lineWidth = s === 1 ? 1.6 : 1.0;
+        ctx.beginPath();
+        for (let step = 0; step <= 96; step++) {
+          const t = (2 * Math.PI * step) / 96;
+          const u = s * major * Math.cos(t), w = s * minor * Math.sin(t);
+          const [sx, sy] = toScreen(mx + u * Math.cos(angle) - w * Math.sin(angle), my + u * Math.sin(angle) + w * Math.cos(angle));
+          if (step === 0) ctx.moveTo(sx, sy); else ctx.lineTo(sx, sy);
+        }
+        ctx.stroke();
+      }
+    }
+    ctx.globalAlpha = 1;
+  }
+  function meanScreen(k) { return toScreen(mixture.means[k][state.x], mixture.means[k][state.y]); }
+  function drawMeans(ctx) {
+    ctx.font = "bold 12px system-ui, sans-serif"; ctx.textAlign = "left"; ctx.textBaseline = "bottom";
+    for (let k = 0; k < K; k++) {
+      const [sx, sy] = meanScreen(k);
+      ctx.globalAlpha = opacity(k);
+      ctx.strokeStyle = "#000"; ctx.lineWidth = 2;
+      ctx.beginPath(); ctx.moveTo(sx - 5, sy - 5); ctx.lineTo(sx + 5, sy + 5); ctx.moveTo(sx + 5, sy - 5); ctx.lineTo(sx - 5, sy + 5); ctx.stroke();
+      ctx.fillStyle = "#000"; ctx.fillText(String(k), sx + 6, sy - 4);
+    }
+    ctx.globalAlpha = 1;
+  }
+  function drawOverlay() {
+    const ctx = overlay.getContext("2d");
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, overlay.width, overlay.height);
+    ctx.scale(ratio, ratio);
+    for (const [i, colour] of [[state.hovered, "#000"], [state.pinned, "#d00"]]) {
+      if (i === null || Number.isNaN(state.screenX[i])) continue;
+      ctx.strokeStyle = colour; ctx.lineWidth = 2;
+      ctx.beginPath(); ctx.arc(state.screenX[i], state.screenY[i], 6, 0, 2 * Math.PI); ctx.stroke();
+    }
+  }
+
+  // ------------------------------------------------------------------------- the row panel
+  const LEVEL = meta.image ? 255 / (meta.image.levels - 1) : 0;
+  function drawImage(target, i) {
+    const { height, width } = meta.image;
+    target.width = width; target.height = height;
+    const ctx = target.getContext("2d");
+    const picture = ctx.createImageData(width, height);
+    const stride = Math.ceil((height * width) / 2);
+    for (let p = 0; p < height * width; p++) {
+      const byte = state.images[i * stride + (p >> 1)];
+      const level = p & 1 ? byte & 15 : byte >> 4;
+      const grey = Math.round(255 - level * LEVEL);  // ink dark on white, as the figures
+      picture.data[4 * p] = picture.data[4 * p + 1] = picture.data[4 * p + 2] = grey;
+      picture.data[4 * p + 3] = 255;
+    }
+    ctx.putImageData(picture, 0, 0);
+  }
+  function className(i) { return meta.classes ? meta.classes[state.labels[i]] : null; }
+  function matched(k) {
+    const m = meta.summary.metrics;
+    const found = m && m.cluster_to_label ? m.cluster_to_label[String(k)] : undefined;
+    return found === undefined || found === null ? null : String(found);
+  }
+  function showRow(i) {
+    const panel = $("row-panel");
+    if (i === null) { panel.hidden = true; return; }
+    panel.hidden = false;
+    const k = state.clusters[i];
+    $("row-title").textContent = `Row ${rowNumber(i)}` + (state.pinned === i ? " (pinned)" : "");
+    if (meta.image) { $("row-image").hidden = false; drawImage($("row-image"), i); }
+    const facts = $("row-facts");
+    facts.replaceChildren();
+    const add = (name, value) => { const tr = el("tr"); tr.append(el("td", null, name), el("td", null, value)); facts.append(tr); };
+    add("row", String(rowNumber(i)));
+    if (meta.classes) add(meta.label_name, className(i));
+    add("cluster", String(k) + (matched(k) !== null ? ` (matched to ${matched(k)})` : ""));
+    state.axes.forEach((_, j) => { if (j < 3) add(meta.axes[j].name, format(coordinate(j, i))); });
+    const bars = $("row-probabilities");
+    bars.replaceChildren();
+    probabilities(i).forEach((p, c) => {
+      const row = el("div", { className: "bar-row" });
+      const bar = el("div", { className: "bar" });
+      const fill = el("div", { className: "fill" });
+      fill.style.width = (100 * p).toFixed(1) + "%";
+      fill.style.background = clusterColours[c];
+      bar.append(fill);
+      row.dataset.cluster = String(c);
+      row.append(el("span", { className: "name" }, `cluster ${c}`), bar, el("span", { className: "value" }, p.toFixed(3)));
+      bars.append(row);
+    });
+  }
+  function nearest(sx, sy) {
+    let best = null, bestDistance = HOVER_RADIUS * HOVER_RADIUS;
+    const X = state.screenX, Y = state.screenY;
+    for (let i = 0; i < n; i++) {
+      const dx = X[i] - sx, dy = Y[i] - sy, d = dx * dx + dy * dy;
+      if (d <= bestDistance) { bestDistance = d; best = i; }  // NaN never passes
+    }
+    return best;
+  }
+  function nearestMean(sx, sy) {
+    if (!state.showMeans || state.y === null) return null;
+    for (let k = 0; k < K; k++) {
+      const [mx, my] = meanScreen(k);
+      if ((mx - sx) ** 2 + (my - sy) ** 2 <= MEAN_RADIUS ** 2) return k;
+    }
+    return null;
+  }
+
+  // --------------------------------------------------------------------- the cluster panel
+  function thumbnail(i, caption) {
+    const box = el("div", { className: meta.image ? "thumb" : "thumb text", title: `row ${rowNumber(i)}` });
+    box.dataset.row = String(rowNumber(i));
+    if (meta.image) { const c = el("canvas"); drawImage(c, i); box.append(c); }
+    box.append(el("div", null, caption));
+    box.addEventListener("click", () => { pin(i); });
+    return box;
+  }
+  function showCluster(k) {
+    state.clusterShown = k;
+    const listed = meta.cluster_rows[k];
+    $("cluster-panel").hidden = false;
+    const to = matched(k) !== null ? `, matched to ${meta.label_name.toLowerCase()} ${matched(k)}` : "";
+    $("cluster-title").textContent = `Cluster ${k}: ${listed.size.toLocaleString("en")} rows shown, weight ${mixture.weights[k].toFixed(4)}${to}`;
+    const mean = $("cluster-mean");
+    mean.replaceChildren();
+    if (mixture.mean_images && meta.image) {
+      const c = el("canvas");
+      const { height, width } = meta.image;
+      c.width = width; c.height = height;
+      const ctx = c.getContext("2d"), picture = ctx.createImageData(width, height);
+      mixture.mean_images[k].forEach((v, p) => {
+        picture.data[4 * p] = picture.data[4 * p + 1] = picture.data[4 * p + 2] = 255 - v;
+        picture.data[4 * p + 3] = 255;
+      });
+      ctx.putImageData(picture, 0, 0);
+      const box = el("div", { className: "thumb" });
+      box.append(c, el("div", null, "the cluster's mean"));
+      mean.append(box);
+    }
+    $("cluster-sample-title").textContent = `A uniform sample of ${listed.sample.length} of its rows`;
+    $("cluster-sample").replaceChildren(...listed.sample.map((i) => thumbnail(i, `${rowNumber(i)}` + (meta.classes ? ` · ${className(i)}` : ""))));
+    $("cluster-uncertain-title").textContent = `Its ${listed.uncertain.length} most uncertain rows (lowest largest probability first)`;
+    $("cluster-uncertain").replaceChildren(...listed.uncertain.map((i, j) => thumbnail(i, `${rowNumber(i)}` + (meta.classes ? ` · ${className(i)}` : "") + ` · ${listed.uncertain_probability[j].toFixed(2)}`)));
+  }
+  api.showCluster = showCluster;
+
+  function pin(i) {
+    state.pinned = state.pinned === i ? null : i;
+    showRow(state.pinned !== null ? state.pinned : state.hovered);
+    drawOverlay();
+  }
+
+  // ------------------------------------------------------------------------------ controls
+  function legend() {
+    const box = $("legend");
+    box.replaceChildren();
+    const byLabel = state.colourBy === "label";
+    const names = byLabel ? meta.classes : Array.from({ length: K }, (_, k) => `cluster ${k}`);
+    const palette = byLabel ? labelColours : clusterColours;
+    const hidden = state.hidden[state.colourBy];
+    names.forEach((name, g) => {
+      const entry = el("span", { className: "entry" + (hidden.has(g) ? " hidden" : "") });
+      entry.dataset.group = String(g);
+      const swatch = el("span", { className: "swatch" });
+      swatch.style.background = palette[g];
+      entry.append(swatch, document.createTextNode(name));
+      entry.addEventListener("click", () => {
+        if (hidden.has(g)) hidden.delete(g); else hidden.add(g);
+        legend();
+        draw();
+      });
+      box.append(entry);
+    });
+  }
+  function controls() {
+    const colourBy = $("colour-by");
+    if (meta.classes) colourBy.append(el("option", { value: "label" }, meta.label_name));
+    colourBy.append(el("option", { value: "cluster" }, "cluster"));
+    colourBy.value = state.colourBy;
+    colourBy.addEventListener("change", () => { state.colourBy = colourBy.value; legend(); draw(); });
+    if (meta.axes.length > 2) {
+      for (const [id, key] of [["x-axis", "x"], ["y-axis", "y"]]) {
+        const select = $(id);
+        meta.axes.forEach((axis, j) => select.append(el("option", { value: String(j) }, axis.name)));
+        select.value = String(state[key]);
+        $(id + "-label").hidden = false;
+        select.addEventListener("change", () => { state[key] = Number(select.value); resetView(); draw(); });
+      }
+    }
+    $("show-ellipses").addEventListener("change", (e) => { state.showEllipses = e.target.checked; draw(); });
+    $("show-means").addEventListener("change", (e) => { state.showMeans = e.target.checked; draw(); });
+    $("reset-view").addEventListener("click", () => { resetView(); draw(); });
+
+    let drag = null;
+    const position = (e) => { const box = overlay.getBoundingClientRect(); return [e.clientX - box.left, e.clientY - box.top]; };
+    overlay.addEventListener("mousedown", (e) => { drag = { start: position(e), view: { ...state.view }, moved: false }; });
+    window.addEventListener("mouseup", (e) => {
+      if (!drag) return;
+      const wasDrag = drag.moved;
+      drag = null;
+      if (wasDrag || e.target !== overlay) return;
+      const [sx, sy] = position(e);
+      const k = nearestMean(sx, sy);
+      if (k !== null) { showCluster(k); return; }
+      const i = nearest(sx, sy);
+      if (i !== null) pin(i);
+      else if (state.pinned !== null) pin(state.pinned);  // a click on empty space unpins
+    });
+    overlay.addEventListener("mousemove", (e) => {
+      const [sx, sy] = position(e);
+      if (drag) {
+        const dx = sx - drag.start[0], dy = sy - drag.start[1];
+        if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
+        if (!drag.moved) return;
+        const v = drag.view, w = cssWidth - MARGIN.left - MARGIN.right, h = cssHeight - MARGIN.top - MARGIN.bottom;
+        const ux = (dx / w) * (v.x1 - v.x0), uy = (dy / h) * (v.y1 - v.y0);
+        state.view = { x0: v.x0 - ux, x1: v.x1 - ux, y0: v.y0 + uy, y1: v.y1 + uy };
+        draw();
+        return;
+      }
+      const i = nearest(sx, sy);
+      if (i !== state.hovered) {
+        state.hovered = i;
+        if (state.pinned === null) showRow(i);
+        drawOverlay();
+      }
+    });
+    overlay.addEventListener("mouseleave", () => {
+      state.hovered = null;
+      if (state.pinned === null) showRow(null);
+      drawOverlay();
+    });
+    overlay.addEventListener("wheel", (e) => {
+      e.preventDefault();
+      const [sx, sy] = position(e);
+      const [cx, cy] = toData(sx, sy);
+      const f = Math.exp(Math.max(-1, Math.min(1, e.deltaY * 0.0015)));
+      const v = state.view;
+      state.view = { x0: cx + (v.x0 - cx) * f, x1: cx + (v.x1 - cx) * f, y0: cy + (v.y0 - cy) * f, y1: cy + (v.y1 - cy) * f };
+      draw();
+    }, { passive: false });
+  }
+
+  // -------------------------------------------------------------------------------- tables
+  function table(columns, rows, onClick) {
+    const t = el("table", { className: "data" });
+    const head = el("tr");
+    columns.forEach((c) => head.append(el("th", null, c)));
+    t.append(head);
+    rows.forEach((cells, r) => {
+      const tr = el("tr");
+      cells.forEach((c) => tr.append(el("td", null, c === null || c === undefined ? "" : String(c))));
+      if (onClick) { tr.className = "clickable"; tr.addEventListener("click", () => onClick(r)); }
+      t.append(tr);
+    });
+    return t;
+  }
+  function section(title, ...nodes) {
+    const box = el("div");
+    box.append(el("h2", null, title), ...nodes);
+    $("tables").append(box);
+    return box;
+  }
+  function tables() {
+    const s = meta.summary, m = s.mixture;
+    const names = meta.axes.length < meta.components
+      ? [...meta.axes.map((a) => a.name), "…"] : meta.axes.map((a) => a.name);
+    const short = names.map((name) => name.split(" ")[0]);
+    const clusterRows = m.weights.map((w, k) => [k, w.toFixed(4), ...m.means[k].slice(0, meta.axes.length).map((v) => v.toFixed(4))]);
+    section("Means of the clusters (click a row to list its rows)",
+      table(["cluster", "weight", ...short.slice(0, meta.axes.length)], clusterRows, (k) => showCluster(k)));
+    section("Standard deviations of the clusters",
+      table(["cluster", ...short.slice(0, meta.axes.length)], m.standard_deviations.map((row, k) => [k, ...row.slice(0, meta.axes.length).map((v) => v.toFixed(4))])));
+    if (s.metrics) {
+      const a = s.metrics;
+      section("Agreement with the true labels",
+        table(["measure", "value"], [
+          ["adjusted Rand index", a.adjusted_rand_index.toFixed(4)],
+          ["normalised mutual information", a.normalized_mutual_info.toFixed(4)],
+          ["accuracy after matching clusters to labels", a.matched_accuracy.toFixed(4)],
+        ]),
+        el("h3", null, "Matching (cluster → label)"),
+        table(["cluster", "label"], Object.entries(a.cluster_to_label).map(([k, v]) => [k, v])));
+    }
+    const stop = [
+      ["converged", String(m.converged)], ["iterations (passes)", m.n_iter],
+      ["mean log-likelihood", m.lower_bound.toFixed(6)], ["stopping rule", m.stopping], ["tol", m.tol],
+      ["acceleration", m.acceleration === null ? "none" : m.acceleration],
+      ["last change of the mean log-likelihood", m.last_change === null ? "" : m.last_change.toPrecision(3)],
+      ["Aitken's distance to the limit", m.aitken_gap === null ? "" : m.aitken_gap.toPrecision(3)],
+    ];
+    section("How EM stopped", table(["", ""], stop));
+    section("Configuration", table(["option", "value"], Object.entries(s.config).map(([k, v]) => [k, JSON.stringify(v)])));
+    const d = s.data;
+    section("Data", table(["", ""], [
+      ["name", d.name], ["shape", d.shape.join(" × ")], ["dtype", d.dtype], ["source", d.source],
+      ["SHA-256", d.sha256], ["verified", d.verified === null ? "no recorded hash" : String(d.verified)],
+    ]));
+    if (s.timings_seconds) section("Time", table(["stage", "seconds"], Object.entries(s.timings_seconds).map(([k, v]) => [k, v.toFixed(2)])));
+    if (s.versions) section("Versions", table(["package", "version"], Object.entries(s.versions)));
+    for (const analysis of meta.analyses) {
+      const nodes = [];
+      if (analysis.figure) {
+        const figure = el("figure");
+        figure.append(el("img", { src: analysis.figure, alt: analysis.title }));
+        nodes.push(figure);
+      }
+      if (analysis.columns.length) {
+        const wrap = el("div", { className: "scroll" });
+        wrap.append(table(analysis.columns, analysis.rows));
+        nodes.push(wrap);
+      }
+      section(analysis.title, ...nodes).id = "analysis-" + analysis.name;
+    }
+  }
+
+  // -------------------------------------------------------------------------------- start
+  async function start() {
+    document.title = meta.title;
+    $("title").textContent = meta.title;
+    const s = meta.summary;
+    $("subtitle").textContent = `${meta.rows_total.toLocaleString("en")} rows × ${s.data.shape[1].toLocaleString("en")} features, ` +
+      `projected to ${meta.components} components; ${K}-component ${mixture.covariance_type} Gaussian mixture; ` +
+      `data SHA-256 ${s.data.sha256.slice(0, 12)}`;
+    if (meta.rows_shown < meta.rows_total) {
+      const notice = $("sample-notice");
+      notice.hidden = false;
+      notice.textContent = `Showing a uniform sample of ${meta.rows_shown.toLocaleString("en")} of the ` +
+        `${meta.rows_total.toLocaleString("en")} rows (a page holds at most ${meta.max_points.toLocaleString("en")}); ` +
+        "the tables are those of all rows.";
+    }
+    const names = ["clusters", "labels", "rows", "probabilities", "images", ...meta.axes.map((_, j) => "axis" + j)];
+    const buffers = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await blob(name)])));
+    state.axes = meta.axes.map((axis, j) => ({
+      centre: axis.centre, scale: axis.scale,
+      values: axis.dtype === "f4" ? new Float32Array(buffers["axis" + j]) : new Float64Array(buffers["axis" + j]),
+    }));
+    state.clusters = integers(buffers.clusters, n);
+    state.labels = meta.classes ? integers(buffers.labels, n) : null;
+    state.rows = buffers.rows ? new Uint32Array(buffers.rows) : null;
+    state.probabilities = buffers.probabilities ? new Uint8Array(buffers.probabilities) : null;
+    state.images = buffers.images ? new Uint8Array(buffers.images) : null;
+    if (meta.axes.length === 1) state.y = null;
+    size();
+    resetView();
+    controls();
+    legend();
+    draw();
+    tables();
+    $("status").hidden = true;
+    api.readyMs = performance.now();  // since the navigation started
+    document.body.dataset.ready = "true";
+  }
+  start().catch((error) => {
+    api.errors.push(String(error));
+    const status = $("status");
+    status.hidden = false;
+    status.textContent = "This report could not be drawn: " + error.message;
+    throw error;
+  });
+})();

@@ -1,0 +1,201 @@
+"""report.html of a run folder: from a run's Result as it is written, or rebuilt from
+the folder's files and the data set they name (``pcagmm report RUN_FOLDER``).
+
+The page itself is :mod:`pcagmm.report.html`; this module gathers what it shows.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .._files import atomic_file
+from ..errors import PcagmmError, literal
+from ..report import html
+
+#: the page's file name in a run folder
+REPORT_FILE = "report.html"
+#: what summary.json must hold for a page (its "mixture" block's keys too)
+SUMMARY_KEYS = ("config", "data", "pca", "mixture")
+MIXTURE_KEYS = ("weights", "means", "standard_deviations", "n_iter", "lower_bound", "stopping")
+#: rows projected at a time when a page is rebuilt from the data
+CHUNK_ROWS = 65_536
+
+
+class ReportError(PcagmmError, ValueError):
+    """A run folder a report cannot be made from."""
+
+
+def page_inputs(result, pixel_max: float, folder: Path | None) -> html.PageInputs:
+    """What :func:`pcagmm.report.html.render` needs, from a run's Result."""
+    from ..report.files import summary
+
+    ds = result.dataset
+    mean_images = None
+    if ds.image_shape is not None:
+        mean_images = result.pca.inverse_transform(result.gmm.means_)
+    return html.PageInputs(
+        Z=result.Z,
+        clusters=np.asarray(result.clusters),
+        labels=None if ds.y is None else np.asarray(ds.y),
+        class_names=list(ds.target_names) if ds.target_names else None,
+        images=ds.X if ds.image_shape is not None else None,
+        image_shape=ds.image_shape,
+        pixel_max=pixel_max,
+        gmm=result.gmm,
+        mean_images=mean_images,
+        summary=json.loads(json.dumps(summary(result), default=_plain)),
+        axis_names=axis_names(result.pca.explained_variance_ratio_),
+        label_name=label_name(ds.target_names),
+        title=f"{ds.name}: PCA to {result.pca.n_components_} components, "
+        f"{result.gmm.n_components}-component Gaussian mixture",
+        folder=folder,
+    )
+
+
+def write_report(result, folder: Path, pixel_max: float, max_points: int = html.MAX_POINTS):
+    """Write ``folder/report.html`` for ``result`` (to a temporary file, then renamed)."""
+    page = html.render(page_inputs(result, pixel_max, folder), max_points=max_points)
+    with atomic_file(folder / REPORT_FILE, "w", expected_bytes=len(page)) as file:
+        file.write(page)
+
+
+def axis_names(explained_ratio) -> list[str]:
+    """``PC1 (9.70%)``, ..., one per component."""
+    return [f"PC{j + 1} ({ratio:.2%})" for j, ratio in enumerate(explained_ratio)]
+
+
+def label_name(target_names) -> str:
+    """What the labels are: digits, or labels."""
+    return "Digit label" if target_names and target_names[0] == "0" else "Label"
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+# ------------------------------------------------------------------------------ from a folder
+
+
+def rebuild(
+    folder,
+    *,
+    data_folder=None,
+    label_column=None,
+    max_points: int = html.MAX_POINTS,
+    progress=None,
+) -> Path:
+    """Build (or rebuild) ``folder/report.html`` from a run folder's files.
+
+    Reads summary.json and model.npz, loads the data set the run recorded (checking
+    that its SHA-256 is the one the run saw), projects it with the saved PCA and assigns
+    each row to the saved mixture's clusters.
+
+    Raises
+    ------
+    ReportError
+        For a folder that is not a complete run folder, one written by an older pcagmm,
+        a run on data that cannot be loaded again (an array in memory), or data that
+        changed since the run.
+    """
+    from .. import datasets
+    from ..model_file import load_model
+
+    folder = Path(folder)
+    summary = read_summary(folder)
+    model_path = folder / "model.npz"
+    if not model_path.is_file():
+        raise ReportError(
+            f"{literal(folder)} has no model.npz, which the report needs",
+            "give a complete run folder, or run pcagmm run again",
+        )
+    model = load_model(model_path)
+    recorded = summary["config"]["dataset"]
+    if " sha256:" in str(recorded):
+        raise ReportError(
+            f"the run in {literal(folder)} was made on an array in memory, which the "
+            "report cannot load again",
+            "run it again in Python with pcagmm.run(X, out=...), which writes report.html",
+        )
+    dataset = datasets.load(
+        recorded, folder=data_folder, label_column=label_column, progress=progress
+    )
+    if dataset.sha256 != summary["data"]["sha256"]:
+        raise ReportError(
+            f"the data set {literal(recorded)} has changed since the run (SHA-256 "
+            f"{dataset.sha256[:12]}, the run saw {summary['data']['sha256'][:12]})",
+            "run pcagmm run again on the data as they are now",
+        )
+    Z = _project(model.pca, dataset.X)
+    with np.errstate(all="ignore"):
+        clusters = model.gmm.predict(Z)
+    mean_images = None
+    if dataset.image_shape is not None:
+        mean_images = model.pca.inverse_transform(model.gmm.means_)
+    inputs = html.PageInputs(
+        Z=Z,
+        clusters=clusters,
+        labels=None if dataset.y is None else np.asarray(dataset.y),
+        class_names=list(dataset.target_names) if dataset.target_names else None,
+        images=dataset.X if dataset.image_shape is not None else None,
+        image_shape=dataset.image_shape,
+        pixel_max=model.pixel_max,
+        gmm=model.gmm,
+        mean_images=mean_images,
+        summary=summary,
+        axis_names=axis_names(summary["pca"]["explained_variance_ratio"]),
+        label_name=label_name(dataset.target_names),
+        title=f"{dataset.name}: PCA to {Z.shape[1]} components, "
+        f"{model.gmm.n_components}-component Gaussian mixture",
+        folder=folder,
+    )
+    page = html.render(inputs, max_points=max_points)
+    target = folder / REPORT_FILE
+    with atomic_file(target, "w", expected_bytes=len(page)) as file:
+        file.write(page)
+    return target
+
+
+def read_summary(folder: Path) -> dict:
+    """A run folder's summary.json, checked to hold what a page needs."""
+    path = folder / "summary.json"
+    if not folder.is_dir():
+        raise ReportError(
+            f"{literal(folder)} is not a folder", "give the folder a pcagmm run wrote"
+        )
+    if not path.is_file():
+        raise ReportError(
+            f"{literal(folder)} has no summary.json, so it is not a complete run folder",
+            "give the folder a pcagmm run wrote, or run it again",
+        )
+    try:
+        summary = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ReportError(
+            f"cannot read {literal(path)} ({literal(exc)})", "run pcagmm run again"
+        ) from None
+    missing = [key for key in SUMMARY_KEYS if not isinstance(summary.get(key), dict)]
+    if not missing:
+        missing = [f"mixture.{key}" for key in MIXTURE_KEYS if key not in summary["mixture"]]
+    if missing:
+        raise ReportError(
+            f"{literal(path)} has no {', '.join(missing)}: it was written by an older "
+            "pcagmm or is damaged",
+            "run pcagmm run again to write a current run folder",
+        )
+    return summary
+
+
+def _project(pca, X) -> np.ndarray:
+    """``pca.transform`` of ``X`` in chunks of rows (memory flat in the rows)."""
+    n = X.shape[0]
+    Z = np.empty((n, pca.n_components_))
+    for start in range(0, n, CHUNK_ROWS):
+        Z[start : start + CHUNK_ROWS] = pca.transform(np.asarray(X[start : start + CHUNK_ROWS]))
+    return Z
