@@ -29,6 +29,7 @@ REQUIRED_ON_CI = (
     "chromium",
     "could not import 'dask",
     "could not import 'distributed'",
+    "could not import 'playwright",
 )
 
 

@@ -55,12 +55,16 @@ class SavedModel:
 def save_model(
     path: str | os.PathLike, pca, gmm, image_shape=None, cluster_to_label=None, pixel_max=0.0
 ) -> None:
-    """Write a model file (to a temporary file beside it, then renamed)."""
+    """Write a model file (to a temporary file beside it, then renamed).
+
+    The label matched to each cluster is kept where it is a whole number >= 0 (the
+    file holds integers); text labels are not kept, and predict then names none."""
     path = Path(path)
     K = gmm.weights_.shape[0]
     matching = np.full(K, -1, dtype=np.int64)
     for cluster, label in (cluster_to_label or {}).items():
-        matching[int(cluster)] = int(label)
+        if isinstance(label, int | np.integer) and not isinstance(label, bool) and label >= 0:
+            matching[int(cluster)] = int(label)
     arrays = {
         "format_version": np.array(FORMAT_VERSION),
         "n_features": np.array(pca.mean_.shape[0]),

@@ -1,0 +1,273 @@
+"""report.html in a real headless Chromium (Debian's chromium-headless-shell, driven by
+Playwright): opened from a file with no network and no console error; hovering a row's
+screen position shows that row's image (the drawn pixels against the data), label and
+probabilities (against scikit-learn-compatible ``predict_proba``); pinning, the legend,
+the toggles, the axes, a cluster's rows, the sample notice, and labels holding HTML."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from test_html_page import image_data
+
+import pcagmm
+from browser import Page, launch
+from pcagmm.datasets import Dataset
+from pcagmm.report import html
+from pcagmm.workflow.html_report import rebuild
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+HOVER_RADIUS = 8  # report.js
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def image_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("browser")
+    path = image_data(folder, n=500, seed=3)
+    result = pcagmm.run(str(path), out=str(folder / "run"), clusters=3, plots=False)
+    return result, folder / "run"
+
+
+@pytest.fixture
+def page(browser, image_run):
+    opened = Page(browser, image_run[1] / "report.html")
+    yield opened
+    assert opened.errors == []
+    opened.close()
+
+
+def screen_positions(page) -> np.ndarray:
+    n = page.evaluate("pcagmmReport.meta.rows_shown")
+    return np.array(page.evaluate(f"[...Array({n}).keys()].map(pcagmmReport.screenOfRow)"))
+
+
+def isolated_rows(positions: np.ndarray, apart: float = 2.0) -> list[int]:
+    """Rows with no other row within ``apart`` pixels on screen (the pointer at such a
+    row is nearer to it than to any other, wherever a pixel rounds to)."""
+    distance = np.linalg.norm(positions[:, None, :] - positions[None, :, :], axis=2)
+    np.fill_diagonal(distance, np.inf)
+    return np.flatnonzero(distance.min(axis=1) > apart).tolist()
+
+
+def drawn_image(page) -> np.ndarray:
+    """The grey levels of the row panel's image canvas, as drawn."""
+    return np.array(
+        page.evaluate(
+            """() => { const c = document.getElementById('row-image');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            return [c.height, c.width, Array.from(d.filter((_, i) => i % 4 === 0))]; }"""
+        ),
+        dtype=object,
+    )
+
+
+def test_the_page_opens_from_a_file_with_no_network_and_no_errors(page):
+    assert page.requests == [page.url]
+    assert page.evaluate("document.getElementById('status').hidden")
+    assert page.evaluate("pcagmmReport.errors") == []
+    assert page.page.inner_text("#title").startswith("images.npy: PCA to 2 components")
+
+
+def test_hovering_a_row_shows_its_image_label_and_probabilities(page, image_run):
+    result, _ = image_run
+    positions = screen_positions(page)
+    rows = isolated_rows(positions)
+    assert len(rows) >= 3
+    proba = result.gmm.predict_proba(result.Z)
+    X = np.asarray(result.dataset.X, float)
+    for row in rows[:3]:
+        page.page.mouse.move(*positions[row])
+        assert page.page.inner_text("#row-title") == f"Row {row}"
+        facts = page.page.inner_text("#row-facts")
+        assert (
+            f"Digit label\t{result.dataset.y[row]}" in facts
+            or f"Label\t{result.dataset.y[row]}" in facts
+        )
+        assert f"cluster\t{result.clusters[row]}" in facts
+        height, width, grey = drawn_image(page)
+        assert (height, width) == (8, 8)
+        levels = (255 - np.array(grey, float)) / 17
+        np.testing.assert_allclose(levels, np.rint(X[row] * 15 / X.max()), atol=0.03)
+        shown = page.page.locator("#row-probabilities .value").all_inner_texts()
+        np.testing.assert_allclose([float(v) for v in shown], proba[row], atol=0.0005 + 1e-9)
+
+
+def test_a_click_pins_a_row_until_clicked_again(page):
+    positions = screen_positions(page)
+    first, second = isolated_rows(positions)[:2]
+    page.page.mouse.click(*positions[first])
+    assert page.page.inner_text("#row-title") == f"Row {first} (pinned)"
+    page.page.mouse.move(*positions[second])
+    assert page.page.inner_text("#row-title") == f"Row {first} (pinned)"
+    page.page.mouse.click(*positions[first])
+    page.page.mouse.move(*positions[second])
+    assert page.page.inner_text("#row-title") == f"Row {second}"
+
+
+def test_the_legend_hides_and_shows_a_class(page, image_run):
+    result, _ = image_run
+    y = np.asarray(result.dataset.y)
+    visible = (
+        "pcagmmReport.state.screenX.map((x, i) => Number.isNaN(x) ? -1 : i).filter(i => i >= 0)"
+    )
+    assert len(page.evaluate(visible)) == len(y)
+    page.page.click("#legend .entry[data-group='1']")
+    assert page.page.get_attribute("#legend .entry[data-group='1']", "class") == "entry hidden"
+    shown = np.array(page.evaluate(visible))
+    np.testing.assert_array_equal(shown, np.flatnonzero(y != 1))
+    hidden_row = int(np.flatnonzero(y == 1)[0])
+    page.page.mouse.move(*screen_positions(page)[hidden_row])
+    assert page.page.inner_text("#row-title") != f"Row {hidden_row}"  # not hoverable
+    page.page.click("#legend .entry[data-group='1']")
+    assert len(page.evaluate(visible)) == len(y)
+
+
+def test_colouring_by_cluster_lists_the_clusters(page):
+    page.page.select_option("#colour-by", "cluster")
+    assert page.page.locator("#legend .entry").all_inner_texts() == [
+        "cluster 0",
+        "cluster 1",
+        "cluster 2",
+    ]
+
+
+def canvas_pixels(page) -> str:
+    """A digest (FNV-1a) of the pixels of the points' canvas, computed in the page."""
+    return page.evaluate(
+        """() => { const c = document.getElementById('points');
+        const pixels = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const d = new Uint32Array(pixels.buffer);
+        let h = 2166136261; for (let i = 0; i < d.length; i++) h = Math.imul(h ^ d[i], 16777619);
+        return (h >>> 0).toString(16) + ':' + d.length; }"""
+    )
+
+
+def test_the_ellipses_and_means_toggle(page):
+    with_all = canvas_pixels(page)
+    page.page.uncheck("#show-ellipses")
+    assert not page.evaluate("pcagmmReport.state.showEllipses")
+    without_ellipses = canvas_pixels(page)
+    page.page.uncheck("#show-means")
+    without_either = canvas_pixels(page)
+    assert len({with_all, without_ellipses, without_either}) == 3
+    page.page.check("#show-ellipses")
+    page.page.check("#show-means")
+    assert canvas_pixels(page) == with_all
+
+
+def test_clicking_a_clusters_mean_lists_its_rows(page, image_run):
+    result, _ = image_run
+    proba = result.gmm.predict_proba(result.Z)
+    mean = page.evaluate(
+        """() => { const b = document.getElementById('overlay').getBoundingClientRect();
+        const m = pcagmmReport.meta.mixture.means[2];
+        const [x, y] = pcagmmReport.toScreen(m[0], m[1]); return [b.left + x, b.top + y]; }"""
+    )
+    page.page.mouse.click(*mean)
+    assert page.page.is_visible("#cluster-panel")
+    assert page.page.inner_text("#cluster-title").startswith("Cluster 2:")
+    members = np.flatnonzero(result.clusters == 2)
+    sample = [int(v) for v in page.page.locator("#cluster-sample .thumb").evaluate_all(
+        "nodes => nodes.map(n => n.dataset.row)")]  # fmt: skip
+    assert len(sample) == min(html.CLUSTER_ROWS, len(members))
+    assert set(sample) <= set(members.tolist())
+    uncertain = [int(v) for v in page.page.locator("#cluster-uncertain .thumb").evaluate_all(
+        "nodes => nodes.map(n => n.dataset.row)")]  # fmt: skip
+    np.testing.assert_allclose(
+        proba[uncertain].max(axis=1), np.sort(proba[members].max(axis=1))[: len(uncertain)]
+    )
+    page.page.click(f"#cluster-uncertain .thumb[data-row='{uncertain[0]}']")
+    assert page.page.inner_text("#row-title") == f"Row {uncertain[0]} (pinned)"
+
+
+def test_the_sample_notice_appears_above_the_limit(browser, image_run, tmp_path):
+    _result, folder = image_run
+    target = tmp_path / "run"
+    shutil.copytree(folder, target)
+    rebuild(target, max_points=120)
+    opened = Page(browser, target / "report.html")
+    notice = opened.page.inner_text("#sample-notice")
+    assert notice.startswith("Showing a uniform sample of 120 of the 500 rows")
+    assert opened.evaluate("pcagmmReport.state.clusters.length") == 120
+    rows = opened.evaluate("Array.from(pcagmmReport.state.rows)")
+    positions = screen_positions(opened)
+    row = isolated_rows(positions)[0]
+    opened.page.mouse.move(*positions[row])
+    assert opened.page.inner_text("#row-title") == f"Row {rows[row]}"
+    assert opened.errors == []
+    opened.close()
+
+
+def test_the_full_page_has_no_sample_notice(page):
+    assert not page.page.is_visible("#sample-notice")
+
+
+HOSTILE_LABELS = [
+    '<img src=x onerror="window.__attacked=1">',
+    "</script><script>window.__attacked=2</script>",
+    "a & b",
+]
+
+
+def hostile_dataset(n=240, scale=1.0, seed=5, labels=HOSTILE_LABELS):
+    """Three clusters of rows in three features, labelled with ``labels``."""
+    rng = np.random.default_rng(seed)
+    group = np.arange(n) % 3
+    X = scale * (rng.normal(size=(n, 3)) + 4 * group[:, None])
+    return Dataset(X, np.asarray(labels)[group], name="<b>hostile</b>", source="a test")
+
+
+def test_labels_holding_html_are_shown_as_text_never_run(browser, tmp_path):
+    pcagmm.run(hostile_dataset(), out=str(tmp_path / "run"), clusters=3)
+    opened = Page(browser, tmp_path / "run" / "report.html")
+    assert opened.evaluate("window.__attacked === undefined")
+    legend = opened.page.locator("#legend .entry").all_inner_texts()
+    assert sorted(legend) == sorted(HOSTILE_LABELS)
+    assert opened.page.inner_text("#title").startswith("<b>hostile</b>: PCA")
+    assert opened.page.locator("#title b").count() == 0
+    assert not opened.page.is_visible("#row-image")  # no images for rows of features
+    assert opened.errors == [] and opened.requests == [opened.url]
+    opened.close()
+
+
+def test_extreme_coordinates_draw_and_hover(browser, tmp_path):
+    result = pcagmm.run(
+        hostile_dataset(scale=1e120, labels=["a", "b", "c"]), out=str(tmp_path / "run"), clusters=3
+    )
+    opened = Page(browser, tmp_path / "run" / "report.html")
+    positions = screen_positions(opened)
+    assert np.all(np.isfinite(positions))
+    row = isolated_rows(positions)[0]
+    opened.page.mouse.move(*positions[row])
+    facts = opened.page.inner_text("#row-facts")
+    assert f"cluster\t{result.clusters[row]}" in facts and "e+" in facts
+    assert opened.errors == []
+    opened.close()
+
+
+def test_more_components_give_selectable_axes(browser, tmp_path):
+    path = image_data(tmp_path, n=300, seed=9)
+    result = pcagmm.run(str(path), out=str(tmp_path / "run"), components=4, clusters=3, plots=False)
+    opened = Page(browser, tmp_path / "run" / "report.html")
+    assert opened.page.is_visible("#x-axis") and opened.page.is_visible("#y-axis")
+    assert len(opened.page.locator("#y-axis option").all()) == 4
+    opened.page.select_option("#y-axis", "3")
+    positions = screen_positions(opened)
+    row = isolated_rows(positions)[0]
+    opened.page.mouse.move(*positions[row])
+    assert opened.page.inner_text("#row-title") == f"Row {row}"
+    shown = opened.page.locator("#row-probabilities .value").all_inner_texts()
+    expected = result.gmm.predict_proba(result.Z[row : row + 1])[0]
+    np.testing.assert_allclose([float(v) for v in shown], expected, atol=0.0005 + 1e-9)
+    opened.close()
