@@ -368,6 +368,7 @@ def test_a_dask_run_without_figures_leaves_the_projection_on_the_cluster(client,
     from pcagmm.errors import RunError
 
     result = run(Path(images.filename), clusters=3, seed=0, out=tmp_path / "out", plots=False,
+                 report=False,
                  dask=client.scheduler.address)  # fmt: skip
     assert result.Z is None
     assert result.clusters.dtype == np.uint8 and len(result.clusters) == len(images)

@@ -39,7 +39,7 @@ def test_default_run_equals_the_notebook_on_mnist(shared_mnist, tmp_path):
     assert summary["data"]["verified"] is True
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
         "cluster_means.png", "clusters.csv", "gmm_clusters.png", "model.npz",
-        "pca_scatter.png", "summary.json",
+        "pca_scatter.png", "report.html", "summary.json",
     ]  # fmt: skip
 
 
@@ -76,7 +76,7 @@ def test_run_without_labels_or_images(tmp_path):
     result = run(tmp_path / "x.npy", clusters=2, out=tmp_path / "out")
     assert result.agreement is None
     assert result.files == ["pca_scatter.png", "gmm_clusters.png", "clusters.csv", "model.npz",
-                            "summary.json"]  # fmt: skip
+                            "report.html", "summary.json"]  # fmt: skip
 
 
 def test_one_component_runs_without_the_scatter_plots(tmp_path):

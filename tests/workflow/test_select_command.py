@@ -60,7 +60,8 @@ def test_the_files_say_what_was_fitted(digits_sweep):
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted([
         "selection.png", "selection.csv", "selection.json", "pca_scatter.png",
-        "gmm_clusters.png", "cluster_means.png", "clusters.csv", "model.npz", "summary.json",
+        "gmm_clusters.png", "cluster_means.png", "clusters.csv", "model.npz", "report.html",
+        "summary.json",
     ])  # fmt: skip
     record = json.loads((out / "selection.json").read_text())
     assert record["criterion"] == "bic" and record["chosen"] == selection.chosen
@@ -138,7 +139,8 @@ def test_the_command_prints_the_table_and_writes_the_files(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "<- best" in result.stdout and "Best      on 2 components" in result.stdout
     assert sorted(p.name for p in out.iterdir()) == [
-        "clusters.csv", "model.npz", "selection.csv", "selection.json", "summary.json"
+        "clusters.csv", "model.npz", "report.html", "selection.csv", "selection.json",
+        "summary.json",
     ]  # fmt: skip
     as_json = cli("select", "--dataset", "digits", "--clusters", "2", "--covariance-types",
                   "diag", "--out", tmp_path / "j", "--no-plots", "--json")  # fmt: skip

@@ -241,7 +241,15 @@ def _mixture(gmm, m: int, d: int, mean_images, pixel_max: float) -> dict:
     from ..mixture.covariance import covariance_type
 
     K = gmm.weights_.shape[0]
-    block = covariance_type(gmm.covariance_type).block(gmm.covariances_, K, m)
+    kind = covariance_type(gmm.covariance_type)
+    try:
+        block = kind.block(gmm.covariances_, K, m)
+    except NotImplementedError:  # a registered type that defines plane() only
+        if m == 2:
+            block = kind.plane(gmm.covariances_, K)
+        else:  # axis-aligned: what its variances() give
+            variances = kind.variances(gmm.covariances_, K, np.asarray(gmm.means_).shape[1])
+            block = np.stack([np.diag(v[:m]) for v in variances])
     images = None
     if mean_images is not None:
         scaled = np.clip(np.asarray(mean_images, float) * (255 / max(pixel_max, 1e-300)), 0, 255)

@@ -23,8 +23,8 @@ def run(*dataset, progress: Progress | None = None, **options) -> Result:
     ``dask`` is a scheduler address (or ``"local"`` for a new ``LocalCluster``):
     PCA and EM then run as Dask tasks, each pass reduced on the workers; the cluster
     of each row comes back for the agreement, and the projection for the figures
-    (with ``plots=False`` and ``write=True`` it stays on the cluster: ``Result.Z`` is
-    None). ``write=False`` computes without touching the disk (plots then are only
+    (with ``plots=False``, ``report=False`` and ``write=True`` it stays on the cluster:
+    ``Result.Z`` is None). ``write=False`` computes without touching the disk (plots then are only
     available from the Result's methods). The output folder is built in a temporary
     folder beside it and renamed into place when complete, so an interrupted run
     leaves no half-written folder.
