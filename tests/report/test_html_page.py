@@ -43,8 +43,12 @@ def page_meta(text: str) -> dict:
 
 
 def page_blob(text: str, meta: dict, name: str) -> bytes:
-    found = re.search(rf'<script type="application/x-pcagmm-base85" id="blob-{name}">(.*?)<', text)
-    return html.decode(found.group(1), meta["blobs"][name]["deflated"])
+    """A blob's bytes: its parts decoded and joined."""
+    parts = []
+    for i, deflated in enumerate(meta["blobs"][name]["parts"]):
+        pattern = rf'<script type="application/x-pcagmm-base85" id="blob-{name}-{i}">(.*?)<'
+        parts.append(html.decode(re.search(pattern, text).group(1), deflated))
+    return b"".join(parts)
 
 
 @pytest.fixture(scope="module")

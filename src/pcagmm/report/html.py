@@ -30,6 +30,7 @@ import dataclasses
 import io
 import json
 import math
+import os
 import zlib
 from importlib import resources
 from pathlib import Path
@@ -50,6 +51,8 @@ ALPHABET = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%(
 #: the files of an analysis that a page shows when a run folder holds them:
 #: (stem, title); each as its figure ``stem.png``/``stem.svg`` and table ``stem.csv``
 ANALYSES = (("selection", "Model selection"), ("stability", "Stability"))
+#: a blob's bytes are deflated in parts of at most this many, side by side
+PART_BYTES = 8 << 20
 #: version of the page's data layout (the JSON's "format")
 FORMAT = 1
 
@@ -211,14 +214,16 @@ def _classes(labels: np.ndarray, class_names) -> tuple[list[str], np.ndarray]:
 
 
 def _packed_images(X, shown: np.ndarray, pixel_max: float, chunk: int = 8192) -> bytes:
-    """The rows' pixels at :data:`IMAGE_LEVELS` grey levels, two to a byte (the first
-    pixel in the high half), each row padded to whole bytes."""
+    """The rows' pixels at :data:`IMAGE_LEVELS` grey levels (:func:`image_levels`), two
+    to a byte (the first pixel in the high half), each row padded to whole bytes."""
     p = X.shape[1]
     out = np.empty((len(shown), (p + 1) // 2), dtype=np.uint8)
-    top = IMAGE_LEVELS - 1
+    # uint8 pixels: the level of each of the 256 values, looked up
+    table = image_levels(np.arange(256), pixel_max).astype(np.uint8)
     for start in range(0, len(shown), chunk):
-        rows = np.asarray(X[shown[start : start + chunk]], dtype=np.float64)
-        levels = np.clip(np.rint(rows * (top / max(pixel_max, 1e-300))), 0, top).astype(np.uint8)
+        rows = np.asarray(X[shown[start : start + chunk]])
+        levels = table[rows] if rows.dtype == np.uint8 else image_levels(rows, pixel_max)
+        levels = levels.astype(np.uint8)
         if p % 2:
             levels = np.pad(levels, ((0, 0), (0, 1)))
         out[start : start + chunk] = (levels[:, 0::2] << 4) | levels[:, 1::2]
@@ -339,12 +344,24 @@ def decode(text: str, length: int) -> bytes:
 
 
 def _document(meta: dict, blobs: dict[str, bytes]) -> str:
+    """The page: the template files around the JSON block and the blobs, each blob in
+    parts of at most :data:`PART_BYTES`, deflated side by side (zlib releases the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pieces = [
+        (name, i, raw[start : start + PART_BYTES])
+        for name, raw in blobs.items()
+        for i, start in enumerate(range(0, max(len(raw), 1), PART_BYTES))
+    ]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        encoded = list(pool.map(lambda piece: encode(piece[2]), pieces))
     parts = []
     for name, raw in blobs.items():
-        text, deflated = encode(raw)
-        meta["blobs"][name] = {"bytes": len(raw), "deflated": deflated}
+        meta["blobs"][name] = {"bytes": len(raw), "parts": []}
+    for (name, i, _), (text, deflated) in zip(pieces, encoded, strict=True):
+        meta["blobs"][name]["parts"].append(deflated)
         parts.append(
-            f'<script type="application/x-pcagmm-base85" id="blob-{name}">{text}</script>\n'
+            f'<script type="application/x-pcagmm-base85" id="blob-{name}-{i}">{text}</script>\n'
         )
     page = resources.files(__package__) / "page"
     css = (page / "report.css").read_text(encoding="utf-8")

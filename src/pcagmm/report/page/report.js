@@ -47,11 +47,18 @@
   async function blob(name) {
     const layout = meta.blobs[name];
     if (!layout) return null;
-    const packed = base85("blob-" + name, layout.deflated);
-    const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
-    const buffer = await new Response(stream).arrayBuffer();
-    if (buffer.byteLength !== layout.bytes) throw new Error("blob " + name + " is damaged");
-    return buffer;
+    const parts = await Promise.all(layout.parts.map(async (deflated, i) => {
+      const packed = base85(`blob-${name}-${i}`, deflated);
+      const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
+      return new Uint8Array(await new Response(stream).arrayBuffer());
+    }));
+    const whole = parts.length === 1 ? parts[0] : new Uint8Array(layout.bytes);
+    if (parts.length > 1) {
+      let offset = 0;
+      for (const part of parts) { whole.set(part, offset); offset += part.length; }
+    }
+    if (whole.byteLength !== layout.bytes) throw new Error("blob " + name + " is damaged");
+    return whole.buffer;
   }
 
   function integers(buffer, count) {
