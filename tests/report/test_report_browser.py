@@ -55,9 +55,10 @@ def screen_positions(page) -> np.ndarray:
 def isolated_rows(positions: np.ndarray, apart: float = 2.0) -> list[int]:
     """Rows with no other row within ``apart`` pixels on screen (the pointer at such a
     row is nearer to it than to any other, wherever a pixel rounds to)."""
-    distance = np.linalg.norm(positions[:, None, :] - positions[None, :, :], axis=2)
-    np.fill_diagonal(distance, np.inf)
-    return np.flatnonzero(distance.min(axis=1) > apart).tolist()
+    from scipy.spatial import cKDTree
+
+    distance, _ = cKDTree(positions).query(positions, k=2)
+    return np.flatnonzero(distance[:, 1] > apart).tolist()
 
 
 def drawn_image(page) -> np.ndarray:
