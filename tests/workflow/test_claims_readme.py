@@ -103,3 +103,47 @@ def test_bic_falls_with_k_on_mnist_pca2(shared_mnist):
     steps = np.diff(bic)
     assert np.sum(steps > 0) == 3 and steps.max() <= 150
     assert bic.argmin() == 14 and best[15]["covariance_type"] == "full"
+
+
+def test_every_command_takes_json_and_quiet():
+    """README: every command takes --json and --quiet."""
+    from pcagmm.cli import build_parser
+
+    def commands(parser, path=()):
+        found = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+        if not found:
+            yield path, parser
+            return
+        for name, child in found[0].choices.items():
+            yield from commands(child, (*path, name))
+
+    seen = []
+    for path, parser in commands(build_parser()):
+        flags = {o for a in parser._actions for o in a.option_strings}
+        assert {"--json", "--quiet"} <= flags, path
+        seen.append(" ".join(path))
+    assert {"run", "select", "stability", "predict", "data fetch", "data make-big"} <= set(seen)
+
+
+def test_a_runs_summary_and_result_hold_what_the_readme_lists(tmp_path):
+    """README: summary.json holds the configuration, versions, data hash, parameters,
+    metrics and timings; a Result has the report, the fitted models, the metrics and
+    plot_scatter(), plot_clusters(), plot_means(), and shows itself as the table."""
+    import json
+
+    import pcagmm
+
+    result = run("digits", out=tmp_path / "r")
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["config"]["dataset"] == "digits"
+    assert summary["versions"]["pcagmm"] == pcagmm.__version__
+    assert summary["data"]["sha256"] == result.dataset.sha256
+    assert {"means", "weights"} <= set(summary["mixture"]) and "components" in summary["pca"]
+    assert "adjusted_rand_index" in summary["metrics"]
+    assert set(summary["timings_seconds"]) >= {"pca", "mixture"}
+    with np.load(tmp_path / "r" / "model.npz", allow_pickle=False) as model:
+        assert all(model[key].dtype != object for key in model.files)  # plain arrays
+    for plot in (result.plot_scatter, result.plot_clusters, result.plot_means):
+        assert plot().axes  # a matplotlib Figure
+    assert result.pca is not None and result.gmm is not None and result.agreement is not None
+    assert result._repr_html_() == f"<pre>{__import__('html').escape(result.report())}</pre>"
