@@ -208,3 +208,17 @@ def test_a_run_on_an_array_in_memory_cannot_be_rebuilt(tmp_path):
     assert (tmp_path / "run" / "report.html").is_file()
     with pytest.raises(ReportError, match="array in memory"):
         rebuild(tmp_path / "run")
+
+
+def test_more_than_ten_components_keep_ten_axes_and_store_probabilities(tmp_path):
+    """Beyond MAX_AXES components the page holds the first ten and the probabilities to
+    1/255 (it cannot compute them from the axes it holds)."""
+    X = np.random.default_rng(2).normal(size=(400, 14)) + np.repeat(np.eye(14)[:2] * 6, 200, 0)
+    result = pcagmm.run(X, components=12, clusters=2, out=str(tmp_path / "run"), plots=False)
+    text = (tmp_path / "run" / "report.html").read_text()
+    meta = page_meta(text)
+    assert len(meta["axes"]) == html.MAX_AXES == 10 and meta["components"] == 12
+    assert not meta["mixture"]["all_components"]
+    stored = np.frombuffer(page_blob(text, meta, "probabilities"), np.uint8).reshape(400, 2)
+    expected = result.gmm.predict_proba(result.Z)
+    assert np.abs(stored / 255 - expected).max() <= 0.5 / 255 + 1e-12

@@ -6,6 +6,7 @@ the toggles, the axes, a cluster's rows, the sample notice, and labels holding H
 
 from __future__ import annotations
 
+import csv
 import shutil
 
 import numpy as np
@@ -271,4 +272,28 @@ def test_more_components_give_selectable_axes(browser, tmp_path):
     shown = opened.page.locator("#row-probabilities .value").all_inner_texts()
     expected = result.gmm.predict_proba(result.Z[row : row + 1])[0]
     np.testing.assert_allclose([float(v) for v in shown], expected, atol=0.0005 + 1e-9)
+    opened.close()
+
+
+@pytest.mark.parametrize("analysis", ["selection", "stability"])
+def test_a_select_or_stability_folder_shows_its_figure_and_table(browser, tmp_path, analysis):
+    from pcagmm.workflow.selection import select
+    from pcagmm.workflow.stability_study import stability
+
+    out = tmp_path / analysis
+    if analysis == "selection":
+        select("digits", clusters="1-3", covariance_types="full", out=out)
+    else:
+        stability("digits", seeds=3, clusters=3, out=out)
+    opened = Page(browser, out / "report.html")
+    section = opened.page.locator(f"#analysis-{analysis}")
+    assert section.locator("h2").inner_text() in ("Model selection", "Stability")
+    width = section.locator("img").evaluate("image => image.naturalWidth")
+    assert width > 0  # the figure decoded
+    with open(out / f"{analysis}.csv", newline="") as handle:
+        table = list(csv.reader(handle))
+    assert section.locator("th").all_inner_texts() == table[0]
+    rows = section.locator("tr").all()[1:]
+    assert [row.locator("td").all_inner_texts() for row in rows] == table[1:]
+    assert opened.errors == [] and opened.requests == [opened.url]
     opened.close()

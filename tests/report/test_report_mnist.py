@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from browser import Page, launch
 from test_report_browser import drawn_image, isolated_rows, screen_positions
 
+from browser import Page, launch
 from pcagmm import run
 
 sync_api = pytest.importorskip("playwright.sync_api")
