@@ -222,3 +222,19 @@ def test_more_than_ten_components_keep_ten_axes_and_store_probabilities(tmp_path
     stored = np.frombuffer(page_blob(text, meta, "probabilities"), np.uint8).reshape(400, 2)
     expected = result.gmm.predict_proba(result.Z)
     assert np.abs(stored / 255 - expected).max() <= 0.5 / 255 + 1e-12
+
+
+def test_a_csv_runs_page_is_rebuilt_with_its_label_column(tmp_path, capsys):
+    rng = np.random.default_rng(4)
+    rows = np.hstack([rng.normal(size=(90, 3)) + np.repeat(np.arange(3), 30)[:, None] * 5,
+                      np.repeat(np.arange(3), 30)[:, None]])  # fmt: skip
+    path = tmp_path / "rows.csv"
+    np.savetxt(path, rows, delimiter=",", header="a,b,c,kind", comments="")
+    pcagmm.run(str(path), label_column="kind", clusters=3, out=str(tmp_path / "run"))
+    own = (tmp_path / "run" / "report.html").read_text()
+    code, _, err = run_cli(["report", str(tmp_path / "run")], capsys)  # no --label-column
+    assert code == 0, err
+    rebuilt = (tmp_path / "run" / "report.html").read_text()
+    a, b = page_meta(own), page_meta(rebuilt)
+    assert b["classes"] == a["classes"] == ["0", "1", "2"]
+    assert page_blob(own, a, "labels") == page_blob(rebuilt, b, "labels")

@@ -52,8 +52,9 @@ RECORDED = (
     "reg_covar",
 )
 #: recorded too, where they differ from their defaults (so that the folders of runs made
-#: before they existed still hold the same run)
-RECORDED_WHEN_SET = ("stopping", "acceleration", "converge")
+#: before they existed still hold the same run); ``label_column`` also lets
+#: ``pcagmm report`` load a CSV's labels again
+RECORDED_WHEN_SET = ("stopping", "acceleration", "converge", "label_column")
 #: the stopping rules and accelerations of a run (see pcagmm.mixture.convergence)
 STOPPING_RULES = ("absolute", "relative", "aitken")
 ACCELERATIONS = ("squarem",)

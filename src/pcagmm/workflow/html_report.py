@@ -123,6 +123,8 @@ def rebuild(
             "report cannot load again",
             "run it again in Python with pcagmm.run(X, out=...), which writes report.html",
         )
+    if label_column is None:  # as the run read the data (a CSV's label column)
+        label_column = summary["config"].get("label_column")
     dataset = datasets.load(
         recorded, folder=data_folder, label_column=label_column, progress=progress
     )
