@@ -111,11 +111,27 @@ class PageInputs:
 
 
 def render(inputs: PageInputs, *, max_points: int = MAX_POINTS, rng=None) -> str:
-    """The page, as one HTML document.
+    """The page, as one HTML document: :func:`pack` then :func:`document`.
 
     ``rng`` (a :class:`numpy.random.Generator`, default ``default_rng(0)``) draws the
     sample of rows above ``max_points`` and the rows listed for each cluster.
     """
+    packed = pack(inputs, max_points=max_points, rng=rng)
+    return document(packed, inputs.summary, inputs.folder)
+
+
+@dataclasses.dataclass
+class PackedRows:
+    """What a page holds about its rows and mixture (the slow part to make): the JSON
+    block's entries, and the encoded blobs as ``(name, part, text)``."""
+
+    meta: dict
+    blobs: list[tuple[str, int, str]]
+
+
+def pack(inputs: PageInputs, *, max_points: int = MAX_POINTS, rng=None) -> PackedRows:
+    """The rows shown, their blobs encoded, and the mixture (all but ``inputs.summary``
+    and ``inputs.folder``, which :func:`document` adds)."""
     rng = np.random.default_rng(0) if rng is None else rng
     n, d = inputs.Z.shape
     shown = _shown_rows(n, max_points, rng)
@@ -145,6 +161,7 @@ def render(inputs: PageInputs, *, max_points: int = MAX_POINTS, rng=None) -> str
         blobs["images"] = _packed_images(inputs.images, shown, inputs.pixel_max)
         image = {"height": int(inputs.image_shape[0]), "width": int(inputs.image_shape[1])}
         image["levels"] = IMAGE_LEVELS
+    layouts, texts = _encoded(blobs)
     meta = {
         "format": FORMAT,
         "title": inputs.title,
@@ -158,11 +175,9 @@ def render(inputs: PageInputs, *, max_points: int = MAX_POINTS, rng=None) -> str
         "image": image,
         "mixture": _mixture(inputs.gmm, m, d, inputs.mean_images, inputs.pixel_max),
         "cluster_rows": _cluster_rows(clusters, probabilities, K, rng),
-        "summary": inputs.summary,
-        "analyses": _analyses(inputs.folder),
-        "blobs": {},
+        "blobs": layouts,
     }
-    return _document(meta, blobs)
+    return PackedRows(meta, texts)
 
 
 # ------------------------------------------------------------------------------ the rows shown
@@ -343,9 +358,9 @@ def decode(text: str, length: int) -> bytes:
     return zlib.decompress(packed, -15)
 
 
-def _document(meta: dict, blobs: dict[str, bytes]) -> str:
-    """The page: the template files around the JSON block and the blobs, each blob in
-    parts of at most :data:`PART_BYTES`, deflated side by side (zlib releases the GIL)."""
+def _encoded(blobs: dict[str, bytes]) -> tuple[dict, list[tuple[str, int, str]]]:
+    """Each blob in parts of at most :data:`PART_BYTES`, deflated side by side (zlib
+    releases the GIL): the layouts (bytes, deflated length of each part) and the texts."""
     from concurrent.futures import ThreadPoolExecutor
 
     pieces = [
@@ -355,26 +370,33 @@ def _document(meta: dict, blobs: dict[str, bytes]) -> str:
     ]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         encoded = list(pool.map(lambda piece: encode(piece[2]), pieces))
-    parts = []
-    for name, raw in blobs.items():
-        meta["blobs"][name] = {"bytes": len(raw), "parts": []}
+    layouts = {name: {"bytes": len(raw), "parts": []} for name, raw in blobs.items()}
+    texts = []
     for (name, i, _), (text, deflated) in zip(pieces, encoded, strict=True):
-        meta["blobs"][name]["parts"].append(deflated)
-        parts.append(
-            f'<script type="application/x-pcagmm-base85" id="blob-{name}-{i}">{text}</script>\n'
-        )
+        layouts[name]["parts"].append(deflated)
+        texts.append((name, i, text))
+    return layouts, texts
+
+
+def document(packed: PackedRows, summary: dict, folder: Path | None) -> str:
+    """The page: the template files around the JSON block (``packed.meta`` with the run's
+    ``summary`` and the analyses found in ``folder``) and the blobs."""
+    meta = {**packed.meta, "summary": summary, "analyses": _analyses(folder)}
     page = resources.files(__package__) / "page"
     css = (page / "report.css").read_text(encoding="utf-8")
     body = (page / "body.html").read_text(encoding="utf-8")
     script = (page / "report.js").read_text(encoding="utf-8")
+    blobs = "".join(
+        f'<script type="application/x-pcagmm-base85" id="blob-{name}-{i}">{text}</script>\n'
+        for name, i, text in packed.blobs
+    )
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         "<title>pcagmm report</title>\n"
         f"<style>\n{css}</style>\n</head>\n<body>\n{body}"
         f'<script type="application/json" id="pcagmm-meta">{_script_json(meta)}</script>\n'
-        + "".join(parts)
-        + f"<script>\n{script}</script>\n</body>\n</html>\n"
+        f"{blobs}<script>\n{script}</script>\n</body>\n</html>\n"
     )
 
 

@@ -195,10 +195,14 @@ def write_run_folder(
     """
     from .. import model_file
     from ..report import files as report_files
+    from .html_report import REPORT_FILE, ReportInBackground
 
     timer = timer or StageTimer()
     try:
-        with atomic_folder(target) as build:
+        with atomic_folder(target) as build, contextlib.ExitStack() as stack:
+            page = None
+            if report and result.Z is not None:  # its rows packed while the figures draw
+                page = stack.enter_context(ReportInBackground(result, pixel_max))
             files = []
             if plots:
                 with timer.stage("figures", "drawing the figures"):
@@ -221,11 +225,9 @@ def write_run_folder(
                 files += ["clusters.csv", "model.npz"]
                 if extra_files is not None:
                     files = extra_files(build) + files
-            if report and result.Z is not None:
-                from .html_report import REPORT_FILE, write_report
-
+            if page is not None:
                 with timer.stage("report", "writing report.html"):
-                    write_report(result, build, pixel_max)
+                    page.write(build)
                 files.append(REPORT_FILE)
             files.append("summary.json")
             result.out, result.files = target, files

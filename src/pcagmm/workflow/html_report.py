@@ -28,10 +28,15 @@ class ReportError(PcagmmError, ValueError):
     """A run folder a report cannot be made from."""
 
 
-def page_inputs(result, pixel_max: float, folder: Path | None) -> html.PageInputs:
-    """What :func:`pcagmm.report.html.render` needs, from a run's Result."""
+def run_summary(result) -> dict:
+    """summary.json's content for ``result``, as plain JSON values."""
     from ..report.files import summary
 
+    return json.loads(json.dumps(summary(result), default=_plain))
+
+
+def page_inputs(result, pixel_max: float, folder: Path | None, summary) -> html.PageInputs:
+    """What :func:`pcagmm.report.html.render` needs, from a run's Result."""
     ds = result.dataset
     mean_images = None
     if ds.image_shape is not None:
@@ -46,7 +51,7 @@ def page_inputs(result, pixel_max: float, folder: Path | None) -> html.PageInput
         pixel_max=pixel_max,
         gmm=result.gmm,
         mean_images=mean_images,
-        summary=json.loads(json.dumps(summary(result), default=_plain)),
+        summary=summary,
         axis_names=axis_names(result.pca.explained_variance_ratio_),
         label_name=label_name(ds.target_names),
         title=f"{ds.name}: PCA to {result.pca.n_components_} components, "
@@ -55,10 +60,34 @@ def page_inputs(result, pixel_max: float, folder: Path | None) -> html.PageInput
     )
 
 
-def write_report(result, folder: Path, pixel_max: float, max_points: int = html.MAX_POINTS):
-    """Write ``folder/report.html`` for ``result`` (to a temporary file, then renamed)."""
-    page = html.render(page_inputs(result, pixel_max, folder), max_points=max_points)
-    with atomic_file(folder / REPORT_FILE, "w", expected_bytes=len(page)) as file:
+class ReportInBackground:
+    """report.html of a run, its rows packed (:func:`pcagmm.report.html.pack`, the slow
+    part: mostly zlib and numpy, which release the GIL) in a thread while the run draws
+    its figures and writes its files; :meth:`write` then adds the run's summary and the
+    analyses' files. A context manager: leaving it waits for the thread."""
+
+    def __init__(self, result, pixel_max: float, max_points: int = html.MAX_POINTS):
+        from concurrent.futures import ThreadPoolExecutor
+
+        inputs = page_inputs(result, pixel_max, None, None)
+        self._result = result
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._packed = self._pool.submit(html.pack, inputs, max_points=max_points)
+
+    def write(self, folder: Path) -> None:
+        """Write ``folder/report.html`` (waits for the rows if they are not packed yet)."""
+        page = html.document(self._packed.result(), run_summary(self._result), folder)
+        _write(folder / REPORT_FILE, page)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _write(path: Path, page: str) -> None:
+    with atomic_file(path, "w", expected_bytes=len(page)) as file:
         file.write(page)
 
 
@@ -157,10 +186,8 @@ def rebuild(
         f"{model.gmm.n_components}-component Gaussian mixture",
         folder=folder,
     )
-    page = html.render(inputs, max_points=max_points)
     target = folder / REPORT_FILE
-    with atomic_file(target, "w", expected_bytes=len(page)) as file:
-        file.write(page)
+    _write(target, html.render(inputs, max_points=max_points))
     return target
 
 
