@@ -109,6 +109,21 @@ def early_stop_record(convergence) -> dict | None:
     }
 
 
+def json_ready(value):
+    """JSON-ready: arrays as lists, NumPy scalars as Python's, NaN and infinities as null."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_ready(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def rows_csv(rows: list[dict], columns) -> str:
     """A CSV of dicts, one line each, in the order of ``columns``: floats as ``repr``
     (every digit), None, NaN and infinities as empty cells."""

@@ -29,13 +29,14 @@ import csv
 import dataclasses
 import io
 import json
-import math
 import os
 import zlib
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
+
+from .files import json_ready
 
 #: the most rows a page shows; above it, a uniform sample of this many (images are
 #: ~0.12 MB per 1,000 MNIST rows, so 100,000 rows keep a page near 12 MB)
@@ -403,19 +404,7 @@ def document(packed: PackedRows, summary: dict, folder: Path | None) -> str:
 def _script_json(value) -> str:
     """JSON safe inside a ``<script>`` element: no ``<``, ``>`` or ``&`` (escaped as
     ``\\u003c`` and so on), non-finite numbers as null."""
-    text = json.dumps(_finite(value), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    text = json.dumps(json_ready(value), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         text = text.replace(char, escaped)
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-
-
-def _finite(value):
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if isinstance(value, np.generic):
-        return _finite(value.item())
-    return value

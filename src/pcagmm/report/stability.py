@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..stability_measures import SAME_OPTIMUM, STABLE_JACCARD
-from .files import rows_csv, versions
+from .files import json_ready, rows_csv, versions
 from .text import table_lines
 
 #: the columns of stability.csv (one row per fit), in order
@@ -225,7 +225,7 @@ def stability_csv(study) -> str:
 def stability_record(study) -> dict:
     """What stability.json holds: the config, versions, every fit, the ARI matrix, the
     Jaccard values (mean and per fit), the distinct optima and the summary."""
-    return _plain({
+    return json_ready({
         "config": study.config,
         "versions": versions(),
         "computed_on": study.computed_on,
@@ -251,18 +251,3 @@ def stability_record(study) -> dict:
 def stability_json(study) -> str:
     """stability.json (see :func:`stability_record`)."""
     return json.dumps(stability_record(study), indent=2) + "\n"
-
-
-def _plain(value):
-    """JSON-ready: arrays as lists, NumPy scalars as Python's, NaN and infinities as null."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

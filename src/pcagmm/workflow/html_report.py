@@ -30,9 +30,9 @@ class ReportError(PcagmmError, ValueError):
 
 def run_summary(result) -> dict:
     """summary.json's content for ``result``, as plain JSON values."""
-    from ..report.files import summary
+    from ..report.files import json_ready, summary
 
-    return json.loads(json.dumps(summary(result), default=_plain))
+    return json_ready(summary(result))
 
 
 def page_inputs(result, pixel_max: float, folder: Path | None, summary) -> html.PageInputs:
@@ -99,14 +99,6 @@ def axis_names(explained_ratio) -> list[str]:
 def label_name(target_names) -> str:
     """What the labels are: digits, or labels."""
     return "Digit label" if target_names and target_names[0] == "0" else "Label"
-
-
-def _plain(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
 
 
 # ------------------------------------------------------------------------------ from a folder
