@@ -297,3 +297,19 @@ def test_a_select_or_stability_folder_shows_its_figure_and_table(browser, tmp_pa
     assert [row.locator("td").all_inner_texts() for row in rows] == table[1:]
     assert opened.errors == [] and opened.requests == [opened.url]
     opened.close()
+
+
+def test_one_component_is_drawn_against_the_row_order(browser, tmp_path):
+    path = image_data(tmp_path, n=200, seed=11)
+    pcagmm.run(str(path), out=str(tmp_path / "run"), components=1, clusters=2, plots=False)
+    opened = Page(browser, tmp_path / "run" / "report.html")
+    assert opened.evaluate("pcagmmReport.state.y") is None
+    positions = screen_positions(opened)
+    row = isolated_rows(positions)[0]
+    opened.page.mouse.move(*positions[row])
+    assert opened.page.inner_text("#row-title") == f"Row {row}"
+    opened.page.set_viewport_size({"width": 1000, "height": 800})  # redrawn at the new size
+    opened.page.wait_for_timeout(300)
+    assert opened.evaluate("document.getElementById('points').style.width") == "580px"
+    assert opened.errors == []
+    opened.close()

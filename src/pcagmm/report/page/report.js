@@ -524,6 +524,11 @@
       if (state.pinned === null) showRow(null);
       drawOverlay();
     });
+    let resizing = null;
+    window.addEventListener("resize", () => {  // redraw at the new size, once it settles
+      clearTimeout(resizing);
+      resizing = setTimeout(() => { size(); draw(); }, 100);
+    });
     overlay.addEventListener("wheel", (e) => {
       e.preventDefault();
       const [sx, sy] = position(e);
