@@ -81,9 +81,54 @@ def test_the_page_opens_from_a_file_with_no_network_and_no_errors(page):
     assert page.page.inner_text("#title").startswith("images.npy: PCA to 2 components")
 
 
+def expected_positions(page, Z: np.ndarray) -> np.ndarray:
+    """Where the page should draw each row, computed here from the data: the first view
+    spans each axis' range and 4% more each side, inside the plot's margins."""
+    left, top, width, height = page.evaluate(
+        "(() => { const b = document.getElementById('overlay').getBoundingClientRect();"
+        " return [b.left, b.top, b.width, b.height]; })()"
+    )
+    margin_left, margin_right, margin_top, margin_bottom = 64, 12, 12, 42  # report.js
+    low, high = Z[:, :2].min(axis=0), Z[:, :2].max(axis=0)
+    low, high = low - 0.04 * (high - low), high + 0.04 * (high - low)
+    fraction = (Z[:, :2] - low) / (high - low)
+    x = left + margin_left + fraction[:, 0] * (width - margin_left - margin_right)
+    y = top + margin_top + (1 - fraction[:, 1]) * (height - margin_top - margin_bottom)
+    return np.column_stack([x, y])
+
+
+def test_rows_are_drawn_where_their_coordinates_say(page, image_run):
+    result, _ = image_run
+    np.testing.assert_allclose(screen_positions(page), expected_positions(page, result.Z),
+                               atol=1e-3)  # fmt: skip
+
+
+TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c"]  # matplotlib's first three colours
+
+
+def test_an_isolated_row_is_a_dot_of_its_class_colour(page, image_run):
+    """Points are half-transparent over white: an isolated row's pixel is halfway between
+    white and its class' colour."""
+    result, _ = image_run
+    box = page.evaluate(
+        "(() => { const b = document.getElementById('overlay').getBoundingClientRect();"
+        " return [b.left, b.top]; })()"
+    )
+    positions = expected_positions(page, result.Z)
+    for row in isolated_rows(positions, apart=6.0)[:5]:
+        x, y = np.floor(positions[row] - box).astype(int)
+        pixel = page.evaluate(
+            f"Array.from(document.getElementById('points').getContext('2d')"
+            f".getImageData({x}, {y}, 1, 1).data)"
+        )
+        colour = TAB10[int(result.dataset.y[row])]
+        expected = [(255 + int(colour[i : i + 2], 16)) >> 1 for i in (1, 3, 5)]
+        assert pixel[:3] == expected, row
+
+
 def test_hovering_a_row_shows_its_image_label_and_probabilities(page, image_run):
     result, _ = image_run
-    positions = screen_positions(page)
+    positions = expected_positions(page, result.Z)
     rows = isolated_rows(positions)
     assert len(rows) >= 3
     proba = result.gmm.predict_proba(result.Z)
