@@ -141,7 +141,7 @@ def main() -> None:
                             "--quiet"], check=True)  # fmt: skip
         page_cache_rate(path)  # the first read brings the file into the page cache
         # no figures: the same work as the scikit-learn script (they add ~1 s at any size)
-        run = [cli, "run", "--data", str(path), "--quiet", "--force", "--no-plots"]
+        run = [cli, "run", "--data", str(path), "--quiet", "--force", "--no-plots", "--no-report"]
         stream_out, dask_out = work / f"run-{rows}", work / f"run-{rows}-dask"
         stream = measured([*run, "--out", str(stream_out)])
         line = f"{rows:>10,}  {stream[0]:8.1f} {stream[1]:5.0f}"
