@@ -161,7 +161,10 @@ def screenshot(page, path: Path) -> None:
     x, y = page.evaluate(f"pcagmmReport.screenOfRow({row})")
     page.mouse.click(x, y)
     page.screenshot(path=str(path))
-    print(f"screenshot    {path} (row {row} pinned)")
+    pinned = page.evaluate(  # the row nearest to the click
+        "(s => s.rows ? s.rows[s.pinned] : s.pinned)(pcagmmReport.state)"
+    )
+    print(f"screenshot    {path} (row {pinned} pinned)")
 
 
 if __name__ == "__main__":
