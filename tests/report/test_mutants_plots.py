@@ -92,3 +92,139 @@ def test_without_a_matching_the_titles_name_no_digit():
         "cluster 1\nw=0.33",
         "cluster 2\nw=0.50",
     ]
+
+
+# ----------------------------------------------------------------------------- the other figures
+
+
+def test_a_point_on_the_far_edges_lands_in_the_last_pixel_away_from_the_origin():
+    """Pixels are found from the extent's corner (x0, y0), not the origin; a point on
+    the top or right edge belongs to the last row or column."""
+    Z = np.array([[10.5, -4.5], [14.0, -2.0], [10.0, -2.0]])
+    image = plots.density_image(
+        Z, np.zeros(3, dtype=int), [(1.0, 0.0, 0.0)], extent=(10, 14, -5, -2), width=4, height=3
+    )
+    seen = np.argwhere(image[..., 3] > 0).tolist()
+    assert sorted(seen) == [[0, 0], [2, 0], [2, 3]]
+
+
+def test_the_scatter_frames_the_points_and_labels_the_axes():
+    rng = np.random.default_rng(4)
+    Z = rng.normal(size=(300, 2)) * (5.0, 0.5) + (100.0, -40.0)
+    figure = plots.pca_scatter(Z, None, title="t")
+    ax = figure.axes[0]
+    extent = ax.images[0].get_extent()
+    assert ax.get_xlim() == pytest.approx(extent[:2]) and ax.get_ylim() == pytest.approx(extent[2:])
+    for low, high, values in ((*ax.get_xlim(), Z[:, 0]), (*ax.get_ylim(), Z[:, 1])):
+        span = values.max() - values.min()
+        assert low < values.min() and values.max() < high  # every point inside the frame
+        assert high - low < 1.2 * span  # and the points fill it
+    assert [ax.get_xlabel(), ax.get_ylabel()] == ["Principal component 1", "Principal component 2"]
+    assert_inside_the_page(figure)
+
+
+def assert_inside_the_page(figure):
+    figure.canvas.draw()
+    page = figure.bbox
+    for ax in figure.axes:
+        box = ax.get_window_extent()
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
+
+
+@pytest.mark.parametrize("n", [3, 12, 25])
+def test_the_colour_bar_shows_each_class_in_the_colour_of_its_points(n):
+    """The colour bar's colour at class i's tick is the colour its points are drawn in
+    (tab10 up to 10 classes, tab20 beyond, repeating past 20). Mutation testing led
+    here: the bar took ``cmap.resampled(n)``, n colours spread over the whole map, so
+    3 classes drawn blue, orange, green were named blue, brown, cyan (fixed)."""
+    from matplotlib import colormaps
+
+    rng = np.random.default_rng(5)
+    Z = rng.normal(size=(40 * n, 2))
+    labels = np.repeat(np.arange(n), 40)
+    figure = plots.pca_scatter(Z, labels, title="t")
+    colourbar = figure.axes[1]._colorbar
+    cmap = colormaps["tab10" if n <= 10 else "tab20"]
+    for i in range(n):
+        shown = colourbar.cmap(colourbar.norm(i))[:3]
+        np.testing.assert_allclose(shown, cmap(i % cmap.N)[:3], err_msg=f"class {i}")
+    assert_inside_the_page(figure)
+
+
+def clusters_figure_of(K, d=3, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=8.0, size=(K, d))
+    Z = np.vstack([c + rng.normal(size=(60, d)) for c in centres])
+    gmm = GaussianMixture(K, random_state=0).fit(Z)
+    return plots.gmm_clusters(Z, gmm.predict(Z), gmm, title="t"), gmm
+
+
+@pytest.mark.parametrize("K", [3, 11])
+def test_each_cluster_has_its_own_colour_number_and_legend_entry(K):
+    figure, gmm = clusters_figure_of(K)
+    ax = figure.axes[0]
+    from matplotlib.patches import Ellipse
+
+    ellipses = [p for p in ax.patches if isinstance(p, Ellipse)]
+    colours = [tuple(ellipses[3 * k].get_edgecolor()[:3]) for k in range(K)]
+    assert len(set(colours)) == K  # no two clusters share a colour
+    legend = ax.get_legend()
+    assert legend.get_title().get_text() == "cluster (1, 2, 3 sigma)"
+    handles = legend.legend_handles
+    assert [tuple(h.get_edgecolor()[:3]) for h in handles] == colours
+    numbers = [t for t in ax.texts if t.get_text().isdigit()]
+    assert [t.get_text() for t in numbers] == [str(k) for k in range(K)]
+    for k, text in enumerate(numbers):
+        np.testing.assert_allclose(text.xy, gmm.means_[k, :2])
+    assert_inside_the_page(figure)
+
+
+# ----------------------------------------------------------------------------- a run's figures
+
+
+def run_result(target_names, image_shape=(2, 3), matching=None, seed=0):
+    """What the figure functions read of a run's Result, built from real fits."""
+    from types import SimpleNamespace
+
+    from pcagmm import PCA
+
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(3), 50)
+    X = rng.normal(size=(150, 6)) + 6.0 * y[:, np.newaxis] * rng.normal(size=6)
+    pca = PCA(2).fit(X)
+    Z = pca.transform(X)
+    gmm = GaussianMixture(3, random_state=0).fit(Z)
+    dataset = SimpleNamespace(
+        name="toy", y=y, target_names=target_names, image_shape=image_shape, X=X
+    )
+    agreement = None if matching is None else SimpleNamespace(matching=matching)
+    return SimpleNamespace(
+        dataset=dataset, pca=pca, gmm=gmm, Z=Z, clusters=gmm.predict(Z), agreement=agreement
+    )
+
+
+def test_a_runs_figures_name_the_data_the_labels_and_the_clusters():
+    digits = run_result(("0", "1", "2"), matching={0: "1", 1: "0", 2: "2"})
+    scatter = plots.scatter_figure(digits)
+    assert scatter.axes[0].get_title() == "toy: PCA projection"
+    assert scatter.axes[1].get_ylabel() == "Digit Label"
+    assert [t.get_text() for t in scatter.axes[1].get_yticklabels()] == ["0", "1", "2"]
+    clusters = plots.clusters_figure(digits)
+    assert clusters.axes[0].get_title() == ("toy: Gaussian mixture, 3 components, full covariance")
+    means = plots.means_figure(digits)
+    assert means.get_suptitle() == "toy: Cluster means in image space"
+    images = digits.pca.inverse_transform(digits.gmm.means_)
+    for k, ax in enumerate(means.axes):
+        np.testing.assert_allclose(
+            ax.images[0].get_array(), np.clip(images[k], 0, 255).reshape(2, 3)
+        )
+        assert ax.get_title().startswith(f"cluster {k}\n→ {digits.agreement.matching[k]}\n")
+
+    clothes = run_result(("shirt", "shoe", "bag"))
+    scatter = plots.scatter_figure(clothes)
+    assert scatter.axes[1].get_ylabel() == "Label"
+    assert [t.get_text() for t in scatter.axes[1].get_yticklabels()] == ["shirt", "shoe", "bag"]
+    unnamed = plots.scatter_figure(run_result(None))
+    assert unnamed.axes[1].get_ylabel() == "Label"
+    assert [t.get_text() for t in unnamed.axes[1].get_yticklabels()] == ["0", "1", "2"]
+    assert plots.means_figure(run_result(None, image_shape=None)) is None
