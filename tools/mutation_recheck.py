@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import sys
 import time
@@ -29,6 +30,7 @@ from mutation_tally import verdicts
 
 
 def run_one(name: str, tests: list[str], timeout: float) -> str:
+    """Run ``tests`` with mutant ``name`` switched on ("" for none); the verdict."""
     pid = os.fork()
     if pid == 0:  # the child: run the tests with this mutant switched on
         os.environ["MUTANT_UNDER_TEST"] = name
@@ -62,7 +64,9 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=Path("mutants"))
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
     parser.add_argument("--out", type=Path, help="write {name: verdict} here (JSON)")
+    parser.add_argument("--pytest-args", default="", help='more pytest options, e.g. "-k x"')
     args = parser.parse_args()
+    tests = [*args.tests, *shlex.split(args.pytest_args)]
     if args.names:
         names = [line.split("\t")[-1].strip() for line in args.names.read_text().splitlines()]
         names = [n for n in names if n]
@@ -80,12 +84,15 @@ def main() -> None:
 
     import pcagmm  # noqa: F401
 
+    baseline = run_one("", tests, args.timeout)
+    if baseline != "survived":  # the tests must pass on the code as it is
+        sys.exit(f"the tests do not pass without a mutant ({baseline}): nothing to learn")
     results = {}
     for i, name in enumerate(names, 1):
-        results[name] = run_one(name, args.tests, args.timeout)
+        results[name] = run_one(name, tests, args.timeout)
         print(f"{i}/{len(names)} {results[name]}\t{name}", flush=True)
     killed = sum(v in ("killed", "timeout") for v in results.values())
-    print(f"{killed} of {len(results)} killed by {' '.join(args.tests)}")
+    print(f"{killed} of {len(results)} killed by {' '.join(tests)}")
     if args.out:
         args.out.write_text(json.dumps(results, indent=1, sort_keys=True))
 
