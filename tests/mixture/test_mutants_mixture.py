@@ -1,0 +1,74 @@
+"""The mixture's kernels, passes, hierarchical start and messages: what mutation testing
+(tools/mutation.md) found untested. Each is checked against a computation by hand
+(numpy on the definitions) or an invariant."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import pcagmm.mixture
+from pcagmm import GaussianMixture
+from pcagmm.mixture import kernels
+from pcagmm.mixture.convergence import still_rising
+from pcagmm.mixture.hierarchical import scaled_svd
+from pcagmm.mixture.selection import every_fit_failed
+from pcagmm.progress import reporting_rows
+
+
+def test_scaled_svd_is_mclusts_partial_whitening():
+    """Standardised columns projected on the right singular vectors, each coordinate
+    divided by the square root of its singular value (computed here by hand)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 4)) @ rng.normal(size=(4, 4)) * (1.0, 10.0, 0.1, 3.0)
+    standard = (X - X.mean(axis=0)) / X.std(axis=0, ddof=1)
+    _, singular, vt = np.linalg.svd(standard, full_matrices=False)
+    np.testing.assert_allclose(scaled_svd(X), standard @ vt.T / np.sqrt(singular), rtol=1e-10)
+
+
+def test_scaled_svd_of_one_row_is_one_zero():
+    np.testing.assert_array_equal(scaled_svd(np.array([[1.0, 2.0, 3.0]])), np.zeros((1, 1)))
+
+
+def test_a_row_impossible_under_the_model_has_log_likelihood_minus_infinity():
+    """Where every component has weight 0 the row's log p(u) is -inf (not NaN): the
+    log-sum-exp leaves a top of -inf out of the shift."""
+    factor = kernels.precision_cholesky(np.ones((2, 3)), "diag")
+    model = kernels.Model.build("diag", np.zeros(2), np.zeros((2, 3)), factor)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        _, log_norm = kernels.responsibilities(np.ones((4, 3)), model)
+    assert np.all(log_norm == -np.inf)
+
+
+def test_the_direct_pass_counts_each_row_once_per_pass():
+    """More than 16 features: the pass goes direct, in chunks; the progress bar gets
+    every row of every pass once (a whole number of passes over the rows)."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(210, 17))
+    counted = []
+    with reporting_rows(counted.append):
+        GaussianMixture(2, chunk_rows=100, max_iter=3, tol=10.0, random_state=0).fit(X)
+    assert sum(counted) > 0 and sum(counted) % len(X) == 0
+
+
+def test_still_rising_from_the_second_value():
+    assert still_rising([]) == (None, None)
+    assert still_rising([-3.0]) == (None, None)
+    change, _ = still_rising([-3.0, -2.5])
+    assert change == 0.5
+
+
+def test_every_fit_failed_names_the_first_failure():
+    results = [
+        {"n_components": 2, "covariance_type": "full", "error": "first reason"},
+        {"n_components": 3, "covariance_type": "diag", "error": "second reason"},
+    ]
+    assert every_fit_failed(results, " on 2 components") == (
+        "every one of the 2 fits on 2 components failed "
+        "(the first, 2 full components: first reason)"
+    )
+
+
+def test_an_unknown_name_in_the_package_is_an_attribute_error_naming_it():
+    with pytest.raises(AttributeError, match="module 'pcagmm.mixture' has no attribute 'nope'"):
+        pcagmm.mixture.nope  # noqa: B018
