@@ -89,3 +89,11 @@ def test_precisions_that_have_no_factor_are_ill_conditioned_naming_the_type(kind
     precisions = np.stack([np.eye(3), bad]) if kind == "full" else bad
     with pytest.raises(IllConditionedError, match=f"\\({kind} covariance not positive definite"):
         covariance_type(kind).precision_cholesky_from_precisions(precisions)
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_the_variances_are_the_diagonals_of_the_covariance_matrices(kind):
+    """What the printed tables show (each component's variance along each feature)."""
+    covariances, dense = covariances_of(kind, np.random.default_rng(2))
+    variances = np.asarray(covariance_type(kind).variances(covariances, K, D))
+    np.testing.assert_array_equal(variances, np.diagonal(dense, axis1=1, axis2=2))
