@@ -72,3 +72,31 @@ def test_every_fit_failed_names_the_first_failure():
 def test_an_unknown_name_in_the_package_is_an_attribute_error_naming_it():
     with pytest.raises(AttributeError, match="module 'pcagmm.mixture' has no attribute 'nope'"):
         pcagmm.mixture.nope  # noqa: B018
+
+
+@pytest.mark.parametrize("d", [2, 17])
+def test_information_criteria_by_hand_with_few_and_many_features(d):
+    """ICL = BIC - 2 sum log max_k p(k | x); with more than 16 features the scores take
+    the direct pass. The reference is the estimator's own probabilities."""
+    from pcagmm.mixture.selection import information_criteria
+
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(size=(80, d)), rng.normal(size=(60, d)) + 3.0])
+    gmm = GaussianMixture(2, random_state=0).fit(X)
+    criteria = information_criteria(gmm, X)
+    assert criteria["log_likelihood"] == pytest.approx(gmm.score(X) * len(X), rel=1e-10)
+    assert criteria["bic"] == pytest.approx(gmm.bic(X), rel=1e-10)
+    log_assigned = np.log(gmm.predict_proba(X).max(axis=1)).sum()
+    assert criteria["icl"] == pytest.approx(gmm.bic(X) - 2 * log_assigned, rel=1e-9)
+
+
+def test_bootstrap_counts_are_draws_with_replacement_from_the_seed():
+    from pcagmm.mixture.stability import bootstrap_counts
+
+    counts = bootstrap_counts(50, 3, seed=7)
+    random = np.random.RandomState(7)
+    for resample in counts:
+        expected = np.bincount(random.randint(0, 50, size=50), minlength=50)
+        np.testing.assert_array_equal(resample, expected)
+    # resample b does not depend on how many come after it
+    np.testing.assert_array_equal(bootstrap_counts(50, 1, seed=7)[0], counts[0])
