@@ -131,3 +131,15 @@ def test_float_sums_default_to_a_shift_near_the_data():
     np.testing.assert_allclose(
         sums.covariance(), centred.T @ centred / (len(X) - 1), rtol=1e-9, atol=1e-9
     )
+
+
+def test_sums_of_two_halves_about_one_shift_add_up_to_the_whole():
+    X = data(300, 5, seed=12)
+    shift = X[:10].mean(axis=0)
+    whole = scatter_sums(X, shift=shift)
+    halves = scatter_sums(X[:120], shift=shift).add(scatter_sums(X[120:], shift=shift))
+    assert halves.n == 300
+    np.testing.assert_allclose(halves.linear, whole.linear, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(halves.scatter, whole.scatter, rtol=1e-12)
+    with pytest.raises(ValueError, match="different shift points"):
+        scatter_sums(X[:120], shift=shift).add(scatter_sums(X[120:], shift=shift + 1))

@@ -100,3 +100,22 @@ def test_bootstrap_counts_are_draws_with_replacement_from_the_seed():
         np.testing.assert_array_equal(resample, expected)
     # resample b does not depend on how many come after it
     np.testing.assert_array_equal(bootstrap_counts(50, 1, seed=7)[0], counts[0])
+
+
+def test_fit_all_fits_each_mixture_with_its_weights_in_order():
+    """Side by side on threads, each result is the fit of its own mixture and weights
+    (compared with the same fit done here), and progress counts every fit."""
+    from pcagmm.mixture.stability import fit_all
+
+    rng = np.random.default_rng(4)
+    Z = np.vstack([rng.normal(size=(60, 2)), rng.normal(size=(60, 2)) + 4.0])
+    weights = [None, np.arange(len(Z)) % 3]
+    mixtures = [GaussianMixture(2, random_state=seed) for seed in (0, 1)]
+    seen = []
+    results = fit_all(Z, mixtures, weights, n_jobs=2, progress=lambda *a: seen.append(a))
+    assert seen == [(1, 2), (2, 2)]
+    for (gmm, row), weight, seed in zip(results, weights, (0, 1), strict=True):
+        alone = GaussianMixture(2, random_state=seed).fit(Z, sample_weight=weight)
+        np.testing.assert_allclose(gmm.means_, alone.means_, rtol=1e-10)
+        assert row["n_iter"] == alone.n_iter_ and row["converged"] == alone.converged_
+        assert row["log_likelihood"] == pytest.approx(alone.lower_bound_, rel=1e-12)
