@@ -88,7 +88,7 @@ def pca_scatter(
     """The projection coloured by the true label, with a colour bar (the notebook's first)."""
     from matplotlib import colormaps
     from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import BoundaryNorm
+    from matplotlib.colors import BoundaryNorm, ListedColormap
 
     figure = _figure()
     ax = figure.add_subplot()
@@ -101,7 +101,9 @@ def pca_scatter(
         _draw_points(ax, Z, classes, colours)
         n = len(values)
         norm = BoundaryNorm(np.arange(-0.5, n + 0.5), n)
-        listed = cmap.resampled(n) if n <= cmap.N else cmap
+        # the bar's colours are the points' (cmap.resampled(n) would spread n colours
+        # over the whole map: blue, brown, cyan for 3 classes drawn blue, orange, green)
+        listed = ListedColormap(colours)
         bar = figure.colorbar(ScalarMappable(norm=norm, cmap=listed), ax=ax, label=label_name)
         bar.set_ticks(np.arange(n))
         names = class_names if class_names is not None and len(class_names) == n else values
