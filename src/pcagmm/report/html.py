@@ -229,7 +229,7 @@ def _classes(labels: np.ndarray, class_names) -> tuple[list[str], np.ndarray]:
     return names, index
 
 
-def _packed_images(X, shown: np.ndarray, pixel_max: float, chunk: int = 8192) -> bytes:
+def _packed_images(X, shown: np.ndarray, pixel_max: float, chunk: int = 8192) -> memoryview:
     """The rows' pixels at :data:`IMAGE_LEVELS` grey levels (:func:`image_levels`), two
     to a byte (the first pixel in the high half), each row padded to whole bytes."""
     p = X.shape[1]
@@ -243,7 +243,7 @@ def _packed_images(X, shown: np.ndarray, pixel_max: float, chunk: int = 8192) ->
         if p % 2:
             levels = np.pad(levels, ((0, 0), (0, 1)))
         out[start : start + chunk] = (levels[:, 0::2] << 4) | levels[:, 1::2]
-    return out.tobytes()
+    return out.reshape(-1).data  # the buffer itself, not a copy
 
 
 def image_levels(X: np.ndarray, pixel_max: float) -> np.ndarray:
@@ -332,7 +332,7 @@ def _analyses(folder: Path | None) -> list[dict]:
 # ---------------------------------------------------------------------------------- the document
 
 
-def encode(raw: bytes) -> tuple[str, int]:
+def encode(raw) -> tuple[str, int]:
     """``raw`` deflated (raw DEFLATE, level 6) and written in base 85 (:data:`ALPHABET`):
     each 4 bytes, big-endian, as 5 digits, most significant first; the last group
     padded with zero bytes. Returns the text and the deflated length (which the page
@@ -359,13 +359,13 @@ def decode(text: str, length: int) -> bytes:
     return zlib.decompress(packed, -15)
 
 
-def _encoded(blobs: dict[str, bytes]) -> tuple[dict, list[tuple[str, int, str]]]:
+def _encoded(blobs: dict) -> tuple[dict, list[tuple[str, int, str]]]:
     """Each blob in parts of at most :data:`PART_BYTES`, deflated side by side (zlib
     releases the GIL): the layouts (bytes, deflated length of each part) and the texts."""
     from concurrent.futures import ThreadPoolExecutor
 
     pieces = [
-        (name, i, raw[start : start + PART_BYTES])
+        (name, i, memoryview(raw)[start : start + PART_BYTES])  # views: no copies
         for name, raw in blobs.items()
         for i, start in enumerate(range(0, max(len(raw), 1), PART_BYTES))
     ]
