@@ -358,3 +358,23 @@ def test_one_component_is_drawn_against_the_row_order(browser, tmp_path):
     assert opened.evaluate("document.getElementById('points').style.width") == "580px"
     assert opened.errors == []
     opened.close()
+
+
+def test_the_wheel_zooms_about_the_pointer_and_a_drag_pans(page):
+    positions = screen_positions(page)
+    row = isolated_rows(positions)[0]
+    view = page.evaluate("({...pcagmmReport.state.view})")
+    page.page.mouse.move(*positions[row])
+    page.page.mouse.wheel(0, -300)  # zoom in about the pointer
+    page.page.wait_for_function("pcagmmReport.state.view.x1 - pcagmmReport.state.view.x0 < "
+                                f"{view['x1'] - view['x0']}")  # fmt: skip
+    zoomed = page.evaluate("({...pcagmmReport.state.view})")
+    assert zoomed["x1"] - zoomed["x0"] < 0.9 * (view["x1"] - view["x0"])
+    np.testing.assert_allclose(screen_positions(page)[row], positions[row], atol=0.5)
+    start = screen_positions(page)[row]
+    page.page.mouse.move(*start)
+    page.page.mouse.down()
+    page.page.mouse.move(start[0] + 40, start[1] + 25, steps=4)
+    page.page.mouse.up()
+    np.testing.assert_allclose(screen_positions(page)[row], start + np.array([40, 25]), atol=0.5)
+    assert page.page.inner_text("#row-title") == f"Row {row}"  # a drag does not pin
