@@ -378,3 +378,16 @@ def test_the_wheel_zooms_about_the_pointer_and_a_drag_pans(page):
     page.page.mouse.up()
     np.testing.assert_allclose(screen_positions(page)[row], start + np.array([40, 25]), atol=0.5)
     assert page.page.inner_text("#row-title") == f"Row {row}"  # a drag does not pin
+
+
+def test_clicking_a_row_of_the_means_table_lists_that_clusters_rows(page, image_run):
+    result, _ = image_run
+    table = page.page.locator("#tables table").first
+    assert table.locator("th").all_inner_texts()[:2] == ["cluster", "weight"]
+    weights = [float(v) for v in table.locator("tr td:nth-child(2)").all_inner_texts()]
+    np.testing.assert_allclose(weights, result.gmm.weights_, atol=5e-5)  # shown to 4 places
+    table.locator("tr").nth(2).click()  # cluster 1
+    assert page.page.inner_text("#cluster-title").startswith("Cluster 1:")
+    rows = [int(v) for v in page.page.locator("#cluster-sample .thumb").evaluate_all(
+        "nodes => nodes.map(n => n.dataset.row)")]  # fmt: skip
+    assert set(rows) <= set(np.flatnonzero(result.clusters == 1).tolist())
