@@ -238,3 +238,16 @@ def test_a_csv_runs_page_is_rebuilt_with_its_label_column(tmp_path, capsys):
     a, b = page_meta(own), page_meta(rebuilt)
     assert b["classes"] == a["classes"] == ["0", "1", "2"]
     assert page_blob(own, a, "labels") == page_blob(rebuilt, b, "labels")
+
+
+def test_a_page_needs_at_least_one_point(image_run, capsys):
+    from pcagmm.errors import ParameterError
+
+    _, folder = image_run
+    before = (folder / "report.html").read_bytes()
+    code, _, err = run_cli(["report", str(folder), "--max-points", "0"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert "--max-points must be a positive whole number, got 0; give e.g. --max-points" in err
+    with pytest.raises(ParameterError, match="max_points must be a positive whole number"):
+        rebuild(folder, max_points=0)
+    assert (folder / "report.html").read_bytes() == before

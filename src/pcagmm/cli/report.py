@@ -29,14 +29,8 @@ def register(commands, common) -> None:
 
 
 def handle(args, console: Console) -> int:
-    from ..errors import ParameterError
     from ..workflow.html_report import rebuild
 
-    if args.max_points < 1:
-        raise ParameterError(
-            f"{{max_points}} must be a positive whole number, got {args.max_points}",
-            "give e.g. {max_points=100000}",
-        )
     path = rebuild(
         args.run_folder,
         data_folder=args.folder,

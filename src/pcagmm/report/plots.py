@@ -235,7 +235,7 @@ def scatter_figure(result):
         result.dataset.y,
         title=_title(result, "PCA projection"),
         explained_ratio=result.pca.explained_variance_ratio_,
-        label_name=_label_name(result.dataset),
+        label_name=label_name(result.dataset.target_names),
         class_names=_class_names(result.dataset),
     )
 
@@ -288,8 +288,9 @@ def _title(result, what: str) -> str:
     return f"{result.dataset.name}: {what}"
 
 
-def _label_name(dataset) -> str:
-    return "Digit Label" if dataset.target_names and dataset.target_names[0] == "0" else "Label"
+def label_name(target_names) -> str:
+    """What the labels are, as the figures name them: digits or plain labels."""
+    return "Digit Label" if target_names and target_names[0] == "0" else "Label"
 
 
 def _class_names(dataset):

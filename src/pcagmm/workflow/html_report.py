@@ -12,16 +12,14 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_file
-from ..errors import PcagmmError, literal
-from ..report import html
+from ..errors import ParameterError, PcagmmError, literal
+from ..report import html, plots
 
 #: the page's file name in a run folder
 REPORT_FILE = "report.html"
 #: what summary.json must hold for a page (its "mixture" block's keys too)
 SUMMARY_KEYS = ("config", "data", "pca", "mixture")
 MIXTURE_KEYS = ("weights", "means", "standard_deviations", "n_iter", "lower_bound", "stopping")
-#: rows projected at a time when a page is rebuilt from the data
-CHUNK_ROWS = 65_536
 
 
 class ReportError(PcagmmError, ValueError):
@@ -35,27 +33,27 @@ def run_summary(result) -> dict:
     return json_ready(summary(result))
 
 
-def page_inputs(result, pixel_max: float, folder: Path | None, summary) -> html.PageInputs:
-    """What :func:`pcagmm.report.html.render` needs, from a run's Result."""
-    ds = result.dataset
-    mean_images = None
-    if ds.image_shape is not None:
-        mean_images = result.pca.inverse_transform(result.gmm.means_)
+def page_inputs(
+    dataset, pca, gmm, Z, clusters, *, explained_ratio, pixel_max: float, summary, folder
+) -> html.PageInputs:
+    """What :func:`pcagmm.report.html.render` needs: the data set, its projection ``Z``
+    by ``pca`` and the ``clusters`` of ``gmm``, from a run or from a run folder."""
+    images = dataset.image_shape is not None
     return html.PageInputs(
-        Z=result.Z,
-        clusters=np.asarray(result.clusters),
-        labels=None if ds.y is None else np.asarray(ds.y),
-        class_names=list(ds.target_names) if ds.target_names else None,
-        images=ds.X if ds.image_shape is not None else None,
-        image_shape=ds.image_shape,
+        Z=Z,
+        clusters=np.asarray(clusters),
+        labels=None if dataset.y is None else np.asarray(dataset.y),
+        class_names=list(dataset.target_names) if dataset.target_names else None,
+        images=dataset.X if images else None,
+        image_shape=dataset.image_shape,
         pixel_max=pixel_max,
-        gmm=result.gmm,
-        mean_images=mean_images,
+        gmm=gmm,
+        mean_images=pca.inverse_transform(gmm.means_) if images else None,
         summary=summary,
-        axis_names=axis_names(result.pca.explained_variance_ratio_),
-        label_name=label_name(ds.target_names),
-        title=f"{ds.name}: PCA to {result.pca.n_components_} components, "
-        f"{result.gmm.n_components}-component Gaussian mixture",
+        axis_names=axis_names(explained_ratio),
+        label_name=plots.label_name(dataset.target_names).capitalize(),
+        title=f"{dataset.name}: PCA to {Z.shape[1]} components, "
+        f"{gmm.n_components}-component Gaussian mixture",
         folder=folder,
     )
 
@@ -69,7 +67,17 @@ class ReportInBackground:
     def __init__(self, result, pixel_max: float, max_points: int = html.MAX_POINTS):
         from concurrent.futures import ThreadPoolExecutor
 
-        inputs = page_inputs(result, pixel_max, None, None)
+        inputs = page_inputs(
+            result.dataset,
+            result.pca,
+            result.gmm,
+            result.Z,
+            result.clusters,
+            explained_ratio=result.pca.explained_variance_ratio_,
+            pixel_max=pixel_max,
+            summary=None,  # added by write(), when the run's timings are all in
+            folder=None,
+        )
         self._result = result
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._packed = self._pool.submit(html.pack, inputs, max_points=max_points)
@@ -96,11 +104,6 @@ def axis_names(explained_ratio) -> list[str]:
     return [f"PC{j + 1} ({ratio:.2%})" for j, ratio in enumerate(explained_ratio)]
 
 
-def label_name(target_names) -> str:
-    """What the labels are: digits, or labels."""
-    return "Digit label" if target_names and target_names[0] == "0" else "Label"
-
-
 # ------------------------------------------------------------------------------ from a folder
 
 
@@ -120,6 +123,8 @@ def rebuild(
 
     Raises
     ------
+    ParameterError
+        For ``max_points`` below 1.
     ReportError
         For a folder that is not a complete run folder, one written by an older pcagmm,
         a run on data that cannot be loaded again (an array in memory), or data that
@@ -128,6 +133,11 @@ def rebuild(
     from .. import datasets
     from ..model_file import load_model
 
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
+        raise ParameterError(
+            f"{{max_points}} must be a positive whole number, got {literal(repr(max_points))}",
+            "give e.g. {max_points=100000}",
+        )
     folder = Path(folder)
     summary = read_summary(folder)
     model_path = folder / "model.npz"
@@ -155,27 +165,18 @@ def rebuild(
             f"{dataset.sha256[:12]}, the run saw {summary['data']['sha256'][:12]})",
             "run pcagmm run again on the data as they are now",
         )
-    Z = _project(model.pca, dataset.X)
+    Z = model.pca.transform(dataset.X)  # in chunks of rows
     with np.errstate(all="ignore"):
         clusters = model.gmm.predict(Z)
-    mean_images = None
-    if dataset.image_shape is not None:
-        mean_images = model.pca.inverse_transform(model.gmm.means_)
-    inputs = html.PageInputs(
-        Z=Z,
-        clusters=clusters,
-        labels=None if dataset.y is None else np.asarray(dataset.y),
-        class_names=list(dataset.target_names) if dataset.target_names else None,
-        images=dataset.X if dataset.image_shape is not None else None,
-        image_shape=dataset.image_shape,
+    inputs = page_inputs(
+        dataset,
+        model.pca,
+        model.gmm,
+        Z,
+        clusters,
+        explained_ratio=summary["pca"]["explained_variance_ratio"],  # not in model.npz
         pixel_max=model.pixel_max,
-        gmm=model.gmm,
-        mean_images=mean_images,
         summary=summary,
-        axis_names=axis_names(summary["pca"]["explained_variance_ratio"]),
-        label_name=label_name(dataset.target_names),
-        title=f"{dataset.name}: PCA to {Z.shape[1]} components, "
-        f"{model.gmm.n_components}-component Gaussian mixture",
         folder=folder,
     )
     target = folder / REPORT_FILE
@@ -211,12 +212,3 @@ def read_summary(folder: Path) -> dict:
             "run pcagmm run again to write a current run folder",
         )
     return summary
-
-
-def _project(pca, X) -> np.ndarray:
-    """``pca.transform`` of ``X`` in chunks of rows (memory flat in the rows)."""
-    n = X.shape[0]
-    Z = np.empty((n, pca.n_components_))
-    for start in range(0, n, CHUNK_ROWS):
-        Z[start : start + CHUNK_ROWS] = pca.transform(np.asarray(X[start : start + CHUNK_ROWS]))
-    return Z
