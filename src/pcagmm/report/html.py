@@ -137,11 +137,11 @@ def pack(inputs: PageInputs, *, max_points: int = MAX_POINTS, rng=None) -> Packe
     n, d = inputs.Z.shape
     shown = _shown_rows(n, max_points, rng)
     m = min(d, MAX_AXES)
-    Z = np.asarray(inputs.Z[shown, :m], dtype=np.float64)
+    Z = np.asarray(inputs.Z[shown], dtype=np.float64)  # every component, for the mixture
     clusters = np.asarray(inputs.clusters)[shown]
     K = inputs.gmm.weights_.shape[0]
     with np.errstate(all="ignore"):
-        probabilities = inputs.gmm.predict_proba(np.asarray(inputs.Z[shown], dtype=np.float64))
+        probabilities = inputs.gmm.predict_proba(Z)
     blobs = {"clusters": _integers(clusters, K)}
     coordinates = []
     for j in range(m):

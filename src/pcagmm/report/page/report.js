@@ -93,6 +93,7 @@
     const hex = probe.fillStyle;  // normalised to #rrggbb
     return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
   }
+  const palettes = { label: labelColours.map(rgb), cluster: clusterColours.map(rgb) };  // [r, g, b]
 
   function rowNumber(i) { return state.rows ? state.rows[i] : i; }
   function coordinate(axis, i) {
@@ -202,7 +203,7 @@
     const image = ctx.createImageData(W, H);
     const data = image.data;
     data.fill(255);
-    const palette = (state.colourBy === "label" ? labelColours : clusterColours).map(rgb);
+    const palette = palettes[state.colourBy];
     const hidden = state.hidden[state.colourBy];
     const dot = Math.max(2, Math.round(2 * ratio));
     const left = MARGIN.left * ratio, right = W - MARGIN.right * ratio;
