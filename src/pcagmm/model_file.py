@@ -13,6 +13,16 @@ without it, written before it was added, are checked for consistency only). The
 two covariance arrays have the shape the covariance type
 gives (:meth:`pcagmm.mixture.covariance.CovarianceType.shape`), so a registered type
 is saved and loaded like the built-in ones.
+
+Format 2 is a UMAP model (``--reducer umap``), written only for those, so that a
+PCA model stays readable by every pcagmm that reads format 1. It adds ``reducer``
+(``"umap"``), ``umap_reference`` (the rows UMAP was fitted on, in the coordinates of
+the PCA above, float32), ``umap_embedding`` (their embedding: the mixture's space),
+``umap_fitted_rows`` (which rows of the fitted data they are; empty when all),
+``umap_n_samples``, ``umap_n_neighbors``, ``umap_min_dist``, and ``umap_pca``
+(false when UMAP ran on the rows themselves: the PCA arrays are then the identity).
+New rows are placed by their neighbours (:mod:`pcagmm.reducers.placement`); no
+umap-learn object is stored, so no pickle.
 """
 
 from __future__ import annotations
@@ -28,7 +38,9 @@ import numpy as np
 from ._files import atomic_file
 from .errors import PcagmmError
 
-FORMAT_VERSION = 1
+#: the newest format this pcagmm reads; PCA models are written as format 1
+FORMAT_VERSION = 2
+UMAP_FORMAT_VERSION = 2
 #: The array that holds :func:`content_digest` of the others.
 DIGEST_KEY = "content_sha256"
 
@@ -39,34 +51,44 @@ class ModelFileError(PcagmmError, ValueError):
 
 @dataclass
 class SavedModel:
-    """A fitted PCA and mixture, as loaded from a model file."""
+    """A fitted reducer (PCA or UMAP) and mixture, as loaded from a model file."""
 
-    pca: object
+    reducer: object
     gmm: object
     image_shape: tuple[int, int] | None
     cluster_to_label: np.ndarray
     pixel_max: float = 255.0
 
     @property
+    def pca(self):
+        """The PCA: the reducer, or the PCA a UMAP ran on (None: on the rows)."""
+        return getattr(self.reducer, "pca_", self.reducer)
+
+    @property
     def n_features(self) -> int:
-        return self.pca.mean_.shape[0]
+        return self.reducer.n_features_in_
 
 
 def save_model(
-    path: str | os.PathLike, pca, gmm, image_shape=None, cluster_to_label=None, pixel_max=0.0
+    path: str | os.PathLike, reducer, gmm, image_shape=None, cluster_to_label=None, pixel_max=0.0
 ) -> None:
     """Write a model file (to a temporary file beside it, then renamed).
 
-    The label matched to each cluster is kept where it is a whole number >= 0 (the
-    file holds integers); text labels are not kept, and predict then names none."""
+    ``reducer`` is a fitted PCA or UMAP. The label matched to each cluster is kept
+    where it is a whole number >= 0 (the file holds integers); text labels are not
+    kept, and predict then names none."""
     path = Path(path)
+    umap_arrays = {}
+    pca = reducer
+    if getattr(reducer, "name", "PCA") == "UMAP":
+        umap_arrays, pca = _umap_arrays(reducer)
     K = gmm.weights_.shape[0]
     matching = np.full(K, -1, dtype=np.int64)
     for cluster, label in (cluster_to_label or {}).items():
         if isinstance(label, int | np.integer) and not isinstance(label, bool) and label >= 0:
             matching[int(cluster)] = int(label)
     arrays = {
-        "format_version": np.array(FORMAT_VERSION),
+        "format_version": np.array(UMAP_FORMAT_VERSION if umap_arrays else 1),
         "n_features": np.array(pca.mean_.shape[0]),
         "image_shape": np.array(image_shape if image_shape else (0, 0)),
         "pixel_max": np.array(float(pixel_max)),
@@ -80,10 +102,36 @@ def save_model(
         "gmm_covariances": gmm.covariances_,
         "gmm_precisions_cholesky": gmm.precisions_cholesky_,
         "cluster_to_label": matching,
+        **umap_arrays,
     }
     arrays[DIGEST_KEY] = np.array(content_digest(arrays))
     with atomic_file(path) as file:
         np.savez(file, **arrays)
+
+
+def _umap_arrays(reducer) -> tuple[dict, object]:
+    """A fitted UMAP's arrays, and the PCA to write beside them (the identity when UMAP
+    ran on the rows themselves)."""
+    pca = reducer.pca_
+    if pca is None:
+        from .decomposition import PCA
+
+        d = reducer.n_features_in_
+        pca = PCA(d)
+        pca.mean_, pca.components_ = np.zeros(d), np.eye(d)
+        pca.explained_variance_ = np.ones(d)
+    fitted = reducer.fitted_rows_
+    arrays = {
+        "reducer": np.array("umap"),
+        "umap_reference": np.asarray(reducer.reference_, dtype=np.float32),
+        "umap_embedding": np.asarray(reducer.embedding_, dtype=np.float64),
+        "umap_fitted_rows": np.zeros(0, np.int64) if fitted is None else fitted.astype(np.int64),
+        "umap_n_samples": np.array(int(reducer.n_samples_)),
+        "umap_n_neighbors": np.array(int(reducer.n_neighbors)),
+        "umap_min_dist": np.array(float(reducer.min_dist)),
+        "umap_pca": np.array(reducer.pca_ is not None),
+    }
+    return arrays, pca
 
 
 def content_digest(arrays: dict) -> str:
@@ -148,7 +196,7 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         )
     if version < 1:
         raise ModelFileError(f"{path} is model format {version}, which no pcagmm wrote", fix)
-    missing = [key for key in _KEYS if key not in arrays]
+    missing = [key for key in _KEYS + (_UMAP_KEYS if version == 2 else ()) if key not in arrays]
     if missing:
         raise ModelFileError(f"{path} lacks {', '.join(missing)}", fix)
     name = arrays["gmm_covariance_type"]
@@ -179,14 +227,15 @@ def load_model(path: str | os.PathLike) -> SavedModel:
             "1 <= components <= features and at least one cluster",
             fix,
         )
+    m = _umap_dimensions(path, arrays, k, fix) if version == 2 else k  # the mixture's
     expected = {
         "pca_mean": (d,),
         "pca_components": (k, d),
         "pca_explained_variance": (k,),
         "gmm_weights": (K,),
-        "gmm_means": (K, k),
-        "gmm_covariances": kind.shape(K, k),
-        "gmm_precisions_cholesky": kind.shape(K, k),
+        "gmm_means": (K, m),
+        "gmm_covariances": kind.shape(K, m),
+        "gmm_precisions_cholesky": kind.shape(K, m),
         "cluster_to_label": (K,),
         "image_shape": (2,),
         "pixel_max": (),
@@ -229,9 +278,73 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     gmm.covariances_ = floats["gmm_covariances"]
     gmm.precisions_cholesky_ = floats["gmm_precisions_cholesky"]
     gmm.precisions_ = kind.precisions_from_cholesky(gmm.precisions_cholesky_)
-    gmm.n_features_in_ = k
+    gmm.n_features_in_ = m
     gmm.converged_ = True
-    return SavedModel(pca, gmm, image_shape, labels.astype(np.int64), pixel_max or 255.0)
+    reducer = _umap(arrays, pca) if version == 2 else pca
+    return SavedModel(reducer, gmm, image_shape, labels.astype(np.int64), pixel_max or 255.0)
+
+
+def _umap_dimensions(path: Path, arrays: dict, k: int, fix: str) -> int:
+    """The embedding's dimensions of a UMAP model file, its arrays checked."""
+    name = arrays["reducer"]
+    if name.shape != () or name.dtype.kind != "U" or str(name) != "umap":
+        raise ModelFileError(f"{path}: reducer is not 'umap'", fix)
+    reference, embedding = arrays["umap_reference"], arrays["umap_embedding"]
+    if reference.ndim != 2 or embedding.ndim != 2 or reference.shape[1] != k:
+        raise ModelFileError(
+            f"{path}: umap_reference has shape {reference.shape} and umap_embedding "
+            f"{embedding.shape}; expected (rows, {k}) and (rows, dimensions)",
+            fix,
+        )
+    rows, m = embedding.shape
+    n_samples = _whole_number(path, arrays, "umap_n_samples", fix)
+    neighbours = _whole_number(path, arrays, "umap_n_neighbors", fix)
+    fitted = arrays["umap_fitted_rows"]
+    if (
+        reference.shape[0] != rows
+        or not 2 <= neighbours <= rows
+        or m < 1
+        or fitted.ndim != 1
+        or fitted.dtype.kind not in "iu"
+        or fitted.shape[0] not in (0, rows)
+        or (fitted.size == 0 and n_samples != rows)
+        or (fitted.size and (np.any(np.diff(fitted) <= 0) or fitted[0] < 0))
+        or (fitted.size and fitted[-1] >= n_samples)
+    ):
+        raise ModelFileError(
+            f"{path}: its UMAP arrays disagree ({reference.shape[0]} reference rows, "
+            f"{rows} embedded, {fitted.shape[0]} fitted row numbers of {n_samples}, "
+            f"{neighbours} neighbours)",
+            fix,
+        )
+    for key in ("umap_reference", "umap_embedding", "umap_min_dist"):
+        if arrays[key].dtype.kind != "f" or not np.all(np.isfinite(arrays[key])):
+            raise ModelFileError(f"{path}: {key} holds non-finite or non-numeric values", fix)
+    if arrays["umap_pca"].shape != () or arrays["umap_pca"].dtype.kind != "b":
+        raise ModelFileError(f"{path}: umap_pca is not true or false", fix)
+    return m
+
+
+def _umap(arrays: dict, pca):
+    """The fitted UMAP of a (checked) UMAP model file, around its PCA."""
+    from .reducers.umap import UMAP
+
+    embedding = arrays["umap_embedding"].astype(np.float64)
+    fitted = arrays["umap_fitted_rows"].astype(np.int64)
+    umap = UMAP(
+        embedding.shape[1],
+        n_neighbors=int(arrays["umap_n_neighbors"]),
+        min_dist=float(arrays["umap_min_dist"]),
+        pca_components=pca.n_components_ if bool(arrays["umap_pca"]) else None,
+    )
+    umap.pca_ = pca if bool(arrays["umap_pca"]) else None
+    umap.reference_ = arrays["umap_reference"].astype(np.float32)
+    umap.embedding_ = embedding
+    umap.fitted_rows_ = fitted if fitted.size else None
+    umap.n_components_ = embedding.shape[1]
+    umap.n_samples_ = int(arrays["umap_n_samples"])
+    umap.n_features_in_ = pca.n_features_in_
+    return umap
 
 
 #: Tolerances of the consistency checks: files written by pcagmm pass them by orders
@@ -338,6 +451,16 @@ def _image_settings(path: Path, arrays: dict, d: int, fix: str):
     return ((height, width) if height else None), pixel_max
 
 
+_UMAP_KEYS = (
+    "reducer",
+    "umap_reference",
+    "umap_embedding",
+    "umap_fitted_rows",
+    "umap_n_samples",
+    "umap_n_neighbors",
+    "umap_min_dist",
+    "umap_pca",
+)
 _KEYS = (
     "n_features",
     "image_shape",

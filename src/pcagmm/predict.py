@@ -35,7 +35,7 @@ def predict(model_path, inputs, *, label_column=None, progress=None) -> list[dic
             "give rows of the same kind of data the model was fitted on",
         )
     with np.errstate(all="ignore"):
-        proba = model.gmm.predict_proba(model.pca.transform(X))
+        proba = model.gmm.predict_proba(model.reducer.transform(X))
     bad = np.flatnonzero(~np.all(np.isfinite(proba), axis=1))
     if bad.size:
         raise PredictError(

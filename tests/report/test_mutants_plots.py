@@ -199,7 +199,7 @@ def run_result(target_names, image_shape=(2, 3), matching=None, seed=0):
     )
     agreement = None if matching is None else SimpleNamespace(matching=matching)
     return SimpleNamespace(
-        dataset=dataset, pca=pca, gmm=gmm, Z=Z, clusters=gmm.predict(Z), agreement=agreement
+        dataset=dataset, reducer=pca, gmm=gmm, Z=Z, clusters=gmm.predict(Z), agreement=agreement
     )
 
 

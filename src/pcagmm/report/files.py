@@ -40,9 +40,22 @@ def versions() -> dict:
     }
 
 
+def umap_record(reducer) -> dict:
+    """What summary.json records of a fitted UMAP (its "pca" is the PCA it ran on)."""
+    return {
+        "components": reducer.n_components_,
+        "neighbors": reducer.n_neighbors,
+        "min_dist": reducer.min_dist,
+        "pca_components": None if reducer.pca_ is None else reducer.pca_.n_components_,
+        "fitted_rows": len(reducer.embedding_),
+        "sampled": reducer.fitted_rows_ is not None,
+    }
+
+
 def summary(result) -> dict:
     """Everything about a run that fits in JSON (what summary.json holds)."""
     ds, pca, gmm = result.dataset, result.pca, result.gmm
+    reducer = result.reducer
     means, stds = cluster_rows(gmm)
     return {
         "config": result.config,
@@ -55,12 +68,15 @@ def summary(result) -> dict:
             "sha256": ds.sha256,
             "verified": ds.verified,
         },
-        "pca": {
+        "pca": None  # a UMAP on the rows themselves
+        if pca is None
+        else {
             "explained_variance": pca.explained_variance_.tolist(),
             "explained_variance_ratio": pca.explained_variance_ratio_.tolist(),
             "components": pca.components_.tolist(),
             "mean": pca.mean_.tolist(),
         },
+        **({} if reducer is pca else {"umap": umap_record(reducer)}),
         "mixture": {
             "converged": bool(gmm.converged_),
             "n_iter": int(gmm.n_iter_),
@@ -143,8 +159,9 @@ def _csv_value(value) -> str:
     return str(value)
 
 
-def clusters_csv(gmm) -> str:
-    """One row per cluster: weight, means, standard deviations."""
+def clusters_csv(gmm, axis: str = "PC") -> str:
+    """One row per cluster: weight, means, standard deviations (columns ``mean_pc1``, or
+    ``mean_umap1`` with ``axis="UMAP"``)."""
     means, stds = cluster_rows(gmm)
     d = means.shape[1]
     buffer = io.StringIO()
@@ -153,8 +170,8 @@ def clusters_csv(gmm) -> str:
         [
             "cluster",
             "weight",
-            *(f"mean_pc{j + 1}" for j in range(d)),
-            *(f"std_pc{j + 1}" for j in range(d)),
+            *(f"mean_{axis.lower()}{j + 1}" for j in range(d)),
+            *(f"std_{axis.lower()}{j + 1}" for j in range(d)),
         ]
     )
     for k in range(means.shape[0]):

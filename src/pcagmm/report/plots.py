@@ -73,8 +73,12 @@ def _draw_points(ax, Z, classes, colours) -> None:
     ax.set_ylim(extent[2], extent[3])
 
 
-def _axis_labels(ax, explained_ratio) -> None:
+def _axis_labels(ax, explained_ratio, embedding: str | None = None) -> None:
+    """PCA's axes with their share of the variance, or an embedding's (``"UMAP"``)."""
     for setter, i in ((ax.set_xlabel, 0), (ax.set_ylabel, 1)):
+        if embedding is not None:
+            setter(f"{embedding} {i + 1}")
+            continue
         share = (
             f" ({explained_ratio[i]:.1%} of the variance)" if explained_ratio is not None else ""
         )
@@ -83,7 +87,14 @@ def _axis_labels(ax, explained_ratio) -> None:
 
 
 def pca_scatter(
-    Z, labels, *, title, explained_ratio=None, label_name="Digit Label", class_names=None
+    Z,
+    labels,
+    *,
+    title,
+    explained_ratio=None,
+    label_name="Digit Label",
+    class_names=None,
+    embedding=None,
 ):
     """The projection coloured by the true label, with a colour bar (the notebook's first)."""
     from matplotlib import colormaps
@@ -109,7 +120,7 @@ def pca_scatter(
         names = class_names if class_names is not None and len(class_names) == n else values
         bar.set_ticklabels([str(v) for v in names])
     ax.set_title(title)
-    _axis_labels(ax, explained_ratio)
+    _axis_labels(ax, explained_ratio, embedding)
     return figure
 
 
@@ -129,7 +140,7 @@ def plane_covariances(gmm) -> np.ndarray:
     return covariance_type(gmm.covariance_type).plane(gmm.covariances_, K)
 
 
-def gmm_clusters(Z, clusters, gmm, *, title, explained_ratio=None):
+def gmm_clusters(Z, clusters, gmm, *, title, explained_ratio=None, embedding=None):
     """Points coloured by cluster; each component as 1, 2, 3 sigma ellipses whose opacity
     follows its weight (the notebook's second figure)."""
     from matplotlib import colormaps
@@ -169,7 +180,7 @@ def gmm_clusters(Z, clusters, gmm, *, title, explained_ratio=None):
             alpha=float(opacity[k]),
         )
     ax.set_title(title)
-    _axis_labels(ax, explained_ratio)
+    _axis_labels(ax, explained_ratio, embedding)
     handles = [
         Ellipse(
             (0, 0),
@@ -228,22 +239,23 @@ def cluster_means(images: np.ndarray, image_shape, gmm, matching: dict | None, *
 
 def scatter_figure(result):
     """The projection coloured by the true label, or None with fewer than 2 components."""
-    if result.pca.n_components_ < 2:  # a scatter plot needs two axes
+    if result.reducer.n_components_ < 2:  # a scatter plot needs two axes
         return None
     return pca_scatter(
         _projection(result),
         result.dataset.y,
-        title=_title(result, "PCA projection"),
-        explained_ratio=result.pca.explained_variance_ratio_,
+        title=_title(result, f"{_reducer_name(result)} projection"),
+        explained_ratio=result.reducer.explained_variance_ratio_,
         label_name=label_name(result.dataset.target_names),
         class_names=_class_names(result.dataset),
+        embedding=_embedding(result),
     )
 
 
 def clusters_figure(result):
     """Points coloured by cluster with 1-2-3 sigma ellipses, or None with fewer than 2
     components."""
-    if result.pca.n_components_ < 2:
+    if result.reducer.n_components_ < 2:
         return None
     gmm = result.gmm
     title = _title(
@@ -254,23 +266,41 @@ def clusters_figure(result):
         result.clusters,
         gmm,
         title=title,
-        explained_ratio=result.pca.explained_variance_ratio_,
+        explained_ratio=result.reducer.explained_variance_ratio_,
+        embedding=_embedding(result),
     )
 
 
 def means_figure(result):
-    """Each cluster's mean as an image (inverse PCA), or None for non-image data."""
+    """Each cluster as an image, or None for non-image data: its mean mapped back by
+    PCA, or (an embedding has no inverse) the average of its rows."""
     if result.dataset.image_shape is None:
         return None
-    images = result.pca.inverse_transform(result.gmm.means_)
+    from ..reducers import cluster_images
+
+    images = cluster_images(result.reducer, result.gmm, result.dataset.X, result.clusters)
     matching = result.agreement.matching if result.agreement is not None else None
-    return cluster_means(
-        images,
-        result.dataset.image_shape,
-        result.gmm,
-        matching,
-        title=_title(result, "Cluster means in image space"),
+    what = (
+        "Cluster means in image space"
+        if _embedding(result) is None
+        else "Each cluster's average image (UMAP has no inverse)"
     )
+    return cluster_means(
+        images, result.dataset.image_shape, result.gmm, matching, title=_title(result, what)
+    )
+
+
+def _reducer_name(result) -> str:
+    from ..reducers import name_of
+
+    return name_of(result.reducer)
+
+
+def _embedding(result) -> str | None:
+    """The embedding's name for its axes ("UMAP"), or None for PCA's."""
+    from ..reducers import is_embedding
+
+    return _reducer_name(result) if is_embedding(result.reducer) else None
 
 
 def _projection(result) -> np.ndarray:

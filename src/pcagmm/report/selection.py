@@ -56,7 +56,8 @@ def selection_report(selection) -> str:
     ks = config["clusters"]
     lines = [
         f"Selection {len(results)} models: K {_span(ks)} x {', '.join(config['covariance_types'])}"
-        f" on PCA-{sizes}, by {criterion.upper()} (lower is better); "
+        f" on {config.get('reducer', 'pca').upper()}-{sizes}, by {criterion.upper()} "
+        "(lower is better); "
         f"{len(results) - failed} fitted, {failed} failed, "
         f"in {selection.timings.get('fits', 0):.1f} s",
         "",

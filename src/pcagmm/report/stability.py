@@ -101,7 +101,8 @@ def stability_report(study) -> str:
     resamples = study.of_kind("bootstrap")
     data = Path(str(config["dataset"])).name
     lines = [
-        f"Stability {data}: PCA-{config['components']}, {config['clusters']} "
+        f"Stability {data}: {config.get('reducer', 'pca').upper()}-{config['components']}, "
+        f"{config['clusters']} "
         f"{config['covariance_type']} components; {len(seeds)} seeds ({_seeds(config['seeds'])})"
         f", {len(resamples)} bootstrap resamples (seed {config['seeds'][0]}); "
         f"{len(fits)} fits in {study.timings.get('fits', 0):.1f} s {_where(study.computed_on)}",

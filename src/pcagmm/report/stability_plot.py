@@ -48,7 +48,8 @@ def stability_figure(study):
     _jaccard_bars(bars, study)
     data = Path(str(study.config["dataset"])).name
     figure.suptitle(
-        f"{data}: stability of PCA-{study.config['components']} + "
+        f"{data}: stability of {study.config.get('reducer', 'pca').upper()}-"
+        f"{study.config['components']} + "
         f"{study.config['clusters']} {study.config['covariance_type']} components over "
         f"{len(study.fits)} fits"
     )

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..reducers import axis_prefix, describe_embedding, is_embedding
 from .files import cluster_rows
 
 #: PCA columns shown in the report's tables (the files hold them all)
@@ -37,11 +38,11 @@ def table_lines(
     return lines
 
 
-def _matrix_block(title: str, values: np.ndarray, weights=None) -> list[str]:
+def _matrix_block(title: str, values: np.ndarray, weights=None, axis: str = "PC") -> list[str]:
     K, d = values.shape
     shown = min(d, MAX_TABLE_COLUMNS)
     header = ["cluster"] + (["weight"] if weights is not None else [])
-    header += [f"PC{j + 1}" for j in range(shown)] + (["..."] if d > shown else [])
+    header += [f"{axis}{j + 1}" for j in range(shown)] + (["..."] if d > shown else [])
     rows = [header]
     for k in range(K):
         row = [str(k)] + ([f"{weights[k]:.4f}"] if weights is not None else [])
@@ -70,7 +71,7 @@ def _converged_lines(convergence, gmm) -> list[str]:
 
 def report(result) -> str:
     """The terminal report of a run."""
-    ds, pca, gmm = result.dataset, result.pca, result.gmm
+    ds, pca, gmm = result.dataset, result.reducer, result.gmm
     n, d = ds.shape
     verified = {True: "SHA-256 verified", False: "SHA-256 MISMATCH", None: "no recorded hash"}
     lines = [
@@ -78,12 +79,15 @@ def report(result) -> str:
         f"{verified[ds.verified]} ({ds.sha256[:12]})",
     ]
     ratios = pca.explained_variance_ratio_
-    shown = " + ".join(f"{r:.2%}" for r in ratios[:MAX_TABLE_COLUMNS])
-    more = " + ..." if len(ratios) > MAX_TABLE_COLUMNS else ""
-    lines.append(
-        f"PCA       {pca.n_components_} components explain {shown}{more} = "
-        f"{ratios.sum():.2%} of the variance"
-    )
+    if is_embedding(pca):  # an embedding (UMAP): its axes hold no share of the variance
+        lines.append(describe_embedding(pca))
+    else:
+        shown = " + ".join(f"{r:.2%}" for r in ratios[:MAX_TABLE_COLUMNS])
+        more = " + ..." if len(ratios) > MAX_TABLE_COLUMNS else ""
+        lines.append(
+            f"PCA       {pca.n_components_} components explain {shown}{more} = "
+            f"{ratios.sum():.2%} of the variance"
+        )
     state = "converged" if gmm.converged_ else "did NOT converge"
     steps = "passes" if gmm.acceleration else "iterations"
     lines.append(
@@ -96,8 +100,9 @@ def report(result) -> str:
     else:
         lines += _converged_lines(result.convergence, gmm)
     means, stds = cluster_rows(gmm)
-    lines += ["", *_matrix_block("Means of the clusters", means, gmm.weights_)]
-    lines += ["", *_matrix_block("Standard deviations of the clusters", stds)]
+    axis = axis_prefix(pca)
+    lines += ["", *_matrix_block("Means of the clusters", means, gmm.weights_, axis)]
+    lines += ["", *_matrix_block("Standard deviations of the clusters", stds, axis=axis)]
     if result.agreement is not None:
         a = result.agreement
         matching = ", ".join(f"{k}->{v}" for k, v in sorted(a.matching.items()))

@@ -56,7 +56,13 @@ def _run_claimed(config: RunConfig, progress: Progress | None) -> Result:
     stages.check(dataset, config)
     hashing = stages.hash_in_background(dataset) if config.write else None
     with stages.compute_on(config.dask) as client:
-        projection = stages.project(dataset.X, config.components, client=client, timer=timer)
+        projection = stages.project(
+            dataset.X,
+            config.components,
+            reducer=stages.reducer(config),
+            client=client,
+            timer=timer,
+        )
         cluster = functools.partial(
             stages.cluster,
             projection,
@@ -76,7 +82,7 @@ def _run_claimed(config: RunConfig, progress: Progress | None) -> Result:
     result = Result(
         config.record,
         dataset,
-        projection.pca,
+        projection.reducer,
         clustering.gmm,
         clustering.Z,
         clustering.clusters,

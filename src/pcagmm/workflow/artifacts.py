@@ -24,6 +24,7 @@ from pathlib import Path
 from .. import _locks
 from .._files import atomic_folder, check_writable, leftovers
 from ..errors import ParameterError, literal
+from ..reducers import axis_prefix
 from ..report import plots
 from .timing import StageTimer
 
@@ -212,11 +213,12 @@ def write_run_folder(
                             figure.savefig(build / f"{name}.{figure_format}", dpi=DPI)
                             files.append(f"{name}.{figure_format}")
             with timer.stage("files", "writing the files"):
-                (build / "clusters.csv").write_text(report_files.clusters_csv(result.gmm))
+                axis = axis_prefix(result.reducer)
+                (build / "clusters.csv").write_text(report_files.clusters_csv(result.gmm, axis))
                 agreement = result.agreement
                 model_file.save_model(
                     build / "model.npz",
-                    result.pca,
+                    result.reducer,
                     result.gmm,
                     result.dataset.image_shape,
                     agreement.matching if agreement is not None else None,

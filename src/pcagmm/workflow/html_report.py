@@ -34,10 +34,12 @@ def run_summary(result) -> dict:
 
 
 def page_inputs(
-    dataset, pca, gmm, Z, clusters, *, explained_ratio, pixel_max: float, summary, folder
+    dataset, reducer, gmm, Z, clusters, *, pixel_max: float, summary, folder
 ) -> html.PageInputs:
     """What :func:`pcagmm.report.html.render` needs: the data set, its projection ``Z``
-    by ``pca`` and the ``clusters`` of ``gmm``, from a run or from a run folder."""
+    by ``reducer`` and the ``clusters`` of ``gmm``, from a run or from a run folder."""
+    from ..reducers import axis_names, cluster_images, is_embedding, name_of
+
     images = dataset.image_shape is not None
     return html.PageInputs(
         Z=Z,
@@ -48,11 +50,12 @@ def page_inputs(
         image_shape=dataset.image_shape,
         pixel_max=pixel_max,
         gmm=gmm,
-        mean_images=pca.inverse_transform(gmm.means_) if images else None,
+        mean_images=cluster_images(reducer, gmm, dataset.X, clusters) if images else None,
         summary=summary,
-        axis_names=axis_names(explained_ratio),
+        axis_names=axis_names(reducer),
         label_name=plots.label_name(dataset.target_names).capitalize(),
-        title=f"{dataset.name}: PCA to {Z.shape[1]} components, "
+        title=f"{dataset.name}: {name_of(reducer)} to {Z.shape[1]} "
+        f"{'dimensions' if is_embedding(reducer) else 'components'}, "
         f"{gmm.n_components}-component Gaussian mixture",
         folder=folder,
     )
@@ -69,11 +72,10 @@ class ReportInBackground:
 
         inputs = page_inputs(
             result.dataset,
-            result.pca,
+            result.reducer,
             result.gmm,
             result.Z,
             result.clusters,
-            explained_ratio=result.pca.explained_variance_ratio_,
             pixel_max=pixel_max,
             summary=None,  # added by write(), when the run's timings are all in
             folder=None,
@@ -97,11 +99,6 @@ class ReportInBackground:
 def _write(path: Path, page: str) -> None:
     with atomic_file(path, "w", expected_bytes=len(page)) as file:
         file.write(page)
-
-
-def axis_names(explained_ratio) -> list[str]:
-    """``PC1 (9.70%)``, ..., one per component."""
-    return [f"PC{j + 1} ({ratio:.2%})" for j, ratio in enumerate(explained_ratio)]
 
 
 # ------------------------------------------------------------------------------ from a folder
@@ -165,16 +162,19 @@ def rebuild(
             f"{dataset.sha256[:12]}, the run saw {summary['data']['sha256'][:12]})",
             "run pcagmm run again on the data as they are now",
         )
-    Z = model.pca.transform(dataset.X)  # in chunks of rows
+    reducer = model.reducer
+    if summary["pca"] is not None and reducer is model.pca:  # the axes' shares of the variance
+        reducer.explained_variance_ratio_ = np.asarray(summary["pca"]["explained_variance_ratio"])
+    # in chunks of rows; a UMAP gives the rows it was fitted on their own embedding
+    Z = getattr(reducer, "transform_fitted", reducer.transform)(dataset.X)
     with np.errstate(all="ignore"):
         clusters = model.gmm.predict(Z)
     inputs = page_inputs(
         dataset,
-        model.pca,
+        reducer,
         model.gmm,
         Z,
         clusters,
-        explained_ratio=summary["pca"]["explained_variance_ratio"],  # not in model.npz
         pixel_max=model.pixel_max,
         summary=summary,
         folder=folder,

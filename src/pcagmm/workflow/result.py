@@ -17,8 +17,12 @@ class Result:
     ----------
     config : dict
         The options that identify the run (what summary.json records).
-    dataset, pca, gmm
-        The data, the fitted :class:`~pcagmm.PCA` and :class:`~pcagmm.GaussianMixture`.
+    dataset, reducer, gmm
+        The data, the fitted reducer (:class:`~pcagmm.PCA`, or a UMAP with
+        ``reducer="umap"``) and :class:`~pcagmm.GaussianMixture`.
+    pca
+        The fitted PCA: the reducer, or the PCA a UMAP ran on (None if it ran on the
+        rows themselves).
     Z, clusters : ndarray
         The projection and the cluster of each row.
     agreement : Agreement or None
@@ -38,7 +42,7 @@ class Result:
         self,
         config,
         dataset,
-        pca,
+        reducer,
         gmm,
         Z,
         clusters,
@@ -49,7 +53,7 @@ class Result:
     ):
         self.config = config
         self.dataset = dataset
-        self.pca = pca
+        self.reducer = reducer
         self.gmm = gmm
         self.Z = Z
         self.clusters = clusters
@@ -59,6 +63,10 @@ class Result:
         self.files: list[str] = []
         self.computed_on = computed_on
         self.convergence = convergence
+
+    @property
+    def pca(self):
+        return getattr(self.reducer, "pca_", self.reducer)
 
     @property
     def means(self) -> np.ndarray:
@@ -93,7 +101,8 @@ class Result:
         return _figure("gmm_clusters", self)
 
     def plot_means(self):
-        """Each cluster's mean as an image (inverse PCA), or None for non-image data."""
+        """Each cluster as an image (its mean mapped back by PCA; with UMAP, which has no
+        inverse, the average of its rows), or None for non-image data."""
         return _figure("cluster_means", self)
 
 

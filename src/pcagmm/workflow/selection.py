@@ -105,13 +105,16 @@ class SelectConfig:
     @property
     def target(self) -> Path:
         """The output folder: ``out``, or
-        ``runs/<data>-select-pca<D>-k<K1>-<K2>-<criterion>-seed<seed>``."""
+        ``runs/<data>-select-<reducer><D>-k<K1>-<K2>-<criterion>-seed<seed>``."""
         if self.run.out is not None:
             return Path(self.run.out)
         name = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(str(self.record["dataset"])).name)
         sizes = "-".join(map(str, self.components))
         ks = f"{self.clusters[0]}-{self.clusters[-1]}"
-        return Path("runs") / f"{name}-select-pca{sizes}-k{ks}-{self.criterion}-seed{self.run.seed}"
+        return (
+            Path("runs")
+            / f"{name}-select-{self.run.reducer}{sizes}-k{ks}-{self.criterion}-seed{self.run.seed}"
+        )
 
 
 def counts(name: str, value) -> tuple[int, ...]:
@@ -266,7 +269,21 @@ def _select_claimed(config: SelectConfig, progress: Progress | None) -> Selectio
     stages.check(dataset, run)  # the largest projection and number of clusters
     hashing = stages.hash_in_background(dataset) if run.write else None
     with stages.compute_on(run.dask) as client:
-        projection = stages.project(dataset.X, max(config.components), client=client, timer=timer)
+        largest = max(config.components)
+        if run.reducer != "pca" and len(config.components) > 1:
+            raise ParameterError(
+                f"{{components}} lists {len(config.components)} sizes, but a "
+                f"{run.reducer.upper()} embedding is fitted for one size (its first "
+                "dimensions are not a smaller embedding)",
+                "give one size with this reducer",
+            )
+        projection = stages.project(
+            dataset.X,
+            largest,
+            reducer=stages.reducer(run, largest),
+            client=client,
+            timer=timer,
+        )
         Z = projection.Z
         if client is not None:
             Z = client.compute(Z, sync=True)  # sent to every worker once, by the sweep
@@ -314,7 +331,7 @@ def _select_claimed(config: SelectConfig, progress: Progress | None) -> Selectio
     run_result = Result(
         config.record,
         dataset,
-        projection.leading(chosen_size).pca,
+        projection.leading(chosen_size).reducer,
         gmm,
         Z_chosen,
         clusters,

@@ -118,14 +118,14 @@ class StabilityConfig:
     @property
     def target(self) -> Path:
         """The output folder: ``out``, or
-        ``runs/<data>-stability-pca<D>-gmm<K>-<type>-seed<seed>-n<N>[-b<B>]``."""
+        ``runs/<data>-stability-<reducer><D>-gmm<K>-<type>-seed<seed>-n<N>[-b<B>]``."""
         run = self.run
         if run.out is not None:
             return Path(run.out)
         name = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(str(self.record["dataset"])).name)
         resamples = f"-b{self.bootstrap}" if self.bootstrap else ""
         return Path("runs") / (
-            f"{name}-stability-pca{run.components}-gmm{run.clusters}-{run.covariance_type}"
+            f"{name}-stability-{run.reducer}{run.components}-gmm{run.clusters}-{run.covariance_type}"
             f"-seed{run.seed}-n{len(self.seeds)}{resamples}"
         )
 
@@ -311,7 +311,9 @@ def _stability_claimed(config: StabilityConfig, n_jobs, progress) -> Stability:
     hashing = stages.hash_in_background(dataset) if run.write else None
     fits = config.fits
     with stages.compute_on(run.dask) as client:
-        projection = stages.project(dataset.X, run.components, client=client, timer=timer)
+        projection = stages.project(
+            dataset.X, run.components, reducer=stages.reducer(run), client=client, timer=timer
+        )
         Z = projection.Z
         if client is not None:
             Z = client.compute(Z, sync=True)  # sent to every worker once, by the fits
@@ -342,7 +344,7 @@ def _stability_claimed(config: StabilityConfig, n_jobs, progress) -> Stability:
     reference_gmm = fitted[0][0]
     agreement = stages.evaluate(dataset, partitions[0], timer)
     reference = Result(
-        config.record, dataset, projection.pca, reference_gmm, Z, partitions[0], agreement,
+        config.record, dataset, projection.reducer, reference_gmm, Z, partitions[0], agreement,
         timer.timings, computed_on,
     )  # fmt: skip
     result = Stability(

@@ -30,20 +30,33 @@ CONVERGED = {"stopping": "relative", "tol": 1e-12, "acceleration": "squarem", "m
 
 @dataclasses.dataclass
 class Projection:
-    """A fitted PCA and the rows projected on its components (a NumPy or Dask array)."""
+    """A fitted reducer (PCA or UMAP) and the rows projected by it (a NumPy or Dask
+    array)."""
 
-    pca: object
+    reducer: object
     Z: object
 
     @property
+    def pca(self):
+        """The fitted reducer (named for the default one, PCA)."""
+        return self.reducer
+
+    @property
     def components(self) -> int:
-        return self.pca.n_components_
+        return self.reducer.n_components_
 
     def leading(self, components: int) -> Projection:
-        """The projection on the first ``components`` components (no new fit)."""
+        """The projection on the first ``components`` components (no new fit; PCA only:
+        an embedding's first dimensions are not a smaller embedding)."""
         if components == self.components:
             return self
-        return Projection(self.pca.leading(components), self.Z[:, :components])
+        if not hasattr(self.reducer, "leading"):
+            raise ParameterError(
+                f"a {self.reducer.name} embedding's first {components} dimensions are not "
+                f"the {components}-dimensional embedding",
+                "give one projection size with this reducer",
+            )
+        return Projection(self.reducer.leading(components), self.Z[:, :components])
 
 
 @dataclasses.dataclass
@@ -122,25 +135,44 @@ def _check_values(dataset) -> None:
         )
 
 
-def project(X, components: int, *, client=None, timer: StageTimer | None = None) -> Projection:
-    """Fit PCA with ``components`` components and project ``X`` (streamed from a memory
-    map, or as Dask tasks with a client: the projection then stays on the workers)."""
-    from ..decomposition import PCA
+def reducer(config: RunConfig, components: int | None = None):
+    """The (unfitted) reducer of a run (``config.reducer``, to ``components`` or the
+    run's dimensions): the one place a run's options become the reducer's."""
+    from .. import reducers
+
+    return reducers.make(
+        config.reducer,
+        config.components if components is None else components,
+        seed=config.seed,
+        umap_neighbors=config.umap_neighbors,
+        umap_min_dist=config.umap_min_dist,
+    )
+
+
+def project(
+    X, components: int, *, reducer=None, client=None, timer: StageTimer | None = None
+) -> Projection:
+    """Fit ``reducer`` (by default PCA with ``components`` components) and project ``X``
+    (streamed from a memory map, or as Dask tasks with a client: the projection then
+    stays on the workers)."""
+    from ..reducers import make, name_of
 
     timer = timer or StageTimer()
+    reducer = make("pca", components) if reducer is None else reducer
     if client is not None:
         from ..distributed import as_dask_array
 
         X = as_dask_array(X)
-    with timer.stage("pca", "PCA", rows=X.shape[0], passes=2):  # the fit, then the projection
-        pca = PCA(components).fit(X)
-        Z = pca.transform(X)
+    name = name_of(reducer)
+    # PCA: the fit, then the projection; UMAP: PCA's two passes, then the embedding
+    with timer.stage(name.lower(), name, rows=X.shape[0], passes=2):
+        Z = reducer.fit_transform(X)
         if client is not None:
             from ..distributed import fewer_blocks, persist
 
             # kept on the workers for the EM passes; waited for: this stage's second pass
             Z = persist(fewer_blocks(Z))
-    return Projection(pca, Z)
+    return Projection(reducer, Z)
 
 
 def cluster(

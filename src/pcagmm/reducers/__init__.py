@@ -1,0 +1,106 @@
+"""The projection stage's methods: PCA (exact, linear) or UMAP (optional, non-linear).
+
+:data:`REDUCERS` names them (``--reducer``); :func:`make` builds an unfitted one.
+Everything after the projection (the mixture, the figures, the tables, the report,
+the model file) asks a fitted reducer only what this module's functions ask. A
+reducer is an estimator with ``fit``, ``transform``, ``fit_transform``,
+``n_components_``, a ``name`` (PCA's is "PCA"), and ``explained_variance_ratio_``
+(None for an embedding, whose axes hold no share of the variance).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+#: the reducers of ``--reducer``; the first is the default
+REDUCERS = ("pca", "umap")
+
+
+def make(name: str, components: int, *, seed=None, umap_neighbors=30, umap_min_dist=0.0):
+    """An unfitted reducer ``name`` to ``components`` dimensions."""
+    if name == "pca":
+        from ..decomposition import PCA
+
+        return PCA(components)
+    if name == "umap":
+        from .umap import UMAP
+
+        return UMAP(
+            components, n_neighbors=umap_neighbors, min_dist=umap_min_dist, random_state=seed
+        )
+    raise ValueError(f"unknown reducer {name!r}; choose one of {', '.join(REDUCERS)}")
+
+
+def require(name: str) -> None:
+    """Refuse a reducer whose optional dependency is missing (one line, with the fix),
+    without importing it."""
+    if name == "umap" and importlib.util.find_spec("umap") is None:
+        from .umap import import_umap
+
+        import_umap()  # raises UMAPMissing
+
+
+def name_of(reducer) -> str:
+    """``"PCA"`` or ``"UMAP"``: what the figures and tables call the projection."""
+    return getattr(reducer, "name", "PCA")
+
+
+def is_embedding(reducer) -> bool:
+    """True for a non-linear embedding (UMAP): no inverse, no share of the variance."""
+    return name_of(reducer) != "PCA"
+
+
+def axis_prefix(reducer) -> str:
+    """What the tables and files call the axes: ``PC`` (``PC1``) or ``UMAP`` (``UMAP1``)."""
+    return name_of(reducer) if is_embedding(reducer) else "PC"
+
+
+def axis_names(reducer, *, share: bool = True) -> list[str]:
+    """Each axis' name: ``PC1 (9.7%)`` for PCA (the share of the variance with
+    ``share``), ``UMAP 1`` for an embedding (its axes hold no share of the variance)."""
+    if is_embedding(reducer):
+        return [f"{name_of(reducer)} {j + 1}" for j in range(reducer.n_components_)]
+    ratios = reducer.explained_variance_ratio_
+    return [f"PC{j + 1}" + (f" ({r:.2%})" if share else "") for j, r in enumerate(ratios)]
+
+
+def describe_embedding(reducer) -> str:
+    """One line on a fitted UMAP, for the terminal report (PCA has its own line)."""
+    rows = len(reducer.embedding_)
+    sample = (
+        f"fitted on a uniform sample of {rows:,} of {reducer.n_samples_:,} rows, the rest "
+        "placed by their neighbours"
+        if reducer.fitted_rows_ is not None
+        else f"fitted on all {rows:,} rows"
+    )
+    before = (
+        f"after PCA to {reducer.pca_.n_components_} "
+        f"({reducer.pca_.explained_variance_ratio_.sum():.1%} of the variance), "
+        if reducer.pca_ is not None
+        else ""
+    )
+    return (
+        f"UMAP      {reducer.n_components_} dimensions, {reducer.n_neighbors} neighbours, "
+        f"min_dist {reducer.min_dist:g}, {before}{sample}"
+    )
+
+
+def cluster_images(reducer, gmm, X, clusters):
+    """Each cluster's picture in the data's space (K, features): PCA maps the mixture's
+    means back (``inverse_transform``); an embedding has no inverse, so each cluster's
+    picture is the average of its rows (in chunks; zeros for an empty cluster)."""
+    if not is_embedding(reducer):
+        return reducer.inverse_transform(gmm.means_)
+    import numpy as np
+
+    from ..rows.chunks import iter_stored_rows
+
+    K = gmm.weights_.shape[0]
+    clusters = np.asarray(clusters)
+    sums = np.zeros((K, X.shape[1]))
+    for start, block in iter_stored_rows(X):
+        members = clusters[start : start + len(block)]
+        one_hot = members[np.newaxis, :] == np.arange(K)[:, np.newaxis]
+        sums += one_hot.astype(np.float64) @ np.asarray(block, dtype=np.float64)
+    counts = np.bincount(clusters, minlength=K)[:K]
+    return sums / np.maximum(counts, 1)[:, np.newaxis]
