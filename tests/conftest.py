@@ -30,6 +30,7 @@ REQUIRED_ON_CI = (
     "could not import 'dask",
     "could not import 'distributed'",
     "could not import 'playwright",
+    "could not import 'umap",
 )
 
 
