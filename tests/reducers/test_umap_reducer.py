@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 
+from commandline import one_line_error
 from pcagmm import PCA
 from pcagmm.reducers import umap as umap_stage
 from pcagmm.reducers.umap import UMAP
-from commandline import one_line_error
 
 umap = pytest.importorskip("umap", reason="could not import 'umap' (pip install 'pcagmm[umap]')")
 

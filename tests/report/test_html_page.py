@@ -5,13 +5,13 @@ those a direct computation gives; bad run folders are refused with one line."""
 from __future__ import annotations
 
 import json
-import re
 import shutil
 
 import numpy as np
 import pytest
 
 import pcagmm
+from page_reading import page_blob, page_meta
 from pcagmm.cli import main
 from pcagmm.report import html
 from pcagmm.workflow.html_report import ReportError, rebuild
@@ -35,20 +35,6 @@ def run_cli(args, capsys):
     code = main(args)
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def page_meta(text: str) -> dict:
-    found = re.search(r'<script type="application/json" id="pcagmm-meta">(.*?)</script>', text)
-    return json.loads(found.group(1))
-
-
-def page_blob(text: str, meta: dict, name: str) -> bytes:
-    """A blob's bytes: its parts decoded and joined."""
-    parts = []
-    for i, deflated in enumerate(meta["blobs"][name]["parts"]):
-        pattern = rf'<script type="application/x-pcagmm-base85" id="blob-{name}-{i}">(.*?)<'
-        parts.append(html.decode(re.search(pattern, text).group(1), deflated))
-    return b"".join(parts)
 
 
 @pytest.fixture(scope="module")

@@ -23,10 +23,14 @@ def make(name: str, components: int, *, seed=None, umap_neighbors=30, umap_min_d
 
         return PCA(components)
     if name == "umap":
-        from .umap import UMAP
+        from . import umap
 
-        return UMAP(
-            components, n_neighbors=umap_neighbors, min_dist=umap_min_dist, random_state=seed
+        return umap.UMAP(
+            components,
+            n_neighbors=umap_neighbors,
+            min_dist=umap_min_dist,
+            sample_rows=umap.SAMPLE_ROWS,
+            random_state=seed,
         )
     raise ValueError(f"unknown reducer {name!r}; choose one of {', '.join(REDUCERS)}")
 

@@ -66,6 +66,13 @@ class SelectConfig:
                 f"unknown criterion {literal(repr(self.criterion))}",
                 f"choose one of {', '.join(CRITERIA)}",
             )
+        if self.run.reducer != "pca" and len(self.components) > 1:
+            raise ParameterError(
+                f"{{components}} lists {len(self.components)} sizes, but a "
+                f"{self.run.reducer.upper()} embedding is fitted for one size (its first "
+                "dimensions are not a smaller embedding)",
+                "give one size with this reducer",
+            )
         if self.init_params not in INIT_PARAMS:
             raise ParameterError(
                 f"unknown start {{init_params={self.init_params}}}",
@@ -270,13 +277,6 @@ def _select_claimed(config: SelectConfig, progress: Progress | None) -> Selectio
     hashing = stages.hash_in_background(dataset) if run.write else None
     with stages.compute_on(run.dask) as client:
         largest = max(config.components)
-        if run.reducer != "pca" and len(config.components) > 1:
-            raise ParameterError(
-                f"{{components}} lists {len(config.components)} sizes, but a "
-                f"{run.reducer.upper()} embedding is fitted for one size (its first "
-                "dimensions are not a smaller embedding)",
-                "give one size with this reducer",
-            )
         projection = stages.project(
             dataset.X,
             largest,
