@@ -75,3 +75,23 @@ def test_the_pca_sums_of_784_features():
     size = sum(np.asarray(part).nbytes for part in (sums.n, sums.shift, sums.linear, sums.scatter))
     assert sums.scatter.shape == (784, 784)
     assert round(size / 1e6, 1) == 4.9
+
+
+def test_the_umap_settings_the_readme_gives():
+    """README (--reducer umap): PCA to 50 first; 30 neighbours, min_dist 0; above 100,000
+    rows a uniform sample of 100,000, the rest placed in chunks of 16,384; 10 starts;
+    exact neighbours up to 2e9 row pairs."""
+    import inspect
+
+    from pcagmm.reducers import placement
+    from pcagmm.reducers import umap as umap_stage
+    from pcagmm.workflow import config
+
+    defaults = inspect.signature(umap_stage.UMAP).parameters
+    assert defaults["pca_components"].default == 50
+    assert defaults["n_neighbors"].default == 30 and defaults["min_dist"].default == 0.0
+    assert umap_stage.SAMPLE_ROWS == 100_000 and umap_stage.PLACE_ROWS == 16_384
+    assert placement.EXACT_PAIRS == 2_000_000_000
+    run = config.RunConfig("digits", reducer="umap")
+    assert (run.umap_neighbors, run.umap_min_dist, run.n_init) == (30, 0.0, 10)
+    assert config.RunConfig("digits").n_init == 1

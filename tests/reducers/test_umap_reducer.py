@@ -143,6 +143,10 @@ def test_without_the_extra_reducer_umap_says_how_to_install_it(tmp_path):
     )
     one_line_error(result, "umap-learn is not installed", "pip install 'pcagmm[umap]'")
     assert not (tmp_path / "r").exists()
+    # before any data are read: a file that does not exist is not reached
+    result = without_umap("run", "--data", tmp_path / "absent.npy", "--reducer", "umap")
+    line = one_line_error(result, "umap-learn is not installed, and --reducer umap needs it")
+    assert "absent" not in line
 
 
 def test_the_python_api_refuses_it_in_one_line_too(monkeypatch):

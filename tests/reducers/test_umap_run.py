@@ -147,3 +147,42 @@ def test_select_with_umap_takes_one_size():
 
     with pytest.raises(ParameterError, match="give one size with this reducer"):
         select("digits", reducer="umap", components=[2, 3], clusters=[2, 3], write=False)
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (lambda a: a.update(umap_embedding=a["umap_embedding"][:-1]), "UMAP arrays disagree"),
+        (lambda a: a.update(umap_fitted_rows=a["umap_fitted_rows"][::-1]), "disagree"),
+        (lambda a: a.update(umap_n_neighbors=np.array(1)), "1 neighbours"),
+        (lambda a: a.update(reducer=np.array("tsne")), "reducer is not 'umap'"),
+        (lambda a: a.update(umap_reference=a["umap_reference"][:, :3]), "umap_reference"),
+        (lambda a: a["umap_embedding"].__setitem__((0, 0), np.nan), "non-finite"),
+        (lambda a: a.pop("umap_pca"), "lacks umap_pca"),
+    ],
+)
+def test_a_damaged_umap_model_file_is_refused_in_one_line(umap_run, tmp_path, change, fragment):
+    from pcagmm.model_file import ModelFileError
+
+    _result, folder = umap_run
+    with np.load(folder / "model.npz", allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    change(arrays)
+    np.savez(tmp_path / "m.npz", **arrays)
+    with pytest.raises(ModelFileError) as caught:
+        load_model(tmp_path / "m.npz")
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_an_unchanged_copy_loads_and_a_changed_value_fails_the_digest(umap_run, tmp_path):
+    from pcagmm.model_file import ModelFileError
+
+    _result, folder = umap_run
+    with np.load(folder / "model.npz", allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    np.savez(tmp_path / "same.npz", **arrays)
+    assert load_model(tmp_path / "same.npz").reducer.name == "UMAP"
+    arrays["umap_embedding"] = arrays["umap_embedding"] + 1e-9
+    np.savez(tmp_path / "changed.npz", **arrays)
+    with pytest.raises(ModelFileError, match="do not match the SHA-256"):
+        load_model(tmp_path / "changed.npz")

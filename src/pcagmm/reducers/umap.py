@@ -84,6 +84,8 @@ class UMAP(TransformerMixin, BaseEstimator):
         Their embedding.
     fitted_rows_ : ndarray or None
         Which rows of the fitted data the reference rows are (None: all of them).
+    umap_ : umap.UMAP
+        umap-learn's fitted object (kept in memory only: not pickled, not in model files).
     n_components_, n_features_in_, n_samples_ : int
     explained_variance_ratio_ : None
         An embedding has no share of the variance (PCA's attribute, None here).
@@ -179,6 +181,7 @@ class UMAP(TransformerMixin, BaseEstimator):
         self.fitted_rows_ = fitted_rows
         self.n_components_ = int(self.n_components)
         self.n_samples_ = n
+        self.umap_ = model
         # umap-learn's own neighbour index of the reference rows, for placing many rows
         self._index = getattr(model, "_knn_search_index", None)
 
@@ -233,7 +236,10 @@ class UMAP(TransformerMixin, BaseEstimator):
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state.pop("_index", None)  # rebuilt where needed (umap-learn's holds compiled code)
+        # sent to Dask workers without umap-learn's objects (the index is rebuilt there
+        # if a block needs one)
+        state.pop("_index", None)
+        state.pop("umap_", None)
         return state
 
     @property
