@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import ParameterError, literal
+from ..rows.chunks import check_mapped_file, release_rows
 from . import placement
 
 INSTALL_HINT = "install it with: pip install 'pcagmm[umap]'"
@@ -166,6 +167,9 @@ class UMAP(TransformerMixin, BaseEstimator):
             self.pca_ = PCA(self.pca_components).fit(X)
         sample = rows.gather(X) if fitted_rows is None else rows.take(X, fitted_rows)
         reference = self._reduce(np.asarray(sample))
+        del sample
+        if isinstance(X, np.ndarray):  # the sample's pages of a memory map, all over the file
+            release_rows(X, 0, n)
         seed = None if self.random_state is None else int(self.random_state)
         model = umap.UMAP(
             n_components=self.n_components,
@@ -228,7 +232,10 @@ class UMAP(TransformerMixin, BaseEstimator):
         pairs = rows.shape[0] * self.reference_.shape[0]
         index = self.neighbour_index() if pairs > placement.EXACT_PAIRS else None
         for start in range(0, rows.shape[0], PLACE_ROWS):
-            chunk = self._reduce(np.asarray(rows[start : start + PLACE_ROWS]))
+            stop = min(start + PLACE_ROWS, rows.shape[0])
+            check_mapped_file(rows)  # a file cut by another program would end in SIGBUS
+            chunk = self._reduce(np.asarray(rows[start:stop]))
+            release_rows(rows, start, stop)  # memory flat in the rows of a memory map
             indices, distances = placement.nearest(self.reference_, chunk, k, index)
             weights = placement.membership_weights(distances, k)
             out[start : start + len(chunk)] = placement.place(indices, weights, self.embedding_)
