@@ -213,7 +213,7 @@ def test_a_runs_figures_name_the_data_the_labels_and_the_clusters():
     assert clusters.axes[0].get_title() == ("toy: Gaussian mixture, 3 components, full covariance")
     means = plots.means_figure(digits)
     assert means.get_suptitle() == "toy: Cluster means in image space"
-    images = digits.pca.inverse_transform(digits.gmm.means_)
+    images = digits.reducer.inverse_transform(digits.gmm.means_)
     for k, ax in enumerate(means.axes):
         np.testing.assert_allclose(
             ax.images[0].get_array(), np.clip(images[k], 0, 255).reshape(2, 3)
