@@ -1,9 +1,12 @@
-"""Reading report.html's data back in Python: its JSON block and its blobs."""
+"""Reading report.html's data back in Python (its JSON block and its blobs), and the small
+image data set the page tests run on."""
 
 from __future__ import annotations
 
 import json
 import re
+
+import numpy as np
 
 from pcagmm.report import html
 
@@ -21,3 +24,17 @@ def page_blob(text: str, meta: dict, name: str) -> bytes:
         pattern = rf'<script type="application/x-pcagmm-base85" id="blob-{name}-{i}">(.*?)<'
         parts.append(html.decode(re.search(pattern, text).group(1), deflated))
     return b"".join(parts)
+
+
+def image_data(folder, n=600, seed=0):
+    """Rows of 8 x 8 grey images in three classes (a blob in a different corner each),
+    saved as ``images.npy`` with ``images.labels.npy`` beside it."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, size=n)
+    X = rng.integers(0, 40, size=(n, 8, 8))
+    for label, (r, c) in enumerate([(1, 1), (1, 5), (5, 3)]):
+        X[y == label, r : r + 3, c : c + 3] += 200
+    path = folder / "images.npy"
+    np.save(path, X.clip(0, 255).astype(np.uint8))
+    np.save(folder / "images.labels.npy", y.astype(np.uint8))
+    return path

@@ -10,31 +10,18 @@ import numpy as np
 import pytest
 
 import pcagmm
+from page_reading import image_data
 from pcagmm.model_file import load_model
 from pcagmm.reducers import umap as umap_stage
 
 pytest.importorskip("umap", reason="could not import 'umap' (pip install 'pcagmm[umap]')")
 
 
-def image_rows(folder, n=600, seed=0):
-    """8 x 8 grey images in three classes (a bright square in a different place each),
-    saved with their labels beside them."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 3, size=n)
-    X = rng.integers(0, 40, size=(n, 8, 8))
-    for label, (r, c) in enumerate([(1, 1), (1, 5), (5, 3)]):
-        X[y == label, r : r + 3, c : c + 3] += 200
-    path = folder / "images.npy"
-    np.save(path, X.clip(0, 255).astype(np.uint8))
-    np.save(folder / "images.labels.npy", y.astype(np.uint8))
-    return path
-
-
 @pytest.fixture(scope="module")
 def umap_run(tmp_path_factory):
     """A UMAP run fitted on a uniform sample of 400 of its 600 rows (the others placed)."""
     folder = tmp_path_factory.mktemp("umap-run")
-    path = image_rows(folder)
+    path = image_data(folder)
     saved = umap_stage.SAMPLE_ROWS
     umap_stage.SAMPLE_ROWS = 400
     try:

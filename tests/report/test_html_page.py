@@ -11,24 +11,10 @@ import numpy as np
 import pytest
 
 import pcagmm
-from page_reading import page_blob, page_meta
+from page_reading import image_data, page_blob, page_meta
 from pcagmm.cli import main
 from pcagmm.report import html
 from pcagmm.workflow.html_report import ReportError, rebuild
-
-
-def image_data(folder, n=600, seed=0):
-    """Rows of 8 x 8 grey images in three classes (a blob in a different corner each),
-    saved as ``images.npy`` with ``images.labels.npy`` beside it."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 3, size=n)
-    X = rng.integers(0, 40, size=(n, 8, 8))
-    for label, (r, c) in enumerate([(1, 1), (1, 5), (5, 3)]):
-        X[y == label, r : r + 3, c : c + 3] += 200
-    path = folder / "images.npy"
-    np.save(path, X.clip(0, 255).astype(np.uint8))
-    np.save(folder / "images.labels.npy", y.astype(np.uint8))
-    return path
 
 
 def run_cli(args, capsys):

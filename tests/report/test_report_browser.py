@@ -11,10 +11,10 @@ import shutil
 
 import numpy as np
 import pytest
-from test_html_page import image_data
 
 import pcagmm
 from browser import Page, launch
+from page_reading import image_data
 from pcagmm.datasets import Dataset
 from pcagmm.report import html
 from pcagmm.workflow.html_report import rebuild
