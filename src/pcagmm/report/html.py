@@ -83,16 +83,19 @@ class PageInputs:
         The fitted mixture (``weights_``, ``means_``, ``covariances_``,
         ``covariance_type``, ``predict_proba``).
     mean_images : ndarray of shape (n_clusters, height * width) or None
-        Each cluster's mean in image space.
+        Each cluster's picture in image space (PCA: its mean mapped back; an
+        embedding: the average of its rows).
     summary : dict
         What summary.json holds (configuration, data, metrics, mixture, timings).
     axis_names : list of str
-        Each component's name (``PC1 (9.70%)``).
+        Each component's name (``PC1 (9.70%)``, ``UMAP 1``).
     label_name : str
         What the labels are (``Digit label``).
     title : str
     folder : Path or None
         Where an analysis' files are read from (:data:`ANALYSES`).
+    projection : str
+        The reducer's name: ``"PCA"``, or an embedding's (``"UMAP"``).
     """
 
     Z: np.ndarray
@@ -109,6 +112,7 @@ class PageInputs:
     label_name: str
     title: str
     folder: Path | None = None
+    projection: str = "PCA"
 
 
 def render(inputs: PageInputs, *, max_points: int = MAX_POINTS, rng=None) -> str:
@@ -170,6 +174,7 @@ def pack(inputs: PageInputs, *, max_points: int = MAX_POINTS, rng=None) -> Packe
         "rows_shown": len(shown),
         "max_points": int(max_points),
         "components": int(d),
+        "projection": inputs.projection,
         "axes": [{"name": inputs.axis_names[j], **coordinates[j]} for j in range(m)],
         "label_name": inputs.label_name,
         "classes": classes,

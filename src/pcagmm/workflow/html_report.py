@@ -58,6 +58,7 @@ def page_inputs(
         f"{'dimensions' if is_embedding(reducer) else 'components'}, "
         f"{gmm.n_components}-component Gaussian mixture",
         folder=folder,
+        projection=name_of(reducer),
     )
 
 

@@ -565,7 +565,8 @@
     const s = meta.summary, m = s.mixture;
     const names = meta.axes.length < meta.components
       ? [...meta.axes.map((a) => a.name), "…"] : meta.axes.map((a) => a.name);
-    const short = names.map((name) => name.split(" ")[0]);
+    // the terminal's column names: "PC1 (9.70%)" -> "PC1", "UMAP 1" -> "UMAP1"
+    const short = names.map((name) => name.replace(/ \(.*\)$/, "").replace(/ /g, ""));
     const clusterRows = m.weights.map((w, k) => [k, w.toFixed(4), ...m.means[k].slice(0, meta.axes.length).map((v) => v.toFixed(4))]);
     section("Means of the clusters (click a row to list its rows)",
       table(["cluster", "weight", ...short.slice(0, meta.axes.length)], clusterRows, (k) => showCluster(k)));
@@ -620,7 +621,9 @@
     $("title").textContent = meta.title;
     const s = meta.summary;
     $("subtitle").textContent = `${meta.rows_total.toLocaleString("en")} rows × ${s.data.shape[1].toLocaleString("en")} features, ` +
-      `projected to ${meta.components} components; ${K}-component ${mixture.covariance_type} Gaussian mixture; ` +
+      (meta.projection === "PCA" ? `projected to ${meta.components} components; `
+        : `embedded in ${meta.components} dimensions by ${meta.projection}; `) +
+      `${K}-component ${mixture.covariance_type} Gaussian mixture; ` +
       `data SHA-256 ${s.data.sha256.slice(0, 12)}`;
     if (meta.rows_shown < meta.rows_total) {
       const notice = $("sample-notice");
