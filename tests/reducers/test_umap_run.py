@@ -196,3 +196,16 @@ def test_the_page_names_the_embedding_in_a_real_browser(umap_run):
     assert "embedded in 2 dimensions by UMAP; 3-component full Gaussian mixture" in subtitle
     assert headers == ["cluster", "weight", "UMAP1", "UMAP2"]
     assert names == ["UMAP 1", "UMAP 2"]
+
+
+def test_a_run_on_a_dask_cluster_embeds_as_the_local_run(umap_run):
+    """All rows fitted (no sample): the embedding is sent to the workers for the mixture."""
+    pytest.importorskip("distributed", reason="could not import 'distributed'")
+    result, _folder = umap_run
+    X = np.asarray(result.dataset.X)[:300]
+    options = {"reducer": "umap", "umap_neighbors": 15, "clusters": 3, "write": False}
+    local = pcagmm.run(X, **options)
+    on_dask = pcagmm.run(X, dask="local", **options)
+    np.testing.assert_array_equal(on_dask.Z, local.Z)
+    np.testing.assert_array_equal(on_dask.clusters, local.clusters)
+    assert on_dask.computed_on.startswith("Dask cluster at ")

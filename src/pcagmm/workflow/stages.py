@@ -170,6 +170,9 @@ def project(
         if client is not None:
             from ..distributed import fewer_blocks, persist
 
+            # an embedding fitted on all rows comes back as its own array: sent to the
+            # workers as one (PCA's projection is on them already)
+            Z = as_dask_array(Z)
             # kept on the workers for the EM passes; waited for: this stage's second pass
             Z = persist(fewer_blocks(Z))
     return Projection(reducer, Z)
