@@ -38,9 +38,10 @@ import numpy as np
 from ._files import atomic_file
 from .errors import PcagmmError
 
-#: the newest format this pcagmm reads; PCA models are written as format 1
-FORMAT_VERSION = 2
-UMAP_FORMAT_VERSION = 2
+#: the format PCA models are written in (every pcagmm reads it), and UMAP models'
+PCA_FORMAT_VERSION, UMAP_FORMAT_VERSION = 1, 2
+#: the newest format this pcagmm reads
+FORMAT_VERSION = UMAP_FORMAT_VERSION
 #: The array that holds :func:`content_digest` of the others.
 DIGEST_KEY = "content_sha256"
 
@@ -62,7 +63,9 @@ class SavedModel:
     @property
     def pca(self):
         """The PCA: the reducer, or the PCA a UMAP ran on (None: on the rows)."""
-        return getattr(self.reducer, "pca_", self.reducer)
+        from .reducers import pca_of
+
+        return pca_of(self.reducer)
 
     @property
     def n_features(self) -> int:
@@ -88,7 +91,7 @@ def save_model(
         if isinstance(label, int | np.integer) and not isinstance(label, bool) and label >= 0:
             matching[int(cluster)] = int(label)
     arrays = {
-        "format_version": np.array(UMAP_FORMAT_VERSION if umap_arrays else 1),
+        "format_version": np.array(UMAP_FORMAT_VERSION if umap_arrays else PCA_FORMAT_VERSION),
         "n_features": np.array(pca.mean_.shape[0]),
         "image_shape": np.array(image_shape if image_shape else (0, 0)),
         "pixel_max": np.array(float(pixel_max)),
@@ -196,7 +199,8 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         )
     if version < 1:
         raise ModelFileError(f"{path} is model format {version}, which no pcagmm wrote", fix)
-    missing = [key for key in _KEYS + (_UMAP_KEYS if version == 2 else ()) if key not in arrays]
+    umap = version == UMAP_FORMAT_VERSION
+    missing = [key for key in _KEYS + (_UMAP_KEYS if umap else ()) if key not in arrays]
     if missing:
         raise ModelFileError(f"{path} lacks {', '.join(missing)}", fix)
     name = arrays["gmm_covariance_type"]
@@ -227,7 +231,7 @@ def load_model(path: str | os.PathLike) -> SavedModel:
             "1 <= components <= features and at least one cluster",
             fix,
         )
-    m = _umap_dimensions(path, arrays, k, fix) if version == 2 else k  # the mixture's
+    m = _umap_dimensions(path, arrays, k, fix) if umap else k  # the mixture's dimensions
     expected = {
         "pca_mean": (d,),
         "pca_components": (k, d),
@@ -280,7 +284,7 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     gmm.precisions_ = kind.precisions_from_cholesky(gmm.precisions_cholesky_)
     gmm.n_features_in_ = m
     gmm.converged_ = True
-    reducer = _umap(arrays, pca) if version == 2 else pca
+    reducer = _umap(arrays, pca) if umap else pca
     return SavedModel(reducer, gmm, image_shape, labels.astype(np.int64), pixel_max or 255.0)
 
 

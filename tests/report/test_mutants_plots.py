@@ -183,10 +183,12 @@ def test_each_cluster_has_its_own_colour_number_and_legend_entry(K):
 
 
 def run_result(target_names, image_shape=(2, 3), matching=None, seed=0):
-    """What the figure functions read of a run's Result, built from real fits."""
+    """A run's Result, built from real fits (its data set a stand-in with what the
+    figures read)."""
     from types import SimpleNamespace
 
     from pcagmm import PCA
+    from pcagmm.workflow.result import Result
 
     rng = np.random.default_rng(seed)
     y = np.repeat(np.arange(3), 50)
@@ -198,9 +200,7 @@ def run_result(target_names, image_shape=(2, 3), matching=None, seed=0):
         name="toy", y=y, target_names=target_names, image_shape=image_shape, X=X
     )
     agreement = None if matching is None else SimpleNamespace(matching=matching)
-    return SimpleNamespace(
-        dataset=dataset, reducer=pca, gmm=gmm, Z=Z, clusters=gmm.predict(Z), agreement=agreement
-    )
+    return Result({}, dataset, pca, gmm, Z, gmm.predict(Z), agreement, timings={})
 
 
 def test_a_runs_figures_name_the_data_the_labels_and_the_clusters():

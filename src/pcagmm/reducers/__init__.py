@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib.util
 
+import numpy as np
+
 #: the reducers of ``--reducer``; the first is the default
 REDUCERS = ("pca", "umap")
 
@@ -44,6 +46,25 @@ def require(name: str) -> None:
         import_umap()  # raises UMAPMissing
 
 
+def check_umap_settings(n_neighbors, min_dist) -> None:
+    """Refuse UMAP settings it cannot use (one :class:`ParameterError` naming the
+    parameter): a run's options, checked before any data are read, and the estimator's."""
+    from ..errors import ParameterError, literal
+
+    value = n_neighbors
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 2:
+        raise ParameterError(
+            f"{{umap_neighbors}} must be a whole number >= 2, got {literal(repr(value))}",
+            "give e.g. {umap_neighbors=30}",
+        )
+    value = min_dist
+    if isinstance(value, bool) or not (isinstance(value, int | float) and value >= 0):
+        raise ParameterError(
+            f"{{umap_min_dist}} must be a number >= 0, got {literal(repr(value))}",
+            "give e.g. {umap_min_dist=0.0}",
+        )
+
+
 def name_of(reducer) -> str:
     """``"PCA"`` or ``"UMAP"``: what the figures and tables call the projection."""
     return getattr(reducer, "name", "PCA")
@@ -54,18 +75,30 @@ def is_embedding(reducer) -> bool:
     return name_of(reducer) != "PCA"
 
 
+def pca_of(reducer):
+    """The fitted PCA of a projection: the reducer itself, or the PCA a UMAP ran on
+    (None when it ran on the rows themselves)."""
+    return getattr(reducer, "pca_", reducer)
+
+
+def recorded_name(config: dict) -> str:
+    """``PCA`` or ``UMAP``: the reducer a recorded run config names (runs recorded
+    before the reducer was an option are PCA's)."""
+    return config.get("reducer", REDUCERS[0]).upper()
+
+
 def axis_prefix(reducer) -> str:
     """What the tables and files call the axes: ``PC`` (``PC1``) or ``UMAP`` (``UMAP1``)."""
     return name_of(reducer) if is_embedding(reducer) else "PC"
 
 
-def axis_names(reducer, *, share: bool = True) -> list[str]:
-    """Each axis' name: ``PC1 (9.7%)`` for PCA (the share of the variance with
-    ``share``), ``UMAP 1`` for an embedding (its axes hold no share of the variance)."""
+def axis_names(reducer) -> list[str]:
+    """Each axis' name: ``PC1 (9.70%)`` for PCA (with its share of the variance),
+    ``UMAP 1`` for an embedding (its axes hold no share of the variance)."""
     if is_embedding(reducer):
         return [f"{name_of(reducer)} {j + 1}" for j in range(reducer.n_components_)]
     ratios = reducer.explained_variance_ratio_
-    return [f"PC{j + 1}" + (f" ({r:.2%})" if share else "") for j, r in enumerate(ratios)]
+    return [f"PC{j + 1} ({r:.2%})" for j, r in enumerate(ratios)]
 
 
 def describe_embedding(reducer) -> str:
@@ -95,8 +128,6 @@ def cluster_images(reducer, gmm, X, clusters):
     picture is the average of its rows (in chunks; zeros for an empty cluster)."""
     if not is_embedding(reducer):
         return reducer.inverse_transform(gmm.means_)
-    import numpy as np
-
     from ..rows.chunks import iter_stored_rows
 
     K = gmm.weights_.shape[0]

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..errors import ParameterError, literal
 from ..rows.chunks import check_mapped_file, release_rows
-from . import placement
+from . import check_umap_settings, placement
 
 INSTALL_HINT = "install it with: pip install 'pcagmm[umap]'"
 #: rows above which UMAP is fitted on a uniform sample of this many, the rest placed
@@ -190,7 +190,7 @@ class UMAP(TransformerMixin, BaseEstimator):
         self._index = getattr(model, "_knn_search_index", None)
 
     def _check_parameters(self) -> None:
-        for name, low in (("n_components", 1), ("n_neighbors", 2), ("sample_rows", 2)):
+        for name, low in (("n_components", 1), ("sample_rows", 2)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
                 raise ParameterError(
@@ -198,12 +198,7 @@ class UMAP(TransformerMixin, BaseEstimator):
                     f"got {literal(repr(value))}",
                     f"give e.g. {{{_PARAMETER_NAMES[name]}={_EXAMPLES[name]}}}",
                 )
-        min_dist = self.min_dist
-        if isinstance(min_dist, bool) or not (isinstance(min_dist, int | float) and min_dist >= 0):
-            raise ParameterError(
-                f"{{umap_min_dist}} must be a number >= 0, got {literal(repr(min_dist))}",
-                "give e.g. {umap_min_dist=0.0}",
-            )
+        check_umap_settings(self.n_neighbors, self.min_dist)
 
     def _reduce(self, rows: np.ndarray) -> np.ndarray:
         """Rows in the coordinates UMAP sees (float32, as umap-learn takes them)."""
@@ -254,12 +249,8 @@ class UMAP(TransformerMixin, BaseEstimator):
         return self.n_components_
 
 
-_PARAMETER_NAMES = {
-    "n_components": "components",
-    "n_neighbors": "umap_neighbors",
-    "sample_rows": "umap_sample_rows",
-}
-_EXAMPLES = {"n_components": 2, "n_neighbors": 30, "sample_rows": 100000}
+_PARAMETER_NAMES = {"n_components": "components", "sample_rows": "umap_sample_rows"}
+_EXAMPLES = {"n_components": 2, "sample_rows": 100000}
 
 
 def _place_rows(block: np.ndarray, reducer: UMAP) -> np.ndarray:

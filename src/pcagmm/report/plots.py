@@ -276,9 +276,7 @@ def means_figure(result):
     PCA, or (an embedding has no inverse) the average of its rows."""
     if result.dataset.image_shape is None:
         return None
-    from ..reducers import cluster_images
-
-    images = cluster_images(result.reducer, result.gmm, result.dataset.X, result.clusters)
+    images = result.cluster_images
     matching = result.agreement.matching if result.agreement is not None else None
     what = (
         "Cluster means in image space"

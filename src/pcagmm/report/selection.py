@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from ..mixture.selection import RESULT_COLUMNS
+from ..reducers import recorded_name
 from .files import rows_csv
 from .text import table_lines
 
@@ -56,7 +57,7 @@ def selection_report(selection) -> str:
     ks = config["clusters"]
     lines = [
         f"Selection {len(results)} models: K {_span(ks)} x {', '.join(config['covariance_types'])}"
-        f" on {config.get('reducer', 'pca').upper()}-{sizes}, by {criterion.upper()} "
+        f" on {recorded_name(config)}-{sizes}, by {criterion.upper()} "
         "(lower is better); "
         f"{len(results) - failed} fitted, {failed} failed, "
         f"in {selection.timings.get('fits', 0):.1f} s",

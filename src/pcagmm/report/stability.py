@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..reducers import recorded_name
 from ..stability_measures import SAME_OPTIMUM, STABLE_JACCARD
 from .files import json_ready, rows_csv, versions
 from .text import table_lines
@@ -101,7 +102,7 @@ def stability_report(study) -> str:
     resamples = study.of_kind("bootstrap")
     data = Path(str(config["dataset"])).name
     lines = [
-        f"Stability {data}: {config.get('reducer', 'pca').upper()}-{config['components']}, "
+        f"Stability {data}: {recorded_name(config)}-{config['components']}, "
         f"{config['clusters']} "
         f"{config['covariance_type']} components; {len(seeds)} seeds ({_seeds(config['seeds'])})"
         f", {len(resamples)} bootstrap resamples (seed {config['seeds'][0]}); "

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..reducers import recorded_name
 from ..stability_measures import STABLE_JACCARD
 from .plots import _figure
 from .stability import KIND_NAMES, fit_name
@@ -48,7 +49,7 @@ def stability_figure(study):
     _jaccard_bars(bars, study)
     data = Path(str(study.config["dataset"])).name
     figure.suptitle(
-        f"{data}: stability of {study.config.get('reducer', 'pca').upper()}-"
+        f"{data}: stability of {recorded_name(study.config)}-"
         f"{study.config['components']} + "
         f"{study.config['clusters']} {study.config['covariance_type']} components over "
         f"{len(study.fits)} fits"

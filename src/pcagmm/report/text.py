@@ -71,21 +71,21 @@ def _converged_lines(convergence, gmm) -> list[str]:
 
 def report(result) -> str:
     """The terminal report of a run."""
-    ds, pca, gmm = result.dataset, result.reducer, result.gmm
+    ds, reducer, gmm = result.dataset, result.reducer, result.gmm
     n, d = ds.shape
     verified = {True: "SHA-256 verified", False: "SHA-256 MISMATCH", None: "no recorded hash"}
     lines = [
         f"Data      {ds.name}: {n:,} x {d:,} {ds.X.dtype}, from {ds.source}, "
         f"{verified[ds.verified]} ({ds.sha256[:12]})",
     ]
-    ratios = pca.explained_variance_ratio_
-    if is_embedding(pca):  # an embedding (UMAP): its axes hold no share of the variance
-        lines.append(describe_embedding(pca))
+    if is_embedding(reducer):  # an embedding (UMAP): its axes hold no share of the variance
+        lines.append(describe_embedding(reducer))
     else:
+        ratios = reducer.explained_variance_ratio_
         shown = " + ".join(f"{r:.2%}" for r in ratios[:MAX_TABLE_COLUMNS])
         more = " + ..." if len(ratios) > MAX_TABLE_COLUMNS else ""
         lines.append(
-            f"PCA       {pca.n_components_} components explain {shown}{more} = "
+            f"PCA       {reducer.n_components_} components explain {shown}{more} = "
             f"{ratios.sum():.2%} of the variance"
         )
     state = "converged" if gmm.converged_ else "did NOT converge"
@@ -100,7 +100,7 @@ def report(result) -> str:
     else:
         lines += _converged_lines(result.convergence, gmm)
     means, stds = cluster_rows(gmm)
-    axis = axis_prefix(pca)
+    axis = axis_prefix(reducer)
     lines += ["", *_matrix_block("Means of the clusters", means, gmm.weights_, axis)]
     lines += ["", *_matrix_block("Standard deviations of the clusters", stds, axis=axis)]
     if result.agreement is not None:

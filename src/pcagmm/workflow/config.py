@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParameterError, RunError, literal
-from ..reducers import REDUCERS
+from ..reducers import REDUCERS, check_umap_settings, require
 
 FIGURE_FORMATS = ("png", "svg", "pdf")
 #: the mixture's starts when ``n_init`` is not given: the notebook's one with PCA; with
@@ -231,21 +231,8 @@ def validate(config: RunConfig) -> None:
             f"unknown reducer {literal(repr(config.reducer))}",
             f"choose one of {', '.join(REDUCERS)}",
         )
-    value = config.umap_neighbors
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 2:
-        raise ParameterError(
-            f"{{umap_neighbors}} must be a whole number >= 2, got {literal(repr(value))}",
-            "give e.g. {umap_neighbors=30}",
-        )
-    value = config.umap_min_dist
-    if isinstance(value, bool) or not (isinstance(value, int | float) and value >= 0):
-        raise ParameterError(
-            f"{{umap_min_dist}} must be a number >= 0, got {literal(repr(value))}",
-            "give e.g. {umap_min_dist=0.0}",
-        )
+    check_umap_settings(config.umap_neighbors, config.umap_min_dist)
     if config.reducer == "umap":
-        from ..reducers import require
-
         require("umap")
     if config.covariance_type not in COVARIANCE_TYPES:
         raise ParameterError(

@@ -13,6 +13,7 @@ import numpy as np
 
 from .._files import atomic_file
 from ..errors import ParameterError, PcagmmError, literal
+from ..reducers import axis_names, cluster_images, is_embedding, name_of
 from ..report import html, plots
 
 #: the page's file name in a run folder
@@ -34,12 +35,11 @@ def run_summary(result) -> dict:
 
 
 def page_inputs(
-    dataset, reducer, gmm, Z, clusters, *, pixel_max: float, summary, folder
+    dataset, reducer, gmm, Z, clusters, *, pixel_max: float, summary, folder, mean_images=None
 ) -> html.PageInputs:
     """What :func:`pcagmm.report.html.render` needs: the data set, its projection ``Z``
-    by ``reducer`` and the ``clusters`` of ``gmm``, from a run or from a run folder."""
-    from ..reducers import axis_names, cluster_images, is_embedding, name_of
-
+    by ``reducer`` and the ``clusters`` of ``gmm``, from a run or from a run folder.
+    ``mean_images``: each cluster's picture where the caller has it (computed if not)."""
     images = dataset.image_shape is not None
     return html.PageInputs(
         Z=Z,
@@ -50,7 +50,11 @@ def page_inputs(
         image_shape=dataset.image_shape,
         pixel_max=pixel_max,
         gmm=gmm,
-        mean_images=cluster_images(reducer, gmm, dataset.X, clusters) if images else None,
+        mean_images=None
+        if not images
+        else mean_images
+        if mean_images is not None
+        else cluster_images(reducer, gmm, dataset.X, clusters),
         summary=summary,
         axis_names=axis_names(reducer),
         label_name=plots.label_name(dataset.target_names).capitalize(),
@@ -77,6 +81,7 @@ class ReportInBackground:
             result.gmm,
             result.Z,
             result.clusters,
+            mean_images=result.cluster_images if result.dataset.image_shape else None,
             pixel_max=pixel_max,
             summary=None,  # added by write(), when the run's timings are all in
             folder=None,
@@ -164,7 +169,7 @@ def rebuild(
             "run pcagmm run again on the data as they are now",
         )
     reducer = model.reducer
-    if summary["pca"] is not None and reducer is model.pca:  # the axes' shares of the variance
+    if not is_embedding(reducer):  # the axes' shares of the variance (not in model.npz)
         reducer.explained_variance_ratio_ = np.asarray(summary["pca"]["explained_variance_ratio"])
     # in chunks of rows; a UMAP gives the rows it was fitted on their own embedding
     Z = getattr(reducer, "transform_fitted", reducer.transform)(dataset.X)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +67,18 @@ class Result:
 
     @property
     def pca(self):
-        return getattr(self.reducer, "pca_", self.reducer)
+        from ..reducers import pca_of
+
+        return pca_of(self.reducer)
+
+    @functools.cached_property
+    def cluster_images(self) -> np.ndarray:
+        """Each cluster's picture in the data's space (its mean mapped back by PCA; with
+        an embedding, the average of its rows: a pass over the data, made once for the
+        figure and the report)."""
+        from ..reducers import cluster_images
+
+        return cluster_images(self.reducer, self.gmm, self.dataset.X, self.clusters)
 
     @property
     def means(self) -> np.ndarray:

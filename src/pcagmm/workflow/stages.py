@@ -38,8 +38,10 @@ class Projection:
 
     @property
     def pca(self):
-        """The fitted reducer (named for the default one, PCA)."""
-        return self.reducer
+        """The fitted PCA: the reducer, or the PCA a UMAP ran on."""
+        from ..reducers import pca_of
+
+        return pca_of(self.reducer)
 
     @property
     def components(self) -> int:
