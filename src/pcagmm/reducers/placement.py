@@ -50,8 +50,9 @@ def nearest_exact(reference: np.ndarray, queries: np.ndarray, k: int):
         q = queries[start : start + block]
         squared = squared_norms[np.newaxis, :] - 2.0 * (q @ reference.T)
         squared += np.einsum("ij,ij->i", q, q)[:, np.newaxis]
-        nearest = np.argpartition(squared, k - 1, axis=1)[:, :k] if k < n_ref else None
-        if nearest is None:
+        if k < n_ref:
+            nearest = np.argpartition(squared, k - 1, axis=1)[:, :k]
+        else:  # every reference row is a neighbour
             nearest = np.broadcast_to(np.arange(n_ref), squared.shape)
         chosen = np.take_along_axis(squared, nearest, axis=1)
         order = np.lexsort((nearest, chosen), axis=1)  # by distance, then row number
