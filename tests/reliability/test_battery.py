@@ -242,6 +242,35 @@ def building(runs) -> bool:
     return any(path.is_dir() for path in runs.glob(".mnist.tmp-*"))
 
 
+INTERRUPTED_IN_EVAL = """
+import sys
+import pcagmm.cli
+import pcagmm.cli.data
+
+def interrupted_inside_eval(args, console):
+    exec("raise KeyboardInterrupt")  # as a Ctrl-C landing in namedtuple's eval on import
+
+pcagmm.cli.data.handle_list = interrupted_inside_eval
+sys.exit(pcagmm.cli.main(["data", "list"]))
+"""
+
+
+def test_an_interrupt_inside_eval_still_exits_130_under_python_m(tmp_path):
+    # CPython notes a KeyboardInterrupt that leaves eval'd source as unhandled even when
+    # pcagmm's handler catches it, and `python -m` then died by SIGINT (-2) instead of
+    # returning 130: what made test_run_interrupted_while_writing[SIGINT] fail about one
+    # run in four, when the Ctrl-C landed while matplotlib was being imported.
+    (tmp_path / "interrupted_in_eval.py").write_text(INTERRUPTED_IN_EVAL)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])])}  # fmt: skip
+    result = subprocess.run([sys.executable, "-m", "interrupted_in_eval"], env=env,
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 130, (result.returncode, result.stderr)
+    assert result.stderr.strip().splitlines() == [
+        "pcagmm: error: interrupted; nothing half-written was kept, run the command again"
+    ]
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_run_interrupted_while_writing(sig, tmp_path):
     if not (SHARED_MNIST / "train-images-idx3-ubyte.gz").is_file():

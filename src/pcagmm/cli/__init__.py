@@ -55,7 +55,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         console.error("interrupted; nothing half-written was kept, run the command again")
+        _forget_handled_interrupt()
         return EXIT_INTERRUPTED
+
+
+def _forget_handled_interrupt() -> None:
+    """Clear CPython's note that a Ctrl-C went unhandled: it was handled, here.
+
+    CPython notes a KeyboardInterrupt that leaves code run from a string (``eval`` or
+    ``exec`` of source, as ``collections.namedtuple`` does while a module is imported)
+    as unhandled, even when an ``except`` further out catches it; under ``python -m``
+    the interpreter then kills itself with SIGINT at exit instead of returning 130.
+    The note is a C global on CPython 3.11; where it is not found (other versions keep
+    it elsewhere, other interpreters have none) nothing is done.
+    """
+    try:
+        import ctypes
+
+        ctypes.c_int.in_dll(ctypes.pythonapi, "_Py_UnhandledKeyboardInterrupt").value = 0
+    except (ImportError, AttributeError, ValueError):
+        pass
 
 
 if __name__ == "__main__":
