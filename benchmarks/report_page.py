@@ -80,16 +80,16 @@ def main() -> None:
 
 
 def image_sizes(dataset, page_bytes: int) -> None:
-    """The images of all rows deflated (level 6, as the page) at 8 bits and at the page's
+    """The images of all rows deflated (at the page's level) at 8 bits and at the page's
     4 bits, and the page's size had it held 8-bit images (base 85: 5 characters for 4
     bytes)."""
     import zlib
 
-    from pcagmm.report.html import _packed_images
+    from pcagmm.report.html import DEFLATE_LEVEL, _packed_images
     from pcagmm.workflow.stages import pixel_max
 
     X, top, chunk = dataset.X, pixel_max(dataset.X), 65_536
-    eight, four = zlib.compressobj(6), zlib.compressobj(6)
+    eight, four = zlib.compressobj(DEFLATE_LEVEL), zlib.compressobj(DEFLATE_LEVEL)
     deflated_8 = deflated_4 = 0
     for start in range(0, X.shape[0], chunk):
         rows = np.asarray(X[start : start + chunk], dtype=np.float64)

@@ -85,6 +85,52 @@ def test_uint8_scatter_with_all_zero_columns_is_exact():
     np.testing.assert_array_equal(scatter_sums(np.zeros((5, 3), np.uint8)).scatter, 128.0**2 * 5)
 
 
+@pytest.mark.parametrize("chunk_rows", [1, 7, 700, 1024, 2100, None])
+@pytest.mark.parametrize(
+    "constant",
+    [
+        {0: 0, 5: 255, 29: 17},  # first, middle and last columns, 0, 255 and another value
+        {3: 200, 4: 200, 5: 1},  # adjacent columns, the same value twice
+        dict.fromkeys(range(30), 9),  # every column constant: no product at all
+        {j: 128 for j in range(30) if j != 11},  # one column left varying
+    ],
+    ids=["ends-and-middle", "adjacent", "all", "all-but-one"],
+)
+def test_uint8_scatter_with_constant_columns_is_exact(constant, chunk_rows):
+    """Columns holding one value (not only 0) are left out of the products and filled in
+    from the sums: the result equals the exact integer scatter for row blocks that do
+    (700, 2100) and do not (7, 1024) divide the 2,100 rows."""
+    rng = np.random.default_rng(10)
+    X = rng.integers(0, 256, size=(2100, 30), dtype=np.uint8)
+    for column, value in constant.items():
+        X[:, column] = value
+    from pcagmm.decomposition.scatter import product_columns
+
+    varying, _ = product_columns(X)
+    np.testing.assert_array_equal(varying, sorted(set(range(30)) - set(constant)))
+    sums = scatter_sums(X, chunk_rows=chunk_rows)
+    U = X.astype(np.int64) - 128  # exact integer reference
+    np.testing.assert_array_equal(sums.scatter, (U.T @ U).astype(np.float64))
+    np.testing.assert_array_equal(sums.linear, U.sum(axis=0).astype(np.float64))
+    assert sums.n == 2100
+
+
+def test_column_range_is_numpys_min_and_max(tmp_path):
+    from pcagmm.rows.chunks import column_range
+
+    rng = np.random.default_rng(11)
+    X = rng.integers(0, 256, size=(70_000, 5), dtype=np.uint8)  # several stored blocks
+    X[:, 2] = 77
+    np.save(tmp_path / "x.npy", X)
+    for rows in (X, np.load(tmp_path / "x.npy", mmap_mode="r")):
+        low, high = column_range(rows)
+        np.testing.assert_array_equal(low, X.min(axis=0))
+        np.testing.assert_array_equal(high, X.max(axis=0))
+    low, high = column_range(X[:0])
+    np.testing.assert_array_equal(low, np.zeros(5, np.uint8))
+    np.testing.assert_array_equal(high, np.zeros(5, np.uint8))
+
+
 def test_far_from_the_origin_against_a_two_pass_covariance():
     rng = np.random.default_rng(4)
     X = rng.normal(size=(5000, 6)) @ rng.normal(size=(6, 6)) + 1e8

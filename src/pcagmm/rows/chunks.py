@@ -255,6 +255,22 @@ def column_max(X: np.ndarray) -> np.ndarray:
     return largest
 
 
+def column_range(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The smallest and largest value of each column of ``X`` (zeros for no rows), in
+    one pass, a block at a time."""
+    if X.shape[0] == 0:
+        return np.zeros(X.shape[1], dtype=X.dtype), np.zeros(X.shape[1], dtype=X.dtype)
+    smallest = largest = None
+    for _, block in iter_stored_rows(X):
+        low, high = block.min(axis=0), block.max(axis=0)
+        if smallest is None:
+            smallest, largest = low, high
+        else:
+            np.minimum(smallest, low, out=smallest)
+            np.maximum(largest, high, out=largest)
+    return smallest, largest
+
+
 def first_rows_mean(X, rows: int = 1024) -> np.ndarray:
     """Mean of the first ``rows`` rows in float64: the shift point sums are taken about."""
     check_mapped_file(X)

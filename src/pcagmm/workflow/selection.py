@@ -369,7 +369,7 @@ def _write_selection_files(selection: Selection, run: RunConfig, build: Path) ->
     files = ["selection.csv", "selection.json"]
     if run.plots:
         name = f"selection.{run.figure_format}"
-        selection.plot_selection().savefig(build / name, dpi=artifacts.DPI)
+        artifacts.save_figure(selection.plot_selection(), build / name)
         files.insert(0, name)
     return files
 

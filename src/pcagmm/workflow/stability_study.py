@@ -424,7 +424,7 @@ def _write_stability_files(study: Stability, run: RunConfig, build: Path) -> lis
     files = ["stability.csv", "stability.json"]
     if run.plots:
         name = f"stability.{run.figure_format}"
-        study.plot_stability().savefig(build / name, dpi=artifacts.DPI)
+        artifacts.save_figure(study.plot_stability(), build / name)
         files.insert(0, name)
     return files
 
