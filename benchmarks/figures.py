@@ -41,7 +41,7 @@ def main() -> None:
         saved = {}
         for level in levels:
 
-            def save(level=level):
+            def save(level=level, figure=figure):
                 buffer = io.BytesIO()
                 figure.savefig(buffer, format="png", dpi=DPI,
                                pil_kwargs={"compress_level": level})  # fmt: skip

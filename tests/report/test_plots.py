@@ -114,3 +114,24 @@ def test_cluster_mean_images_are_the_inverse_projection_of_the_means():
         np.testing.assert_allclose(drawn[k], np.clip(images[k], 0, 255).reshape(3, 4))
     titles = [ax.get_title() for ax in figure.axes if ax.images]
     assert titles == ["cluster 0\n→ 7\nw=0.50", "cluster 1\nw=0.30", "cluster 2\n→ 1\nw=0.20"]
+
+
+def test_a_saved_figure_has_the_pixels_of_matplotlibs_default_png(tmp_path):
+    """save_figure writes PNGs at zlib level 1 (faster than Pillow's default 6): the file
+    differs, the pixels must not (tolerance: none)."""
+    from PIL import Image
+
+    from pcagmm.workflow.artifacts import DPI, PNG_COMPRESS_LEVEL, save_figure
+
+    data = elongated_data()
+    gmm = GaussianMixture(3, random_state=0).fit(data)
+    figure = plots.gmm_clusters(data, gmm.predict(data), gmm, title="three clusters")
+    save_figure(figure, tmp_path / "ours.png")
+    figure.savefig(tmp_path / "default.png", dpi=DPI)
+    ours, default = (np.asarray(Image.open(tmp_path / name)) for name in ("ours.png", "default.png"))
+    assert ours.shape == default.shape and ours.shape[2] == 4
+    assert np.array_equal(ours, default)
+    assert (tmp_path / "ours.png").read_bytes() != (tmp_path / "default.png").read_bytes()
+    assert PNG_COMPRESS_LEVEL == 1
+    save_figure(figure, tmp_path / "figure.svg")  # other formats are saved as they were
+    assert (tmp_path / "figure.svg").read_text().lstrip().startswith("<?xml")

@@ -342,10 +342,10 @@ def _analyses(folder: Path | None) -> list[dict]:
 
 
 def encode(raw) -> tuple[str, int]:
-    """``raw`` deflated (raw DEFLATE, :data:`DEFLATE_LEVEL`) and written in base 85 (:data:`ALPHABET`):
-    each 4 bytes, big-endian, as 5 digits, most significant first; the last group
-    padded with zero bytes. Returns the text and the deflated length (which the page
-    keeps, to drop the padding; see :func:`decode`)."""
+    """``raw`` deflated (raw DEFLATE, :data:`DEFLATE_LEVEL`) and written in base 85
+    (:data:`ALPHABET`): each 4 bytes, big-endian, as 5 digits, most significant first;
+    the last group padded with zero bytes. Returns the text and the deflated length
+    (which the page keeps, to drop the padding; see :func:`decode`)."""
     deflater = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
     packed = deflater.compress(raw) + deflater.flush()
     padded = np.frombuffer(packed + b"\0" * (-len(packed) % 4), dtype=">u4").astype(np.uint64)
