@@ -128,7 +128,8 @@ def test_a_saved_figure_has_the_pixels_of_matplotlibs_default_png(tmp_path):
     figure = plots.gmm_clusters(data, gmm.predict(data), gmm, title="three clusters")
     save_figure(figure, tmp_path / "ours.png")
     figure.savefig(tmp_path / "default.png", dpi=DPI)
-    ours, default = (np.asarray(Image.open(tmp_path / name)) for name in ("ours.png", "default.png"))
+    ours = np.asarray(Image.open(tmp_path / "ours.png"))
+    default = np.asarray(Image.open(tmp_path / "default.png"))
     assert ours.shape == default.shape and ours.shape[2] == 4
     assert np.array_equal(ours, default)
     assert (tmp_path / "ours.png").read_bytes() != (tmp_path / "default.png").read_bytes()
