@@ -100,6 +100,10 @@ class PageInputs:
         Where an analysis' files are read from (:data:`ANALYSES`).
     projection : str
         The reducer's name: ``"PCA"``, or an embedding's (``"UMAP"``).
+    images_id : str or None
+        A digest of the images' content (the data set's SHA-256): the encoded images
+        are then kept in the cache folder and read back by the next page of the same
+        rows (:mod:`~pcagmm.report.image_cache`). None: encoded every time.
     """
 
     Z: np.ndarray
@@ -117,6 +121,7 @@ class PageInputs:
     title: str
     folder: Path | None = None
     projection: str = "PCA"
+    images_id: str | None = None
 
 
 def render(inputs: PageInputs, *, max_points: int = MAX_POINTS, rng=None) -> str:
@@ -165,12 +170,19 @@ def pack(inputs: PageInputs, *, max_points: int = MAX_POINTS, rng=None) -> Packe
         names, index = _classes(np.asarray(inputs.labels)[shown], inputs.class_names)
         classes = names
         blobs["labels"] = _integers(index, len(names))
-    image = None
+    image, ready = None, {}
     if inputs.images is not None and inputs.image_shape is not None:
-        blobs["images"] = _packed_images(inputs.images, shown, inputs.pixel_max)
+        from .image_cache import encoded_images
+
+        def encode_images():
+            return _encode_all(_parts(_packed_images(inputs.images, shown, inputs.pixel_max)))
+
+        row_bytes = (inputs.images.shape[1] + 1) // 2
+        parts = encoded_images(inputs.images_id, shown, inputs.pixel_max, encode_images)
+        ready["images"] = (len(shown) * row_bytes, parts)
         image = {"height": int(inputs.image_shape[0]), "width": int(inputs.image_shape[1])}
         image["levels"] = IMAGE_LEVELS
-    layouts, texts = _encoded(blobs)
+    layouts, texts = _encoded(blobs, ready)
     meta = {
         "format": FORMAT,
         "title": inputs.title,
@@ -368,24 +380,35 @@ def decode(text: str, length: int) -> bytes:
     return zlib.decompress(packed, -15)
 
 
-def _encoded(blobs: dict) -> tuple[dict, list[tuple[str, int, str]]]:
+def _encoded(blobs: dict, ready: dict | None = None) -> tuple[dict, list[tuple[str, int, str]]]:
     """Each blob in parts of at most :data:`PART_BYTES`, deflated side by side (zlib
-    releases the GIL): the layouts (bytes, deflated length of each part) and the texts."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    pieces = [
-        (name, i, memoryview(raw)[start : start + PART_BYTES])  # views: no copies
-        for name, raw in blobs.items()
-        for i, start in enumerate(range(0, max(len(raw), 1), PART_BYTES))
-    ]
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        encoded = list(pool.map(lambda piece: encode(piece[2]), pieces))
+    releases the GIL): the layouts (bytes, deflated length of each part) and the texts.
+    ``ready`` adds blobs already encoded, as ``name: (bytes, parts)``, after the others."""
+    pieces = [(name, i, view) for name, raw in blobs.items() for i, view in enumerate(_parts(raw))]
+    encoded = _encode_all([view for _, _, view in pieces])
     layouts = {name: {"bytes": len(raw), "parts": []} for name, raw in blobs.items()}
     texts = []
     for (name, i, _), (text, deflated) in zip(pieces, encoded, strict=True):
         layouts[name]["parts"].append(deflated)
         texts.append((name, i, text))
+    for name, (size, parts) in (ready or {}).items():
+        layouts[name] = {"bytes": size, "parts": [deflated for _, deflated in parts]}
+        texts.extend((name, i, text) for i, (text, _) in enumerate(parts))
     return layouts, texts
+
+
+def _parts(raw) -> list[memoryview]:
+    """``raw`` in views of at most :data:`PART_BYTES` (one, empty, for no bytes)."""
+    return [memoryview(raw)[start : start + PART_BYTES]  # views: no copies
+            for start in range(0, max(len(raw), 1), PART_BYTES)]  # fmt: skip
+
+
+def _encode_all(views: list) -> list[tuple[str, int]]:
+    """:func:`encode` of each view, on as many threads as there are cores."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(pool.map(encode, views))
 
 
 def document(packed: PackedRows, summary: dict, folder: Path | None) -> str:

@@ -63,6 +63,7 @@ def page_inputs(
         f"{gmm.n_components}-component Gaussian mixture",
         folder=folder,
         projection=name_of(reducer),
+        images_id=dataset.sha256 if images else None,
     )
 
 
