@@ -192,6 +192,7 @@ def stage_rates(path: Path, rows: int) -> str:
     from pcagmm.mixture.kernels import Model
 
     X = np.load(path, mmap_mode="r")[:rows]
+    X = X.reshape(len(X), -1)  # make-big writes images (n, 28, 28); PCA takes rows
     n = len(X)
     used = int(np.count_nonzero(np.max(X, axis=0)))
     pca = PCA(2)

@@ -115,20 +115,32 @@ def test_uint8_scatter_with_constant_columns_is_exact(constant, chunk_rows):
     assert sums.n == 2100
 
 
-def test_column_range_is_numpys_min_and_max(tmp_path):
-    from pcagmm.rows.chunks import column_range
+def test_column_min_is_numpys_min(tmp_path):
+    from pcagmm.rows.chunks import column_min
 
     rng = np.random.default_rng(11)
     X = rng.integers(0, 256, size=(70_000, 5), dtype=np.uint8)  # several stored blocks
     X[:, 2] = 77
     np.save(tmp_path / "x.npy", X)
+    columns = np.array([0, 2, 4])
     for rows in (X, np.load(tmp_path / "x.npy", mmap_mode="r")):
-        low, high = column_range(rows)
-        np.testing.assert_array_equal(low, X.min(axis=0))
-        np.testing.assert_array_equal(high, X.max(axis=0))
-    low, high = column_range(X[:0])
-    np.testing.assert_array_equal(low, np.zeros(5, np.uint8))
-    np.testing.assert_array_equal(high, np.zeros(5, np.uint8))
+        np.testing.assert_array_equal(column_min(rows, columns), X[:, columns].min(axis=0))
+    np.testing.assert_array_equal(column_min(X[:0], columns), np.zeros(3, np.uint8))
+
+
+def test_a_column_constant_only_in_its_first_rows_is_multiplied(tmp_path):
+    """Only columns whose first 1,024 rows all hold the column's largest value are read
+    again; one that changes further down varies, and takes part in the products."""
+    from pcagmm.decomposition.scatter import product_columns
+
+    X = np.full((3000, 4), 50, dtype=np.uint8)
+    X[2500, 1] = 49  # below the first rows' value: the column varies
+    X[:, 3] = np.arange(3000) % 7
+    used, values = product_columns(X)
+    np.testing.assert_array_equal(used, [1, 3])
+    assert values[0] == 50 and values[2] == 50
+    U = X.astype(np.int64) - 128
+    np.testing.assert_array_equal(scatter_sums(X).scatter, (U.T @ U).astype(np.float64))
 
 
 def test_far_from_the_origin_against_a_two_pass_covariance():

@@ -255,20 +255,14 @@ def column_max(X: np.ndarray) -> np.ndarray:
     return largest
 
 
-def column_range(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The smallest and largest value of each column of ``X`` (zeros for no rows), in
-    one pass, a block at a time."""
-    if X.shape[0] == 0:
-        return np.zeros(X.shape[1], dtype=X.dtype), np.zeros(X.shape[1], dtype=X.dtype)
-    smallest = largest = None
+def column_min(X: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """The smallest value of each of ``columns`` of ``X`` (zeros for no rows), a block at
+    a time."""
+    smallest = np.zeros(len(columns), dtype=X.dtype) if X.shape[0] == 0 else None
     for _, block in iter_stored_rows(X):
-        low, high = block.min(axis=0), block.max(axis=0)
-        if smallest is None:
-            smallest, largest = low, high
-        else:
-            np.minimum(smallest, low, out=smallest)
-            np.maximum(largest, high, out=largest)
-    return smallest, largest
+        low = block[:, columns].min(axis=0)
+        smallest = low if smallest is None else np.minimum(smallest, low, out=smallest)
+    return smallest
 
 
 def first_rows_mean(X, rows: int = 1024) -> np.ndarray:
