@@ -59,6 +59,16 @@ def pytest_make_collect_report(collector):
     _fail_a_required_skip(outcome.get_result())  # a module's importorskip
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_cache(tmp_path_factory):
+    """A private cache for module- and session-scoped fixtures too, which are set up
+    before :func:`isolated` (a run in one would otherwise write into the user's cache:
+    report.html's images are kept there)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PCAGMM_CACHE", str(tmp_path_factory.mktemp("session-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
     """A private cache; mirrors and pip pointed at nothing, so no test leaves this machine."""
