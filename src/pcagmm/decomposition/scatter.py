@@ -161,12 +161,12 @@ def _embed_scatter(scatter_used, used, linear, offsets, n) -> np.ndarray:
     """
     d = len(linear)
     unused = np.setdiff1d(np.arange(d), used)
-    constant = offsets[unused]
+    left_out = offsets[unused]
     scatter = np.empty((d, d))
     scatter[np.ix_(used, used)] = scatter_used
-    scatter[np.ix_(used, unused)] = np.outer(linear[used], constant)
-    scatter[np.ix_(unused, used)] = np.outer(constant, linear[used])
-    scatter[np.ix_(unused, unused)] = n * np.outer(constant, constant)
+    scatter[np.ix_(used, unused)] = np.outer(linear[used], left_out)
+    scatter[np.ix_(unused, used)] = np.outer(left_out, linear[used])
+    scatter[np.ix_(unused, unused)] = n * np.outer(left_out, left_out)
     return scatter
 
 

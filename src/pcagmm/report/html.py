@@ -177,9 +177,8 @@ def pack(inputs: PageInputs, *, max_points: int = MAX_POINTS, rng=None) -> Packe
         def encode_images():
             return _encode_all(_parts(_packed_images(inputs.images, shown, inputs.pixel_max)))
 
-        row_bytes = (inputs.images.shape[1] + 1) // 2
         parts = encoded_images(inputs.images_id, shown, inputs.pixel_max, encode_images)
-        ready["images"] = (len(shown) * row_bytes, parts)
+        ready["images"] = (len(shown) * _image_row_bytes(inputs.images.shape[1]), parts)
         image = {"height": int(inputs.image_shape[0]), "width": int(inputs.image_shape[1])}
         image["levels"] = IMAGE_LEVELS
     layouts, texts = _encoded(blobs, ready)
@@ -254,7 +253,7 @@ def _packed_images(X, shown: np.ndarray, pixel_max: float, chunk: int = 8192) ->
     """The rows' pixels at :data:`IMAGE_LEVELS` grey levels (:func:`image_levels`), two
     to a byte (the first pixel in the high half), each row padded to whole bytes."""
     p = X.shape[1]
-    out = np.empty((len(shown), (p + 1) // 2), dtype=np.uint8)
+    out = np.empty((len(shown), _image_row_bytes(p)), dtype=np.uint8)
     # uint8 pixels: the level of each of the 256 values, looked up
     table = image_levels(np.arange(256), pixel_max).astype(np.uint8)
     for start in range(0, len(shown), chunk):
@@ -265,6 +264,11 @@ def _packed_images(X, shown: np.ndarray, pixel_max: float, chunk: int = 8192) ->
             levels = np.pad(levels, ((0, 0), (0, 1)))
         out[start : start + chunk] = (levels[:, 0::2] << 4) | levels[:, 1::2]
     return out.reshape(-1).data  # the buffer itself, not a copy
+
+
+def _image_row_bytes(pixels: int) -> int:
+    """Bytes a row of ``pixels`` takes in the images blob: two pixels to a byte."""
+    return (pixels + 1) // 2
 
 
 def image_levels(X: np.ndarray, pixel_max: float) -> np.ndarray:

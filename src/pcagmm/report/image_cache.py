@@ -9,11 +9,11 @@ reads them back (the same text, so the same page).
 
 An entry's name is the SHA-256 of what the text depends on: the data's content digest
 (the data set's SHA-256, which every run records), the rows shown, the largest grey
-level, and the page's encoding settings. An entry holds the parts' texts, their
-deflated lengths, and the SHA-256 of both; one that cannot be read or does not match
-its digest is ignored and written again. Writing is whole or not at all (a temporary
-file renamed); a cache folder that cannot be written only means the next page encodes
-its images again.
+level, and the page's encoding settings. An entry holds the parts' texts, their sizes
+and deflated lengths, and the SHA-256 of all three; one that cannot be read or does not
+match its digest is ignored and written again. Writing is whole or not at all (a
+temporary file renamed); a cache folder that cannot be written only means the next page
+encodes its images again.
 """
 
 from __future__ import annotations
@@ -82,7 +82,8 @@ def read_entry(path: Path) -> Parts | None:
             digest = str(entry["digest"])
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
         return None
-    if len(sizes) != len(lengths) or sum(sizes) != len(text) or digest != _digest(text, lengths):
+    if (len(sizes) != len(lengths) or sum(sizes) != len(text)
+            or digest != _digest(text, sizes, lengths)):  # fmt: skip
         return None
     parts, start = [], 0
     for size, length in zip(sizes, lengths, strict=True):
@@ -96,6 +97,7 @@ def write_entry(path: Path, parts: Parts) -> None:
     from .._files import atomic_file
 
     text = "".join(part for part, _ in parts).encode("ascii")
+    sizes = [len(part) for part, _ in parts]
     lengths = [length for _, length in parts]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,15 +105,16 @@ def write_entry(path: Path, parts: Parts) -> None:
             np.savez(
                 file,
                 text=np.frombuffer(text, dtype=np.uint8),
-                sizes=np.array([len(part) for part, _ in parts], dtype=np.int64),
+                sizes=np.array(sizes, dtype=np.int64),
                 lengths=np.array(lengths, dtype=np.int64),
-                digest=np.array(_digest(text, lengths)),
+                digest=np.array(_digest(text, sizes, lengths)),
             )
     except OSError:  # a read-only or full cache: the page is written all the same
         pass
 
 
-def _digest(text: bytes, lengths: list[int]) -> str:
+def _digest(text: bytes, sizes: list[int], lengths: list[int]) -> str:
+    """SHA-256 of the text and how it splits into parts (their sizes and deflated lengths)."""
     hasher = hashlib.sha256(text)
-    hasher.update(json.dumps(lengths).encode())
+    hasher.update(json.dumps([sizes, lengths]).encode())
     return hasher.hexdigest()
