@@ -199,7 +199,12 @@ def test_a_failing_cell_is_recorded_and_the_sweep_goes_on():
 
 
 def test_every_cell_failing_is_one_error():
-    Z = np.tile([[1.0, 2.0], [1.0, 2.0], [3.0, 4.0]], (10, 1))
+    """Every row is 0 in the second column: each component's variance there is exactly 0,
+    whatever its responsibilities (0 times anything, summed, is 0 on every processor), so
+    with reg_covar=0 every fit fails everywhere. (Two distinct points tiled did not: under
+    OpenBLAS's Prescott kernel the diag fits' variances came out as rounding, 6e-17 to
+    4e-16, not 0, and those fits went on.)"""
+    Z = np.column_stack([np.arange(30.0) % 7, np.zeros(30)])
     with pytest.raises(ValueError, match=r"every one of the 2 fits failed .*reg_covar"):
         GaussianMixtureSelection([2], covariance_types=["full", "diag"], reg_covar=0.0).fit(Z)
 
