@@ -36,3 +36,24 @@ def test_bad_values_say_what_to_set(monkeypatch):
     monkeypatch.setenv("PCAGMM_HTTP_TIMEOUT", "0")
     with pytest.raises(PcagmmError, match="PCAGMM_HTTP_TIMEOUT='0' is not a positive number"):
         settings.http_timeout()
+
+
+def test_the_readme_lists_every_variable_once_in_one_table():
+    """One table of environment variables (issue 25: PCAGMM_MEMORY_LIMIT stood in two), and
+    it names exactly the variables pcagmm reads."""
+    import re
+    from pathlib import Path
+
+    from pcagmm.datasets.registry import BUILTIN
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    headers = [line for line in readme.splitlines() if line.startswith("| environment variable")]
+    assert len(headers) == 1
+    rows = [line for line in readme.splitlines() if line.startswith("| `PCAGMM_")]
+    listed = [name for row in rows for name in re.findall(r"`(PCAGMM_[A-Z_]+)`", row)]
+    assert len(listed) == len(set(listed)), listed
+    read = {settings.CACHE_ENV, settings.HTTP_TIMEOUT_ENV, settings.DASK_TIMEOUT_ENV}
+    read |= {settings.MEMORY_LIMIT_ENV}
+    read |= {spec.folder_env for spec in BUILTIN.values() if spec.folder_env}
+    read |= {spec.mirrors_env for spec in BUILTIN.values() if spec.mirrors_env}
+    assert set(listed) == read
