@@ -71,9 +71,10 @@ def test_fetch_info_verify_path_list(shared_mnist, cache_dir):
     ]
 
 
-def test_quiet_fetch_prints_nothing(shared_mnist):
+def test_quiet_fetch_prints_its_result_and_no_notes(shared_mnist):
     result = pcagmm("data", "fetch", "mnist", "--from", shared_mnist, "--quiet")
-    assert result.stdout == ""
+    assert result.stdout.startswith("mnist: 70,000 x 784 uint8, SHA-256 verified")
+    assert len(result.stdout.splitlines()) == 1
     assert result.stderr == ""
 
 

@@ -34,6 +34,28 @@ def test_run_report_on_the_terminal(tmp_path):
         assert text in result.stdout
 
 
+def test_quiet_run_prints_its_table_and_no_progress(tmp_path):
+    """``--quiet`` means what its help says, "no progress or notes": the run's table is a
+    result, printed on stdout as without it, and stderr stays empty (issue 25: it printed
+    nothing at all)."""
+    arguments = ("run", "--dataset", "digits", "--clusters", "4", "--no-plots", "--no-report")
+    quiet = pcagmm(*arguments, "--out", tmp_path / "q", "--quiet")
+    loud = pcagmm(*arguments, "--out", tmp_path / "l")
+    assert quiet.stderr == ""
+    untimed = [
+        line.replace(str(tmp_path / "q"), "OUT")
+        for line in quiet.stdout.splitlines()
+        if not line.startswith("Time ")
+    ]
+    assert untimed == [
+        line.replace(str(tmp_path / "l"), "OUT")
+        for line in loud.stdout.splitlines()
+        if not line.startswith("Time ")
+    ]
+    assert "Means of the clusters" in quiet.stdout
+    assert "no progress or notes" in pcagmm("run", "--help").stdout
+
+
 def test_predict_rows_of_a_file(digits_run, tmp_path):
     from sklearn.datasets import load_digits
 

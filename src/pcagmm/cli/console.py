@@ -28,13 +28,22 @@ class Parser(argparse.ArgumentParser):
 def common_options() -> Parser:
     """``--quiet`` and ``--json``, which every command takes."""
     common = Parser(add_help=False)
-    common.add_argument("-q", "--quiet", action="store_true", help="no progress or notes")
+    common.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress or notes on stderr (the result is still printed)",
+    )
     common.add_argument("--json", action="store_true", help="print the result as JSON")
     return common
 
 
 class Console:
-    """Where a command writes: results to stdout, progress and notes to stderr."""
+    """Where a command writes: results to stdout, progress and notes to stderr.
+
+    ``quiet`` silences stderr but for errors: a command's result (a run's table, a
+    fetch's line) is neither progress nor a note, and is printed all the same.
+    """
 
     def __init__(self, *, quiet: bool = False, as_json: bool = False):
         self.quiet = quiet
@@ -58,11 +67,10 @@ class Console:
         sys.stdout.write(json.dumps(value, indent=2) + "\n")
 
     def result(self, value, line: str) -> None:
-        """A command's result: ``value`` as JSON with ``--json``, else ``line`` (unless
-        ``--quiet``)."""
+        """A command's result: ``value`` as JSON with ``--json``, else ``line``."""
         if self.as_json:
             self.json(value)
-        elif not self.quiet:
+        else:
             self.print(line)
 
     def error(self, message: str) -> None:

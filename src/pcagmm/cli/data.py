@@ -78,7 +78,7 @@ def handle_fetch(args, console: Console) -> int:
     dataset = load(args.name)
     if console.as_json:
         console.json(dataset.describe())
-    elif not console.quiet:
+    else:
         n, d = dataset.shape
         console.print(
             f"{dataset.name}: {n:,} x {d:,} {dataset.X.dtype}, SHA-256 verified, "

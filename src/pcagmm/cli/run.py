@@ -29,6 +29,6 @@ def handle(args, console: Console) -> int:
         from ..report.files import summary
 
         console.json({**summary(result), "out": str(result.out), "files": result.files})
-    elif not console.quiet:
+    else:
         console.print(result.report())
     return EXIT_OK

@@ -88,6 +88,6 @@ def handle(args, console: Console) -> int:
         console.json(
             {**selection_record(selection), "out": str(selection.out), "files": selection.files}
         )
-    elif not console.quiet:
+    else:
         console.print(selection.report())
     return EXIT_OK

@@ -53,6 +53,6 @@ def handle(args, console: Console) -> int:
         from ..report.stability import stability_record
 
         console.json({**stability_record(study), "out": str(study.out), "files": study.files})
-    elif not console.quiet:
+    else:
         console.print(study.report())
     return EXIT_OK
