@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint sweep clean
 
 demo: $(STAMP)
 	$(BIN)/pcagmm data fetch mnist --quiet
@@ -13,6 +13,10 @@ demo: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
+
+# the numerical tests under each OpenBLAS kernel and NumPy SIMD level (tools/kernel_sweep.py)
+sweep: $(STAMP)
+	$(BIN)/python tools/kernel_sweep.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools
