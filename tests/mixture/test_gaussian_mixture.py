@@ -44,10 +44,10 @@ def assert_same_as_sklearn(X, tolerance=TOLERANCE, **params):
         assert relative(getattr(ours, name), getattr(reference, name)) < tolerance, name
     # A precision is an inverse: the last bits of the covariance, which another processor
     # rounds differently (BLAS kernel, NumPy's SIMD sums), come back multiplied by its
-    # condition number (1e8 for a component that shrank onto a few rows in the full-random
-    # case: its precisions differ by 4e-9 under OpenBLAS's SkylakeX kernel, 5e-10 under
-    # Nehalem's). The covariances agree to 2e-13 under every kernel: bound at 1e-12 x cond,
-    # and never tighter than ``tolerance``.
+    # condition number (1.1e8 in the full-random case, where one component holds 4 rows in
+    # 4 dimensions and its smallest variance is reg_covar: its precisions differ by 4e-9
+    # under OpenBLAS's SkylakeX kernel, 5e-10 under Nehalem's). The covariances agree to
+    # 2e-13 under every kernel: bound at 1e-12 x cond, never tighter than ``tolerance``.
     precision_tolerance = max(tolerance, COVARIANCE_ROUNDING * condition(reference))
     for name in ("precisions_", "precisions_cholesky_"):
         assert relative(getattr(ours, name), getattr(reference, name)) < precision_tolerance, name
