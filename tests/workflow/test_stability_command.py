@@ -17,6 +17,7 @@ from pcagmm import PCA, GaussianMixture
 from pcagmm.datasets import Dataset
 from pcagmm.errors import ParameterError
 from pcagmm.mixture.stability import bootstrap_counts
+from pcagmm.report.stability import fit_name
 from pcagmm.workflow.stability_study import StabilityConfig, stability
 
 K = 5
@@ -204,6 +205,17 @@ def test_the_same_study_replaces_its_folder_a_different_one_is_refused(blobs, tm
     stability(blobs, **{**options, "seeds": 3, "force": True})
 
 
+def block_lines(heat) -> tuple[list[float], list[float]]:
+    """The y of the heatmap's horizontal block lines and the x of its vertical ones."""
+    lines = [line for line in heat.get_lines() if line.get_gid() == "block"]
+    across = [line for line in lines if line.get_ydata()[0] == line.get_ydata()[1]]
+    down = [line for line in lines if line.get_xdata()[0] == line.get_xdata()[1]]
+    assert len(across) + len(down) == len(lines)
+    return sorted(float(line.get_ydata()[0]) for line in across), sorted(
+        float(line.get_xdata()[0]) for line in down
+    )
+
+
 def test_the_figure_draws_the_ari_matrix_and_the_jaccard_means(written):
     study, _ = written
     figure = study.plot_stability()
@@ -213,6 +225,8 @@ def test_the_figure_draws_the_ari_matrix_and_the_jaccard_means(written):
     np.testing.assert_array_equal(image.get_array(), study.ari)
     assert image.get_clim() == (0.0, 1.0)
     assert [t.get_text() for t in heat.get_xticklabels()] == ["3", "4", "5", "b0"]
+    assert [row["optimum"] for row in study.fits] == [0, 0, 1, None]
+    assert block_lines(heat) == ([1.5], [1.5])  # none between two single fits (5 | b0)
     assert len(figure.axes) == 3  # and the colour bar
     for container in bars.containers:
         kind = container.patches[0].get_gid()  # each bar carries its kind
@@ -228,6 +242,28 @@ def test_the_figure_draws_the_ari_matrix_and_the_jaccard_means(written):
     labels = [t.get_text() for t in bars.get_xticklabels()]
     assert labels == [f"{c}\n(={label})" for c, label in zip(study.clusters, study.cluster_labels,
                                                               strict=True)]  # fmt: skip
+
+
+def test_the_heatmap_groups_the_fits_of_one_optimum(blobs):
+    # seeds 3-10 reach two optima, interleaved: 3, 4, 6, 8, 9, 10 one, 5 and 7 the other
+    study = stability(blobs, seeds=8, seed=3, bootstrap=2, clusters=K, write=False)
+    optimum = [row["optimum"] for row in study.fits]
+    assert optimum == [0, 0, 1, 0, 1, 0, 0, 0, None, None]
+    assert [group["size"] for group in study.optima] == [6, 2]
+    heat = next(ax for ax in study.plot_stability().axes if ax.get_gid() == "ari")
+    # the larger optimum first, seed order within each, then the resamples
+    order = [0, 1, 3, 5, 6, 7, 2, 4, 8, 9]
+    names = [t.get_text() for t in heat.get_xticklabels()]
+    assert names == ["3", "4", "6", "8", "9", "10", "5", "7", "b0", "b1"]
+    assert [t.get_text() for t in heat.get_yticklabels()] == names
+    [image] = heat.get_images()
+    np.testing.assert_array_equal(image.get_array(), study.ari[np.ix_(order, order)])
+    named = {fit_name(row): row["optimum"] for row in study.fits}
+    drawn = [named[name] for name in names]  # the optimum of each fit as drawn
+    assert drawn == sorted(drawn, key=drawn.index)  # each optimum's fits side by side
+    block = image.get_array()[:6, :6]  # one optimum: a bright block
+    assert block.min() >= 0.99 and image.get_array()[:6, 6:8].max() < 0.99
+    assert block_lines(heat) == ([5.5, 7.5], [5.5, 7.5])  # between the three blocks
 
 
 def test_seeds_count_from_the_run_seed_and_name_the_folder():

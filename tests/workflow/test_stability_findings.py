@@ -16,6 +16,18 @@ def jaccard_means(study) -> list[float]:
     return [round(float(v), 3) for v in study.jaccard["seed"]["mean"]]
 
 
+def drawn_heatmap(study) -> tuple[list[str], np.ndarray, list[float]]:
+    """What stability.png's heatmap shows: the fits' names, the image, the y of each
+    horizontal line between blocks of fits."""
+    heat = next(ax for ax in study.plot_stability().axes if ax.get_gid() == "ari")
+    names = [t.get_text() for t in heat.get_xticklabels()]
+    lines = [line for line in heat.get_lines() if line.get_gid() == "block"]
+    across = sorted(
+        float(line.get_ydata()[0]) for line in lines if line.get_ydata()[0] == line.get_ydata()[1]
+    )
+    return names, np.asarray(heat.get_images()[0].get_array()), across
+
+
 @pytest.mark.slow
 def test_the_notebooks_model_from_twenty_seeds(shared_mnist):
     study = stability(folder=shared_mnist, write=False)
@@ -33,6 +45,12 @@ def test_the_notebooks_model_from_twenty_seeds(shared_mnist):
     assert (means[9], means[5], means[4]) == (0.576, 0.565, 0.483)
     assert sorted(label for label, value in means.items() if value < 0.6) == [4, 5, 9]
     assert round(min(fit["ari_reference"] for fit in study.fits), 2) == 0.51
+    # the figure: twenty single fits, the highest log-likelihood first, no block lines
+    names, image, lines = drawn_heatmap(study)
+    order = sorted(range(20), key=lambda i: -lls[i])
+    assert names == [str(study.fits[i]["seed"]) for i in order] != [str(s) for s in range(42, 62)]
+    np.testing.assert_array_equal(image, study.ari[np.ix_(order, order)])
+    assert lines == []
 
 
 @pytest.mark.slow
@@ -52,6 +70,13 @@ def test_twenty_seeds_run_to_convergence_reach_four_optima(shared_mnist):
     means = dict(zip(study.cluster_labels, study.jaccard["seed"]["mean"], strict=True))
     assert (round(means[9], 2), round(means[2], 2)) == (0.42, 0.46)
     assert sorted(label for label, value in means.items() if value < 0.6) == [2, 9]
+    # the figure: the four optima as four blocks, the largest first, seed order within
+    names, image, lines = drawn_heatmap(study)
+    assert names == [str(seed) for group in seeds for seed in sorted(group)]
+    assert names[-1] == "61" and names[12:16] == [str(s) for s in sorted(seeds[1])]
+    order = [i for optimum in by_size for i in optimum["fits"]]
+    np.testing.assert_array_equal(image, study.ari[np.ix_(order, order)])
+    assert lines == [11.5, 15.5, 18.5]
 
 
 def notebook_rerun(X, svd_solver="auto", pca_seed=None):

@@ -92,6 +92,52 @@ def fit_name(row: dict) -> str:
     return str(row["seed"]) if row["kind"] == "seed" else f"b{row['resample']}"
 
 
+def optima_order(study) -> list[int]:
+    """The study's distinct optima (numbers into ``study.optima``) in the order the
+    report's table and the figure's blocks show them.
+
+    Parameters
+    ----------
+    study : Stability
+        A :class:`~pcagmm.workflow.stability_study.Stability`.
+
+    Returns
+    -------
+    list of int
+        The largest group first; among groups of one size, the one whose best fit has
+        the highest mean log-likelihood first (then the group first reached in seed
+        order).
+    """
+    return sorted(
+        range(len(study.optima)),
+        key=lambda g: (-study.optima[g]["size"], -study.optima[g]["log_likelihood"][1]),
+    )
+
+
+def fit_blocks(study) -> list[list[int]]:
+    """The fits' row numbers in the blocks the figure's heatmap shows them in.
+
+    One block per distinct optimum of the seed fits, in :func:`optima_order` (largest
+    first), each in the study's order (seed order); then one block of the fits no
+    optimum holds (the bootstrap resamples, which the optima do not cover: a resample's
+    fit is of other data), in resample order.
+
+    Parameters
+    ----------
+    study : Stability
+        A :class:`~pcagmm.workflow.stability_study.Stability`.
+
+    Returns
+    -------
+    list of list of int
+        Non-empty blocks that together hold every row number of ``study.fits`` once.
+    """
+    blocks = [sorted(study.optima[g]["fits"]) for g in optima_order(study)]
+    grouped = {i for block in blocks for i in block}
+    rest = [i for i in range(len(study.fits)) if i not in grouped]
+    return [block for block in [*blocks, rest] if block]
+
+
 def stability_report(study) -> str:
     """The study in the terminal: what was fitted, the distributions of the
     log-likelihood and of the ARI with the labels, the agreement between seeds, each
@@ -169,11 +215,7 @@ def _optima_lines(study, numbers) -> list[str]:
             "          every seed stopped at a partition of its own: a smaller tol tells "
             "optima from stopping points"
         )
-    # the largest groups first, then the highest log-likelihood
-    order = sorted(
-        range(len(study.optima)),
-        key=lambda g: (-study.optima[g]["size"], -study.optima[g]["log_likelihood"][1]),
-    )
+    order = optima_order(study)
     rows = [["group", "fits", "converged", "mean log-likelihood", "seeds"]]
     for number in order[:MAX_OPTIMA_SHOWN]:
         group = study.optima[number]

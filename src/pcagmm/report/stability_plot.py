@@ -1,12 +1,18 @@
 """The stability figure (``stability.png``): how alike the fits of a study are.
 
 Left, the pairwise adjusted Rand index of the fits' partitions as a heatmap (0 to 1,
-with a colour bar), the fits in the study's order and labelled by seed (``b<i>`` for
-bootstrap resample ``i``). Right, each cluster of the reference fit with the mean of its
-best-match Jaccard over the other fits (Hennig's clusterboot), one bar per kind of fit
-present (seeds plain, bootstrap hatched), a dashed line at the flag threshold, and the bars below it
-drawn in :data:`FLAGGED`; a cluster is labelled with the true label it was matched to
-when the data have labels.
+with a colour bar), each fit labelled by its seed (``b<i>`` for bootstrap resample
+``i``). The fits are grouped by the distinct optimum they reached
+(:func:`~pcagmm.report.stability.fit_blocks`): the largest group first, groups of one
+size by their best log-likelihood (the order of the report's table), seed order within
+a group; the bootstrap fits, which the optima do not cover, come last in resample
+order. The fits of one optimum thus form a bright square block on the diagonal, and a
+thin black line separates two blocks (unless both are single fits). Right, each cluster
+of the reference fit with the mean of its best-match Jaccard over the other fits
+(Hennig's clusterboot), one bar per kind of fit present (seeds plain, bootstrap
+hatched), a dashed line at the flag threshold, and the bars below it drawn in
+:data:`FLAGGED`; a cluster is labelled with the true label it was matched to when the
+data have labels.
 """
 
 from __future__ import annotations
@@ -18,15 +24,18 @@ import numpy as np
 from ..reducers import recorded_name
 from ..stability_measures import STABLE_JACCARD
 from .plots import _figure
-from .stability import KIND_NAMES, fit_name
+from .stability import KIND_NAMES, fit_blocks, fit_name
 
 #: the bars' colours per kind of fit, and the colour of a flagged (unstable) bar
 COLOURS = {"seed": "tab:blue", "bootstrap": "tab:green"}
 #: the bars' hatching per kind of fit (so a flagged bar still tells its kind)
 HATCHES = {"seed": None, "bootstrap": "//"}
 FLAGGED = "tab:red"
-#: the heatmap labels every fit up to this many; beyond, a tick every few fits
+#: the heatmap labels every fit up to this many, beyond that a tick every few fits; it
+#: draws at most this many lines between blocks of fits (more: none)
 MAX_FIT_TICKS = 40
+#: the colour and width of the lines between the heatmap's blocks of fits
+BLOCK_LINE = {"color": "black", "linewidth": 0.8}
 
 
 def stability_figure(study):
@@ -37,9 +46,12 @@ def stability_figure(study):
     -------
     matplotlib.figure.Figure
         On the Agg canvas; ``axes[0]`` (gid ``"ari"``) holds one image whose array is
-        ``study.ari``; ``axes[1]`` (gid ``"jaccard"``) holds the bars (per kind, in
-        cluster order; their heights are the mean Jaccard values) and a dashed
-        horizontal line at :data:`STABLE_JACCARD`; ``axes[2]`` is the colour bar.
+        ``study.ari`` with its rows and columns in :func:`fit_order`, tick labels
+        naming the fits in that order, and a horizontal and a vertical line (gid
+        ``"block"``) at each of :func:`block_edges`; ``axes[1]`` (gid ``"jaccard"``)
+        holds the bars (per kind, in cluster order; their heights are the mean Jaccard
+        values) and a dashed horizontal line at :data:`STABLE_JACCARD`; ``axes[2]`` is
+        the colour bar.
     """
     figure = _figure(13.0, 5.8, left=0.07, right=0.98, bottom=0.13, top=0.9, wspace=0.3)
     heat, bars = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.15]})
@@ -57,16 +69,65 @@ def stability_figure(study):
     return figure
 
 
+def fit_order(study) -> list[int]:
+    """The row numbers of ``study.fits`` in the heatmap's order.
+
+    Parameters
+    ----------
+    study : Stability
+        A :class:`~pcagmm.workflow.stability_study.Stability`.
+
+    Returns
+    -------
+    list of int
+        The blocks of :func:`~pcagmm.report.stability.fit_blocks` one after another:
+        each row number once.
+    """
+    return [i for block in fit_blocks(study) for i in block]
+
+
+def block_edges(study) -> list[float]:
+    """Where the heatmap draws a line between two blocks of fits, in image coordinates
+    (the fit at position ``p`` spans ``p - 0.5`` to ``p + 0.5``).
+
+    Parameters
+    ----------
+    study : Stability
+        A :class:`~pcagmm.workflow.stability_study.Stability`.
+
+    Returns
+    -------
+    list of float
+        Increasing positions: one between two neighbouring blocks unless both are
+        single fits (a run of fits that each reached an optimum of their own is no
+        block); empty when more than :data:`MAX_FIT_TICKS` lines would be drawn.
+    """
+    blocks = fit_blocks(study)
+    sizes = [len(block) for block in blocks]
+    ends = np.cumsum(sizes)[:-1]
+    edges = [
+        float(end) - 0.5
+        for end, before, after in zip(ends, sizes[:-1], sizes[1:], strict=True)
+        if before > 1 or after > 1
+    ]
+    return edges if len(edges) <= MAX_FIT_TICKS else []
+
+
 def _heatmap(figure, ax, study) -> None:
     N = len(study.fits)
-    image = ax.imshow(study.ari, vmin=0.0, vmax=1.0, cmap="viridis", interpolation="nearest")
+    order = fit_order(study)
+    ari = np.asarray(study.ari)[np.ix_(order, order)]
+    image = ax.imshow(ari, vmin=0.0, vmax=1.0, cmap="viridis", interpolation="nearest")
     figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="adjusted Rand index")
+    for edge in block_edges(study):
+        ax.axhline(edge, gid="block", **BLOCK_LINE)
+        ax.axvline(edge, gid="block", **BLOCK_LINE)
     step = max(1, int(np.ceil(N / MAX_FIT_TICKS)))
     ticks = np.arange(0, N, step)
-    names = [fit_name(study.fits[i]) for i in ticks]
+    names = [fit_name(study.fits[order[p]]) for p in ticks]
     ax.set_xticks(ticks, names, rotation=90, fontsize=7 if N > 20 else 8)
     ax.set_yticks(ticks, names, fontsize=7 if N > 20 else 8)
-    ax.set_xlabel("fit (seed; b<i>: bootstrap resample i)")
+    ax.set_xlabel("fit (seed; b<i>: bootstrap resample i), grouped by optimum")
     ax.set_ylabel("fit")
     ax.set_title("Pairwise ARI between the fits' partitions")
 

@@ -259,7 +259,9 @@ class Stability:
         return f"<pre>{html.escape(self.report())}</pre>"
 
     def plot_stability(self):
-        """Pairwise-ARI heatmap and per-cluster Jaccard bars (a matplotlib Figure)."""
+        """Pairwise-ARI heatmap (the fits grouped by the optimum they reached) and
+        per-cluster Jaccard bars (a matplotlib Figure; see
+        :func:`pcagmm.report.stability_plot.stability_figure`)."""
         from ..report.stability_plot import stability_figure
 
         return stability_figure(self)
