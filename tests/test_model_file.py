@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import re
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -442,3 +445,132 @@ def test_command_line_damaged_models(models, tmp_path, capsys):
         assert code == 2 and "Traceback" not in err
         last = err.strip().splitlines()[-1]
         assert last.startswith("pcagmm: error: ") and fragment in last and "; give a" in last
+
+
+# ----------------------------------------------------------------------------- inflated (issue 25)
+
+#: The most memory (traced) that refusing an inflated file may take: the arrays these
+#: files declare take 76 MiB to 610 MiB, none of which may be allocated.
+REFUSAL_PEAK = 16 << 20
+
+
+def write_inflated(path, arrays, inflated):
+    """An .npz of ``arrays`` in which each member named in ``inflated`` (key -> shape,
+    dtype) is a valid .npy header of that shape followed by zeros, deflated as they are
+    written (never whole in memory): a small file that declares large arrays."""
+    zeros = bytes(1 << 22)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for key in {**arrays, **inflated}:
+            with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
+                if key not in inflated:
+                    np.lib.format.write_array(member, arrays[key])
+                    continue
+                shape, dtype = inflated[key]
+                header = {"descr": np.dtype(dtype).str, "fortran_order": False, "shape": shape}
+                np.lib.format.write_array_header_1_0(member, header)
+                left = math.prod(shape) * np.dtype(dtype).itemsize
+                while left:
+                    member.write(zeros[: min(left, len(zeros))])
+                    left -= min(left, len(zeros))
+
+
+K_MILLIONS = 2_000_000
+INFLATED = {
+    # the file of issue 25: 611 KiB that made predict allocate 610 MiB before refusing
+    "means": ("full", {"gmm_means": ((40_000_000, 2), "<f8")}),
+    "format version": ("full", {"format_version": ((10_000_000,), "<i8")}),
+    "every cluster array": (  # shapes that agree, all with 2,000,000 clusters
+        "spherical",
+        {
+            "gmm_weights": ((K_MILLIONS,), "<f8"),
+            "gmm_means": ((K_MILLIONS, 3), "<f8"),
+            "gmm_covariances": ((K_MILLIONS,), "<f8"),
+            "gmm_precisions_cholesky": ((K_MILLIONS,), "<f8"),
+            "cluster_to_label": ((K_MILLIONS,), "<i8"),
+        },
+    ),
+    "an extra array": ("full", {"notes": ((10_000_000,), "<f8")}),
+}
+
+
+@pytest.fixture(scope="module")
+def inflated_files(models, tmp_path_factory):
+    saved, _ = models
+    folder = tmp_path_factory.mktemp("inflated")
+    files = {}
+    for case, (name, inflated) in INFLATED.items():
+        files[case] = folder / f"{case.replace(' ', '-')}.npz"
+        write_inflated(files[case], saved[name][1], inflated)
+    return files
+
+
+def traced_peak(call):
+    """``call()``'s result and the most memory (bytes) tracemalloc saw it hold."""
+    tracemalloc.start()
+    try:
+        return call(), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def refusal(path) -> str:
+    with pytest.raises(ModelFileError) as info:
+        load_model(path)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        (
+            "means",
+            r"gmm_means has shape \(40000000, 2\), expected \(3, 3\) \(the model's 3 clusters "
+            r"in 3 dimensions, 3 components of 16 features; the array was not read\); give a "
+            r"model\.npz written by pcagmm run$",
+        ),
+        (
+            "format version",
+            r"format_version has shape \(10000000,\) of int64 \(76\.3 MiB\), expected a single "
+            r"value \(it was not read\)",
+        ),
+        (
+            "every cluster array",
+            r"its arrays declare 106\.8 MiB in a file of \d+\.\d KiB; pcagmm writes them "
+            r"uncompressed \(the arrays were not read\)",
+        ),
+        ("an extra array", r"its arrays declare 76\.3 MiB in a file of \d+\.\d KiB"),
+    ],
+)
+def test_inflated_arrays_are_refused_from_their_headers(inflated_files, case, message):
+    """A small file whose .npy headers declare large arrays is refused, in one line, by
+    those headers: the arrays are never allocated."""
+    path = inflated_files[case]
+    assert path.stat().st_size < 1 << 20
+    text, peak = traced_peak(lambda: refusal(path))
+    assert re.search(message, text), text
+    assert "\n" not in text
+    assert peak < REFUSAL_PEAK, f"refusing {case} took {peak / 2**20:.1f} MiB"
+
+
+def test_predict_refuses_an_inflated_model_in_one_line(inflated_files, models, tmp_path, capsys):
+    from pcagmm.cli import main
+
+    np.save(tmp_path / "rows.npy", models[1][:3])
+    args = ["predict", "--model", str(inflated_files["means"]), str(tmp_path / "rows.npy")]
+    code, peak = traced_peak(lambda: main(args))
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("pcagmm: error: ") and "gmm_means has shape (40000000, 2)" in last
+    assert last.endswith("; give a model.npz written by pcagmm run")
+    assert peak < REFUSAL_PEAK, f"predict took {peak / 2**20:.1f} MiB"
+
+
+def test_a_compressed_copy_of_a_model_still_loads(models, tmp_path):
+    """pcagmm writes its arrays uncompressed, but a model saved again compressed (its
+    arrays declare more bytes than the file holds) is no bomb, and loads."""
+    saved, X = models
+    for name in COVARIANCE_TYPES:
+        _, arrays, expected = saved[name]
+        np.savez_compressed(tmp_path / "compressed.npz", **arrays)
+        np.testing.assert_array_equal(proba(load_model(tmp_path / "compressed.npz"), X), expected)

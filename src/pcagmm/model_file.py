@@ -12,7 +12,9 @@ wrote the file is refused even where the arrays still agree with each other (fil
 without it, written before it was added, are checked for consistency only). The
 two covariance arrays have the shape the covariance type
 gives (:meth:`pcagmm.mixture.covariance.CovarianceType.shape`), so a registered type
-is saved and loaded like the built-in ones.
+is saved and loaded like the built-in ones. ``target_names`` (a unicode vector, item
+``i`` naming label ``i``) is there only when the data set names its labels
+(Fashion-MNIST's); readers that do not know it ignore it.
 
 Format 2 is a UMAP model (``--reducer umap``), written only for those, so that a
 PCA model stays readable by every pcagmm that reads format 1. It adds ``reducer``
@@ -23,20 +25,33 @@ the PCA above, float32), ``umap_embedding`` (their embedding: the mixture's spac
 (false when UMAP ran on the rows themselves: the PCA arrays are then the identity).
 New rows are placed by their neighbours (:mod:`pcagmm.reducers.placement`); no
 umap-learn object is stored, so no pickle.
+
+Reading checks sizes before it reads: every member's ``.npy`` header first (its shape
+and dtype, nothing decompressed), then the single values (format version, number of
+features, names; each at most 4 KiB), which with the headers of ``pca_components``,
+``gmm_weights`` (and ``umap_embedding``) give the model's sizes. Every other array's
+declared shape must be the one those sizes make, and all arrays together may declare
+at most 32 times the file's size (or 64 MiB; pcagmm writes them uncompressed), before
+any of them is read: a small crafted file cannot make pcagmm allocate a large array.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ._files import atomic_file
+from .datasets.formats import read_npy_header
 from .errors import PcagmmError
+from .resources import format_bytes
 
 #: the format PCA models are written in (every pcagmm reads it), and UMAP models'
 PCA_FORMAT_VERSION, UMAP_FORMAT_VERSION = 1, 2
@@ -59,6 +74,7 @@ class SavedModel:
     image_shape: tuple[int, int] | None
     cluster_to_label: np.ndarray
     pixel_max: float = 255.0
+    target_names: tuple[str, ...] | None = None
 
     @property
     def pca(self):
@@ -73,13 +89,21 @@ class SavedModel:
 
 
 def save_model(
-    path: str | os.PathLike, reducer, gmm, image_shape=None, cluster_to_label=None, pixel_max=0.0
+    path: str | os.PathLike,
+    reducer,
+    gmm,
+    image_shape=None,
+    cluster_to_label=None,
+    pixel_max=0.0,
+    *,
+    target_names=None,
 ) -> None:
     """Write a model file (to a temporary file beside it, then renamed).
 
     ``reducer`` is a fitted PCA or UMAP. The label matched to each cluster is kept
     where it is a whole number >= 0 (the file holds integers); text labels are not
-    kept, and predict then names none."""
+    kept, and predict then names none. ``target_names``, the labels' names, are kept
+    when given (predict shows them)."""
     path = Path(path)
     umap_arrays = {}
     pca = reducer
@@ -107,6 +131,8 @@ def save_model(
         "cluster_to_label": matching,
         **umap_arrays,
     }
+    if target_names:
+        arrays["target_names"] = np.array([str(name) for name in target_names])
     arrays[DIGEST_KEY] = np.array(content_digest(arrays))
     with atomic_file(path) as file:
         np.savez(file, **arrays)
@@ -173,22 +199,123 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         are recomputed with the covariance type and compared), weights outside
         [0, 1] or not summing to one, PCA components that are not orthonormal, an
         unknown covariance type, an image shape or pixel_max that make no sense.
+        Shapes and sizes are refused from the arrays' headers, before an array
+        larger than a single value is read.
     """
-    from .mixture.covariance import covariance_type as covariance_kind
-
     path = Path(path)
     fix = "give a model.npz written by pcagmm run"
     if not path.is_file():
         raise ModelFileError(f"model file {path} does not exist", fix)
+    with _readable(path, fix):
+        archive = zipfile.ZipFile(path)
+    with archive:
+        declared = _declared_arrays(path, archive, fix)
+        arrays = _read_arrays(path, archive, declared, _single_values(path, declared, fix), fix)
+        sizes = _check_declared(path, declared, arrays, fix)
+        arrays.update(
+            _read_arrays(path, archive, declared, [k for k in declared if k not in arrays], fix)
+        )
+    return _model(path, arrays, sizes, fix)
+
+
+@dataclass(frozen=True)
+class _Declared:
+    """What a member's ``.npy`` header declares: the array's shape and dtype."""
+
+    member: str  # its name in the zip
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+@dataclass(frozen=True)
+class _Sizes:
+    """A model's sizes, from its single values and its arrays' headers."""
+
+    d: int  # features
+    k: int  # PCA components
+    K: int  # clusters
+    m: int  # the mixture's dimensions (k, or the UMAP embedding's)
+    kind: object  # the covariance type
+    covariance_type: str
+    umap: bool
+
+
+@contextmanager
+def _readable(path: Path, fix: str) -> Iterator[None]:
+    """Turn what zipfile and numpy's .npy reader raise on damaged bytes into one line."""
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
+        yield
+    except ModelFileError:
+        raise
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as exc:
         raise ModelFileError(f"{path} is not a readable model file ({exc})", fix) from None
     except Exception as exc:  # zipfile and the .npy reader raise others on damaged bytes
         raise ModelFileError(
             f"{path} is not a readable model file ({type(exc).__name__}: {exc})", fix
         ) from None
+
+
+def _declared_arrays(path: Path, archive: zipfile.ZipFile, fix: str) -> dict[str, _Declared]:
+    """Every member's header (named as :func:`numpy.load` names them), nothing more read."""
+    declared = {}
+    with _readable(path, fix):
+        for info in archive.infolist():
+            key = info.filename.removesuffix(".npy")
+            with archive.open(info) as member:
+                shape, _, dtype = read_npy_header(member)
+            if dtype.hasobject:
+                raise ModelFileError(
+                    f"{path} is not a readable model file ({key} holds Python objects, "
+                    "which pcagmm never writes)",
+                    fix,
+                )
+            declared[key] = _Declared(info.filename, tuple(shape), dtype)
+    return declared
+
+
+def _single_values(path: Path, declared: dict, fix: str) -> list[str]:
+    """The single values the file holds (format version, sizes, names), each refused
+    from its header when it declares more than :data:`_METADATA_BYTES`."""
+    keys = [key for key in _METADATA if key in declared]
+    for key in keys:
+        item = declared[key]
+        if item.nbytes > _METADATA_BYTES:
+            raise ModelFileError(
+                f"{path}: {key} has shape {item.shape} of {item.dtype} "
+                f"({format_bytes(item.nbytes)}), expected {_METADATA[key]} (it was not read)",
+                fix,
+            )
+    return keys
+
+
+def _read_arrays(
+    path: Path, archive: zipfile.ZipFile, declared: dict, keys: list[str], fix: str
+) -> dict:
+    """The arrays ``keys`` (their headers already checked), read."""
+    arrays = {}
+    with _readable(path, fix):
+        for key in keys:
+            with archive.open(declared[key].member) as member:
+                array = np.lib.format.read_array(member, allow_pickle=False)
+            if array.shape != declared[key].shape or array.dtype != declared[key].dtype:
+                raise ModelFileError(f"{path}: {key} changed while it was read", fix)
+            arrays[key] = array
+    return arrays
+
+
+def _check_declared(path: Path, declared: dict, arrays: dict, fix: str) -> _Sizes:
+    """The model's sizes, and every array's declared shape and the file's declared
+    bytes checked against them: nothing but the single values has been read yet."""
+    from .mixture.covariance import covariance_type as covariance_kind
+
     if "format_version" not in arrays:
         raise ModelFileError(f"{path} has no format version: it is not a pcagmm model", fix)
     version = _whole_number(path, arrays, "format_version", fix)
@@ -200,7 +327,7 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     if version < 1:
         raise ModelFileError(f"{path} is model format {version}, which no pcagmm wrote", fix)
     umap = version == UMAP_FORMAT_VERSION
-    missing = [key for key in _KEYS + (_UMAP_KEYS if umap else ()) if key not in arrays]
+    missing = [key for key in _KEYS + (_UMAP_KEYS if umap else ()) if key not in declared]
     if missing:
         raise ModelFileError(f"{path} lacks {', '.join(missing)}", fix)
     name = arrays["gmm_covariance_type"]
@@ -216,8 +343,8 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     except ValueError as exc:
         raise ModelFileError(f"{path} has inconsistent contents ({exc})", fix) from None
     d = _whole_number(path, arrays, "n_features", fix)
-    components = arrays["pca_components"]
-    weights = arrays["gmm_weights"]
+    components = declared["pca_components"]
+    weights = declared["gmm_weights"]
     if components.ndim != 2 or weights.ndim != 1:
         raise ModelFileError(
             f"{path}: pca_components has shape {components.shape} and gmm_weights "
@@ -231,7 +358,7 @@ def load_model(path: str | os.PathLike) -> SavedModel:
             "1 <= components <= features and at least one cluster",
             fix,
         )
-    m = _umap_dimensions(path, arrays, k, fix) if umap else k  # the mixture's dimensions
+    rows, m = _umap_dimensions(path, declared, arrays, k, fix) if umap else (0, k)
     expected = {
         "pca_mean": (d,),
         "pca_components": (k, d),
@@ -245,18 +372,41 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         "pixel_max": (),
         "pca_whiten": (),
     }
+    made = f"{K} clusters in {m} dimensions, {k} components of {d} features"
+    if umap:
+        made += f", {rows} UMAP rows"
     for key, shape in expected.items():
-        if arrays[key].shape != shape:
+        if declared[key].shape != shape:
             raise ModelFileError(
-                f"{path}: {key} has shape {arrays[key].shape}, expected {shape}", fix
+                f"{path}: {key} has shape {declared[key].shape}, expected {shape} (the "
+                f"model's {made}; the array was not read)",
+                fix,
             )
-    for key in (*list(expected)[:8], "image_shape", "pixel_max"):
+    total, size = sum(item.nbytes for item in declared.values()), path.stat().st_size
+    if total > max(_DECLARED_FLOOR, _EXPANSION_LIMIT * size):
+        raise ModelFileError(
+            f"{path}: its arrays declare {format_bytes(total)} in a file of "
+            f"{format_bytes(size)}; pcagmm writes them uncompressed (the arrays were not "
+            "read)",
+            fix,
+        )
+    return _Sizes(d, k, K, m, kind, covariance_type, umap)
+
+
+def _model(path: Path, arrays: dict, sizes: _Sizes, fix: str) -> SavedModel:
+    """The model of a file whose arrays (all read) have the declared shapes, their
+    values checked."""
+    d, k, K, m, kind = sizes.d, sizes.k, sizes.K, sizes.m, sizes.kind
+    if sizes.umap:
+        _check_umap_values(path, arrays, fix)
+    numbers = [*_NUMBERS, "image_shape", "pixel_max"]
+    for key in numbers:
         if arrays[key].dtype.kind not in "iuf" or not np.all(np.isfinite(arrays[key])):
             raise ModelFileError(f"{path}: {key} holds non-finite or non-numeric values", fix)
     if arrays["pca_whiten"].dtype.kind != "b":
         raise ModelFileError(f"{path}: pca_whiten is not true or false", fix)
     whiten = bool(arrays["pca_whiten"])
-    floats = {key: arrays[key].astype(np.float64) for key in list(expected)[:7]}
+    floats = {key: arrays[key].astype(np.float64) for key in _NUMBERS[:7]}
     with np.errstate(all="ignore"):  # extreme values are refused, not warned about
         _check_consistency(path, floats, kind, whiten, fix)
     image_shape, pixel_max = _image_settings(path, arrays, d, fix)
@@ -267,6 +417,9 @@ def load_model(path: str | os.PathLike) -> SavedModel:
             "not labels (-1 for none)",
             fix,
         )
+    names = arrays.get("target_names")
+    if names is not None and (names.ndim != 1 or names.dtype.kind != "U"):
+        raise ModelFileError(f"{path}: target_names is not a vector of names", fix)
     _check_digest(path, arrays, fix)
 
     from .decomposition import PCA
@@ -277,23 +430,31 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     pca.components_ = floats["pca_components"]
     pca.explained_variance_ = floats["pca_explained_variance"]
     pca.n_components_, pca.n_features_in_ = k, d
-    gmm = GaussianMixture(K, covariance_type=covariance_type)
+    gmm = GaussianMixture(K, covariance_type=sizes.covariance_type)
     gmm.weights_, gmm.means_ = floats["gmm_weights"], floats["gmm_means"]
     gmm.covariances_ = floats["gmm_covariances"]
     gmm.precisions_cholesky_ = floats["gmm_precisions_cholesky"]
     gmm.precisions_ = kind.precisions_from_cholesky(gmm.precisions_cholesky_)
     gmm.n_features_in_ = m
     gmm.converged_ = True
-    reducer = _umap(arrays, pca) if umap else pca
-    return SavedModel(reducer, gmm, image_shape, labels.astype(np.int64), pixel_max or 255.0)
+    reducer = _umap(arrays, pca) if sizes.umap else pca
+    return SavedModel(
+        reducer,
+        gmm,
+        image_shape,
+        labels.astype(np.int64),
+        pixel_max or 255.0,
+        None if names is None else tuple(str(name) for name in names),
+    )
 
 
-def _umap_dimensions(path: Path, arrays: dict, k: int, fix: str) -> int:
-    """The embedding's dimensions of a UMAP model file, its arrays checked."""
+def _umap_dimensions(path: Path, declared: dict, arrays: dict, k: int, fix: str):
+    """The UMAP rows and the embedding's dimensions of a UMAP model file, from its
+    arrays' headers and single values."""
     name = arrays["reducer"]
     if name.shape != () or name.dtype.kind != "U" or str(name) != "umap":
         raise ModelFileError(f"{path}: reducer is not 'umap'", fix)
-    reference, embedding = arrays["umap_reference"], arrays["umap_embedding"]
+    reference, embedding = declared["umap_reference"], declared["umap_embedding"]
     if reference.ndim != 2 or embedding.ndim != 2 or reference.shape[1] != k:
         raise ModelFileError(
             f"{path}: umap_reference has shape {reference.shape} and umap_embedding "
@@ -303,7 +464,7 @@ def _umap_dimensions(path: Path, arrays: dict, k: int, fix: str) -> int:
     rows, m = embedding.shape
     n_samples = _whole_number(path, arrays, "umap_n_samples", fix)
     neighbours = _whole_number(path, arrays, "umap_n_neighbors", fix)
-    fitted = arrays["umap_fitted_rows"]
+    fitted = declared["umap_fitted_rows"]
     if (
         reference.shape[0] != rows
         or not 2 <= neighbours <= rows
@@ -311,22 +472,33 @@ def _umap_dimensions(path: Path, arrays: dict, k: int, fix: str) -> int:
         or fitted.ndim != 1
         or fitted.dtype.kind not in "iu"
         or fitted.shape[0] not in (0, rows)
-        or (fitted.size == 0 and n_samples != rows)
-        or (fitted.size and (np.any(np.diff(fitted) <= 0) or fitted[0] < 0))
-        or (fitted.size and fitted[-1] >= n_samples)
+        or (fitted.shape[0] == 0 and n_samples != rows)
     ):
-        raise ModelFileError(
-            f"{path}: its UMAP arrays disagree ({reference.shape[0]} reference rows, "
-            f"{rows} embedded, {fitted.shape[0]} fitted row numbers of {n_samples}, "
-            f"{neighbours} neighbours)",
-            fix,
-        )
+        raise _umap_disagree(path, reference.shape[0], rows, fitted, n_samples, neighbours, fix)
+    return rows, m
+
+
+def _umap_disagree(path, reference_rows, rows, fitted, n_samples, neighbours, fix):
+    return ModelFileError(
+        f"{path}: its UMAP arrays disagree ({reference_rows} reference rows, "
+        f"{rows} embedded, {fitted.shape[0]} fitted row numbers of {n_samples}, "
+        f"{neighbours} neighbours)",
+        fix,
+    )
+
+
+def _check_umap_values(path: Path, arrays: dict, fix: str) -> None:
+    """The values of a UMAP model file's arrays (their shapes already checked)."""
+    fitted, n_samples = arrays["umap_fitted_rows"], int(arrays["umap_n_samples"])
+    if fitted.size and (np.any(np.diff(fitted) <= 0) or fitted[0] < 0 or fitted[-1] >= n_samples):
+        rows = arrays["umap_embedding"].shape[0]
+        neighbours = int(arrays["umap_n_neighbors"])
+        raise _umap_disagree(path, rows, rows, fitted, n_samples, neighbours, fix)
     for key in ("umap_reference", "umap_embedding", "umap_min_dist"):
         if arrays[key].dtype.kind != "f" or not np.all(np.isfinite(arrays[key])):
             raise ModelFileError(f"{path}: {key} holds non-finite or non-numeric values", fix)
     if arrays["umap_pca"].shape != () or arrays["umap_pca"].dtype.kind != "b":
         raise ModelFileError(f"{path}: umap_pca is not true or false", fix)
-    return m
 
 
 def _umap(arrays: dict, pca):
@@ -359,6 +531,14 @@ _SYMMETRY_TOLERANCE = 1e-8
 _ORTHONORMAL_TOLERANCE = 1e-6
 #: The largest pixel_max a model may carry (16-bit images).
 _PIXEL_MAX_LIMIT = 65535.0
+#: The most bytes a single value of a model file (see :data:`_METADATA`) may declare:
+#: they are read first, to size the rest (the digest is 256 bytes).
+_METADATA_BYTES = 4096
+#: pcagmm writes a model's arrays uncompressed, so they declare about as many bytes
+#: as the file holds: more than this many times its size (and more than
+#: :data:`_DECLARED_FLOOR`) is a decompression bomb, refused before reading.
+_EXPANSION_LIMIT = 32
+_DECLARED_FLOOR = 64 << 20
 
 
 def _whole_number(path: Path, arrays: dict, key: str, fix: str) -> int:
@@ -464,6 +644,32 @@ _UMAP_KEYS = (
     "umap_n_neighbors",
     "umap_min_dist",
     "umap_pca",
+)
+#: The single values of a model file, and what each one is.
+_METADATA = {
+    "format_version": "a single value",
+    "n_features": "a single value",
+    "image_shape": "two numbers (height, width)",
+    "pixel_max": "a single value",
+    "pca_whiten": "a single value",
+    "gmm_covariance_type": "a single value",
+    "reducer": "a single value",
+    "umap_n_samples": "a single value",
+    "umap_n_neighbors": "a single value",
+    "umap_min_dist": "a single value",
+    "umap_pca": "a single value",
+    DIGEST_KEY: "a single value",
+}
+#: The arrays of numbers whose values are checked to be finite.
+_NUMBERS = (
+    "pca_mean",
+    "pca_components",
+    "pca_explained_variance",
+    "gmm_weights",
+    "gmm_means",
+    "gmm_covariances",
+    "gmm_precisions_cholesky",
+    "cluster_to_label",
 )
 _KEYS = (
     "n_features",
