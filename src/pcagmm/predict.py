@@ -15,6 +15,7 @@ import numpy as np
 
 from .errors import PcagmmError
 from .model_file import load_model
+from .report.labels import name_of_label, named_labels
 from .resources import require_memory
 
 
@@ -24,8 +25,11 @@ class PredictError(PcagmmError, ValueError):
 
 def predict(model_path, inputs, *, label_column=None, progress=None) -> list[dict]:
     """One dict per input row: its cluster, that cluster's probability, all probabilities,
-    and the label the cluster was matched to when the model was fitted (or None)."""
+    and the label the cluster was matched to when the model was fitted (or None); where
+    the model keeps the names of the labels (Fashion-MNIST's), ``matched_label_name``
+    too (None for a cluster matched to none)."""
     model = load_model(model_path)
+    label_names = named_labels(model.target_names)
     inputs = [str(i) for i in ([inputs] if isinstance(inputs, str | Path) else inputs)]
     X, names = _rows(inputs, model, label_column, progress)
     if X.ndim != 2 or X.shape[1] != model.n_features:
@@ -47,15 +51,16 @@ def predict(model_path, inputs, *, label_column=None, progress=None) -> list[dic
     rows = []
     for name, k, p in zip(names, clusters, proba, strict=True):
         label = int(model.cluster_to_label[k])
-        rows.append(
-            {
-                "row": name,
-                "cluster": int(k),
-                "probability": float(p[k]),
-                "matched_label": None if label < 0 else label,
-                "probabilities": [round(float(v), 6) for v in p],
-            }
-        )
+        row = {
+            "row": name,
+            "cluster": int(k),
+            "probability": float(p[k]),
+            "matched_label": None if label < 0 else label,
+        }
+        if label_names is not None:
+            row["matched_label_name"] = name_of_label(label, label_names)
+        row["probabilities"] = [round(float(v), 6) for v in p]
+        rows.append(row)
     return rows
 
 

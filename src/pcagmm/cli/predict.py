@@ -21,6 +21,7 @@ def register(commands, common) -> None:
 
 def handle(args, console: Console) -> int:
     from ..predict import predict
+    from ..report.labels import label_text
 
     rows = predict(
         args.model, args.input, label_column=args.label_column, progress=console.progress()
@@ -30,7 +31,8 @@ def handle(args, console: Console) -> int:
         return EXIT_OK
     table = [("row", "cluster", "probability", "matched label")]
     for row in rows:
-        label = "" if row["matched_label"] is None else str(row["matched_label"])
+        value, name = row["matched_label"], row.get("matched_label_name")
+        label = "" if value is None else label_text(value, {value: name})
         table.append((row["row"], str(row["cluster"]), f"{row['probability']:.4f}", label))
     console.table(table)
     return EXIT_OK

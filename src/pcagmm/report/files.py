@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from .labels import name_of_label, named_labels
+
 
 def cluster_rows(gmm) -> tuple[np.ndarray, np.ndarray]:
     """Means and standard deviations (square roots of the covariance diagonal) per cluster."""
@@ -88,10 +90,25 @@ def summary(result) -> dict:
             **stop_record(gmm),
         },
         "early_stop": early_stop_record(result.convergence),
-        "metrics": result.agreement.as_dict() if result.agreement is not None else None,
+        "metrics": metrics_record(result.agreement, ds.target_names),
         "timings_seconds": result.timings,
         "computed_on": result.computed_on,
     }
+
+
+def metrics_record(agreement, target_names) -> dict | None:
+    """The agreement with the labels (None without labels); where the data set names
+    its labels (:func:`~pcagmm.report.labels.named_labels`), ``cluster_to_label_name``
+    beside ``cluster_to_label`` gives each matched label's name."""
+    if agreement is None:
+        return None
+    record = agreement.as_dict()
+    names = named_labels(target_names)
+    if names is not None:
+        record["cluster_to_label_name"] = {
+            str(k): name_of_label(v, names) for k, v in agreement.matching.items()
+        }
+    return record
 
 
 def stop_record(gmm) -> dict:
@@ -159,11 +176,18 @@ def _csv_value(value) -> str:
     return str(value)
 
 
-def clusters_csv(gmm, axis: str = "PC") -> str:
+def clusters_csv(gmm, axis: str = "PC", matching: dict | None = None, target_names=None) -> str:
     """One row per cluster: weight, means, standard deviations (columns ``mean_pc1``, or
-    ``mean_umap1`` with ``axis="UMAP"``)."""
+    ``mean_umap1`` with ``axis="UMAP"``).
+
+    Where the data set names its labels (:func:`~pcagmm.report.labels.named_labels` of
+    ``target_names``) and the clusters were ``matching`` labels (cluster -> label), two
+    last columns ``matched_label`` and ``matched_label_name`` give each cluster's label
+    and its name (empty for a cluster matched to none); otherwise the columns are as
+    they always were."""
     means, stds = cluster_rows(gmm)
     d = means.shape[1]
+    names = named_labels(target_names) if matching is not None else None
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(
@@ -172,15 +196,22 @@ def clusters_csv(gmm, axis: str = "PC") -> str:
             "weight",
             *(f"mean_{axis.lower()}{j + 1}" for j in range(d)),
             *(f"std_{axis.lower()}{j + 1}" for j in range(d)),
+            *(["matched_label", "matched_label_name"] if names is not None else []),
         ]
     )
     for k in range(means.shape[0]):
+        label = matching.get(k) if names is not None else None
         writer.writerow(
             [
                 k,
                 repr(float(gmm.weights_[k])),
                 *map(repr, means[k].tolist()),
                 *map(repr, stds[k].tolist()),
+                *(
+                    [_csv_value(label), _csv_value(name_of_label(label, names))]
+                    if names is not None
+                    else []
+                ),
             ]
         )
     return buffer.getvalue()

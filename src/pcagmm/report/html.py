@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .files import json_ready
+from .labels import label_text
 
 #: the most rows a page shows; above it, a uniform sample of this many (images are
 #: ~0.12 MB per 1,000 MNIST rows, so 100,000 rows keep a page near 12 MB)
@@ -104,6 +105,10 @@ class PageInputs:
         A digest of the images' content (the data set's SHA-256): the encoded images
         are then kept in the cache folder and read back by the next page of the same
         rows (:mod:`~pcagmm.report.image_cache`). None: encoded every time.
+    matching : dict or None
+        Cluster -> the label it was matched to (None without labels); the page shows
+        each as :func:`~pcagmm.report.labels.label_text` with ``class_names``
+        (``Ankle boot (9)``).
     """
 
     Z: np.ndarray
@@ -122,6 +127,7 @@ class PageInputs:
     folder: Path | None = None
     projection: str = "PCA"
     images_id: str | None = None
+    matching: dict | None = None
 
 
 def render(inputs: PageInputs, *, max_points: int = MAX_POINTS, rng=None) -> str:
@@ -193,6 +199,7 @@ def pack(inputs: PageInputs, *, max_points: int = MAX_POINTS, rng=None) -> Packe
         "axes": [{"name": inputs.axis_names[j], **coordinates[j]} for j in range(m)],
         "label_name": inputs.label_name,
         "classes": classes,
+        "matched": _matched(inputs.matching, inputs.class_names, K),
         "image": image,
         "mixture": _mixture(inputs.gmm, m, d, inputs.mean_images, inputs.pixel_max),
         "cluster_rows": _cluster_rows(clusters, probabilities, K, rng),
@@ -235,6 +242,16 @@ def _integers(values: np.ndarray, count: int) -> bytes:
 def _quantised_probabilities(probabilities: np.ndarray) -> bytes:
     """Probabilities to 1/255 (uint8), row by row."""
     return np.rint(np.nan_to_num(probabilities) * 255).astype(np.uint8).tobytes()
+
+
+def _matched(matching: dict | None, class_names, K: int) -> list[str | None] | None:
+    """Each cluster's matched label as shown (``Ankle boot (9)``), None where it has none."""
+    if matching is None:
+        return None
+    return [
+        label_text(matching[k], class_names) if matching.get(k) is not None else None
+        for k in range(K)
+    ]
 
 
 def _classes(labels: np.ndarray, class_names) -> tuple[list[str], np.ndarray]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .labels import label_text
+
 MARKER_ALPHA = 0.35
 #: density pixels across the plotting area (each about two screen pixels)
 DENSITY_WIDTH = 360
@@ -199,8 +201,12 @@ def gmm_clusters(Z, clusters, gmm, *, title, explained_ratio=None, embedding=Non
     return figure
 
 
-def cluster_means(images: np.ndarray, image_shape, gmm, matching: dict | None, *, title):
-    """Each cluster's mean mapped back to image space, with the digit it was matched to."""
+def cluster_means(
+    images: np.ndarray, image_shape, gmm, matching: dict | None, *, title, target_names=None
+):
+    """Each cluster's mean mapped back to image space, titled with the label it was
+    matched to (:func:`~pcagmm.report.labels.label_text` of ``target_names``:
+    ``→ Ankle boot (9)``, or ``→ 9`` where the labels have no names)."""
     K = len(images)
     columns = min(K, 10)
     rows = int(np.ceil(K / columns))
@@ -226,7 +232,9 @@ def cluster_means(images: np.ndarray, image_shape, gmm, matching: dict | None, *
             vmax=max(1.0, float(images.max())),
         )
         matched = matching.get(k) if matching else None
-        label = f"cluster {k}" + (f"\n→ {matched}" if matched is not None else "")
+        label = f"cluster {k}" + (
+            f"\n→ {label_text(matched, target_names)}" if matched is not None else ""
+        )
         ax.set_title(f"{label}\nw={gmm.weights_[k]:.2f}", fontsize=8)
     figure.suptitle(title)
     return figure
@@ -284,7 +292,12 @@ def means_figure(result):
         else "Each cluster's average image (UMAP has no inverse)"
     )
     return cluster_means(
-        images, result.dataset.image_shape, result.gmm, matching, title=_title(result, what)
+        images,
+        result.dataset.image_shape,
+        result.gmm,
+        matching,
+        title=_title(result, what),
+        target_names=result.dataset.target_names,
     )
 
 

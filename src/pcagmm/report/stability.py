@@ -11,6 +11,7 @@ import numpy as np
 from ..reducers import recorded_name
 from ..stability_measures import SAME_OPTIMUM, STABLE_JACCARD
 from .files import json_ready, rows_csv, versions
+from .labels import label_text, name_of_label, named_labels
 from .text import table_lines
 
 #: the columns of stability.csv (one row per fit), in order
@@ -244,8 +245,7 @@ def _jaccard_lines(study) -> list[str]:
     for index, cluster in enumerate(study.clusters):
         row = [str(cluster)]
         if study.cluster_labels is not None:
-            label = study.cluster_labels[index]
-            row.append("" if label is None else str(label))
+            row.append(cluster_label_texts(study)[index])
         means = [study.jaccard[kind]["mean"][index] for kind in kinds]
         row += [f"{m:.3f}" if math.isfinite(m) else "-" for m in means]
         rows.append(row)
@@ -259,6 +259,22 @@ def _jaccard_lines(study) -> list[str]:
         *table[:2],
         *(f"{line}  {mark}".rstrip() for line, mark in zip(table[2:], marks, strict=True)),
     ]
+
+
+def label_names(study) -> tuple[str, ...] | None:
+    """The names of the study's labels (:func:`~pcagmm.report.labels.named_labels`), or
+    None where its data set names none."""
+    return named_labels(getattr(study.reference.dataset, "target_names", None))
+
+
+def cluster_label_texts(study) -> list[str] | None:
+    """Each reference cluster's matched label as a reader sees it (``"Ankle boot (9)"``
+    where the data set names it, ``"9"`` where not, ``""`` for none), or None without
+    labels."""
+    if study.cluster_labels is None:
+        return None
+    names = label_names(study)
+    return ["" if label is None else label_text(label, names) for label in study.cluster_labels]
 
 
 def stability_csv(study) -> str:
@@ -279,6 +295,7 @@ def stability_record(study) -> dict:
         "ari": study.ari,
         "clusters": study.clusters,
         "cluster_labels": study.cluster_labels,
+        **_cluster_label_names(study),
         "jaccard": {
             kind: {
                 "fits": values["fits"],
@@ -295,3 +312,12 @@ def stability_record(study) -> dict:
 def stability_json(study) -> str:
     """stability.json (see :func:`stability_record`)."""
     return json.dumps(stability_record(study), indent=2) + "\n"
+
+
+def _cluster_label_names(study) -> dict:
+    """``cluster_label_names`` beside ``cluster_labels`` where the data set names its
+    labels (as summary.json's ``cluster_to_label_name``); nothing where it does not."""
+    names = label_names(study)
+    if study.cluster_labels is None or names is None:
+        return {}
+    return {"cluster_label_names": [name_of_label(label, names) for label in study.cluster_labels]}

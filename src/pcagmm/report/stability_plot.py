@@ -23,8 +23,10 @@ import numpy as np
 
 from ..reducers import recorded_name
 from ..stability_measures import STABLE_JACCARD
+from .labels import name_of_label
 from .plots import _figure
 from .stability import KIND_NAMES, fit_blocks, fit_name
+from .stability import label_names as stability_label_names
 
 #: the bars' colours per kind of fit, and the colour of a flagged (unstable) bar
 COLOURS = {"seed": "tab:blue", "bootstrap": "tab:green"}
@@ -153,16 +155,18 @@ def _jaccard_bars(ax, study) -> None:
             gid=kind,
         )
     ax.axhline(STABLE_JACCARD, linestyle="--", color="black", linewidth=1, gid="threshold")
+    label_names = stability_label_names(study)  # a label's name gets a line of its own
     if study.cluster_labels is not None:
         names = [
-            f"{c}\n(={label})" if label is not None else str(c)
+            str(c) if label is None else f"{c}\n(={label})" + (f"\n{name}" if name else "")
             for c, label in zip(clusters, study.cluster_labels, strict=True)
+            for name in [name_of_label(label, label_names)]
         ]
         ax.set_xlabel("cluster of the reference fit (= the label it is matched to)")
     else:
         names = [str(c) for c in clusters]
         ax.set_xlabel("cluster of the reference fit")
-    ax.set_xticks(x, names, fontsize=8)
+    ax.set_xticks(x, names, fontsize=8 if label_names is None else 7)
     ax.set_ylim(0, 1.18)  # room for the legend above the bars
     ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel("mean best-match Jaccard")

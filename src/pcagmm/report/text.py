@@ -8,6 +8,7 @@ import numpy as np
 
 from ..reducers import axis_prefix, describe_embedding, is_embedding
 from .files import cluster_rows
+from .labels import label_text
 
 #: PCA columns shown in the report's tables (the files hold them all)
 MAX_TABLE_COLUMNS = 8
@@ -105,7 +106,8 @@ def report(result) -> str:
     lines += ["", *_matrix_block("Standard deviations of the clusters", stds, axis=axis)]
     if result.agreement is not None:
         a = result.agreement
-        matching = ", ".join(f"{k}->{v}" for k, v in sorted(a.matching.items()))
+        names = ds.target_names  # "0->Ankle boot (9)" where the data set names its labels
+        matching = ", ".join(f"{k}->{label_text(v, names)}" for k, v in sorted(a.matching.items()))
         lines += [
             "",
             f"Agreement with the true labels: adjusted Rand index {a.adjusted_rand:.4f}, "

@@ -26,6 +26,7 @@ from .._files import atomic_folder, check_writable, leftovers
 from ..errors import ParameterError, literal
 from ..reducers import axis_prefix
 from ..report import plots
+from ..report.labels import named_labels
 from .timing import StageTimer
 
 #: name (the file's stem) -> function(result) -> matplotlib Figure, or None to skip it
@@ -224,15 +225,20 @@ def write_run_folder(
                             files.append(f"{name}.{figure_format}")
             with timer.stage("files", "writing the files"):
                 axis = axis_prefix(result.reducer)
-                (build / "clusters.csv").write_text(report_files.clusters_csv(result.gmm, axis))
                 agreement = result.agreement
+                matching = agreement.matching if agreement is not None else None
+                names = result.dataset.target_names
+                (build / "clusters.csv").write_text(
+                    report_files.clusters_csv(result.gmm, axis, matching, names)
+                )
                 model_file.save_model(
                     build / "model.npz",
                     result.reducer,
                     result.gmm,
                     result.dataset.image_shape,
-                    agreement.matching if agreement is not None else None,
+                    matching,
                     pixel_max,
+                    target_names=named_labels(names),
                 )
                 files += ["clusters.csv", "model.npz"]
                 if extra_files is not None:

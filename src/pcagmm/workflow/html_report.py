@@ -35,11 +35,22 @@ def run_summary(result) -> dict:
 
 
 def page_inputs(
-    dataset, reducer, gmm, Z, clusters, *, pixel_max: float, summary, folder, mean_images=None
+    dataset,
+    reducer,
+    gmm,
+    Z,
+    clusters,
+    *,
+    pixel_max: float,
+    summary,
+    folder,
+    mean_images=None,
+    matching=None,
 ) -> html.PageInputs:
     """What :func:`pcagmm.report.html.render` needs: the data set, its projection ``Z``
     by ``reducer`` and the ``clusters`` of ``gmm``, from a run or from a run folder.
-    ``mean_images``: each cluster's picture where the caller has it (computed if not)."""
+    ``mean_images``: each cluster's picture where the caller has it (computed if not);
+    ``matching``: cluster -> the label it was matched to (None without labels)."""
     images = dataset.image_shape is not None
     return html.PageInputs(
         Z=Z,
@@ -64,6 +75,7 @@ def page_inputs(
         folder=folder,
         projection=name_of(reducer),
         images_id=dataset.sha256 if images else None,
+        matching=matching,
     )
 
 
@@ -86,6 +98,7 @@ class ReportInBackground:
             pixel_max=pixel_max,
             summary=None,  # added by write(), when the run's timings are all in
             folder=None,
+            matching=None if result.agreement is None else result.agreement.matching,
         )
         self._result = result
         self._pool = ThreadPoolExecutor(max_workers=1)
@@ -185,10 +198,20 @@ def rebuild(
         pixel_max=model.pixel_max,
         summary=summary,
         folder=folder,
+        matching=recorded_matching(summary),
     )
     target = folder / REPORT_FILE
     _write(target, html.render(inputs, max_points=max_points))
     return target
+
+
+def recorded_matching(summary: dict) -> dict | None:
+    """The matching of clusters to labels that summary.json records (cluster -> label),
+    or None for a run without labels."""
+    metrics = summary.get("metrics")
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("cluster_to_label"), dict):
+        return None
+    return {int(k): v for k, v in metrics["cluster_to_label"].items() if str(k).isdigit()}
 
 
 def read_summary(folder: Path) -> dict:

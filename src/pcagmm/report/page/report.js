@@ -350,9 +350,10 @@
     ctx.putImageData(picture, 0, 0);
   }
   function className(i) { return meta.classes ? meta.classes[state.labels[i]] : null; }
+  // the label cluster k was matched to, as pcagmm shows labels ("Ankle boot (9)", or
+  // "9" where they have no names), or null
   function matched(k) {
-    const m = meta.summary.metrics;
-    const found = m && m.cluster_to_label ? m.cluster_to_label[String(k)] : undefined;
+    const found = meta.matched ? meta.matched[k] : undefined;
     return found === undefined || found === null ? null : String(found);
   }
   function showRow(i) {
@@ -581,7 +582,7 @@
           ["accuracy after matching clusters to labels", a.matched_accuracy.toFixed(4)],
         ]),
         el("h3", null, "Matching (cluster → label)"),
-        table(["cluster", "label"], Object.entries(a.cluster_to_label).map(([k, v]) => [k, v])));
+        table(["cluster", "label"], Object.entries(a.cluster_to_label).map(([k, v]) => [k, matched(Number(k)) ?? v])));
     }
     const stop = [
       ["converged", String(m.converged)], ["iterations (passes)", m.n_iter],
