@@ -281,6 +281,11 @@ def test_fashion_mnist_end_to_end(tmp_path):
     matching = result.agreement.matching
     text = ", ".join(f"{k}->{names[v]} ({v})" for k, v in sorted(matching.items()))
     assert f"Matching (cluster->label): {text}\n" in result.report()
+    # the README's example of the line, as this run prints it
+    assert text.startswith("0->Ankle boot (9), 1->T-shirt/top (0), ")
+    assert "`Matching (cluster->label): 0->Ankle boot (9), 1->T-shirt/top (0), ...`" in (
+        Path(__file__).resolve().parents[2] / "README.md"
+    ).read_text().replace("\n  ", " ")
     expected = [f"{names[matching[k]]} ({matching[k]})" for k in range(10)]
     assert page_meta((folder / "report.html").read_text())["matched"] == expected
     (folder / "report.html").unlink()
