@@ -325,7 +325,7 @@ def test_two_fetches_of_different_data_sets_at_once(shared_mnist, cache_dir, tmp
 #: a process that replaces the digits entry again and again until told to stop:
 #: with an "older" entry (other rows, its own hash), then with `data fetch --force`
 REPLACER = """
-import sys, json, time, pathlib
+import contextlib, io, sys, json, time, pathlib
 import numpy as np
 from pcagmm import datasets
 from pcagmm.cli import main
@@ -344,7 +344,8 @@ deadline = time.monotonic() + 120
 while not stop.exists() and time.monotonic() < deadline:
     with cache.locked(root, "digits"):
         cache.write_entry(entry, old_X, old_y, old_meta)
-    assert main(["data", "fetch", "digits", "--force", "--quiet"]) == 0
+    with contextlib.redirect_stdout(io.StringIO()):  # its result line is not for the test
+        assert main(["data", "fetch", "digits", "--force", "--quiet"]) == 0
     rounds += 1
     if rounds == 1:
         print("replacing", flush=True)  # the test starts once one round is done
