@@ -129,12 +129,17 @@ def test_mixture_on_dask_blocks_equals_in_memory(client, images, covariance_type
 
 
 def test_squarem_on_dask_blocks_and_a_memory_map_equals_in_memory(client, images, tmp_path):
-    # SQUAREM combines parameter vectors between passes: the drivers only make the passes
+    # SQUAREM combines parameter vectors between passes: the drivers only make the passes.
+    # From a random start (33 passes here, 8 extrapolations taken and 3 dropped) every
+    # decision is far from a tie; from the k-means start these clusters were fitted at
+    # once, and whether a pass changed the log-likelihood by 0 or 1e-16 (rounding, which
+    # differs between chunkings under OpenBLAS's Nehalem kernel) decided the pass count.
     Z = PCA(3).fit_transform(images)
     np.save(tmp_path / "z.npy", Z)
-    settings = {"random_state": 3, "stopping": "relative", "tol": 1e-10, "acceleration": "squarem"}
+    settings = {"random_state": 3, "stopping": "relative", "tol": 1e-10, "acceleration": "squarem",
+                "init_params": "random"}  # fmt: skip
     reference = GaussianMixture(5, **settings).fit(Z)
-    assert reference.extrapolations_[0] > 0
+    assert reference.extrapolations_[0] > 0 and reference.extrapolations_[1] > 0
     for X in (da.from_array(Z, chunks=800), np.load(tmp_path / "z.npy", mmap_mode="r")):
         ours = GaussianMixture(5, chunk_rows=700, **settings).fit(X)
         assert ours.n_iter_ == reference.n_iter_
