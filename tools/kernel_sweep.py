@@ -82,6 +82,12 @@ def probe(env: dict[str, str]) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def inherited_environment() -> dict[str, str]:
+    """This process's environment without the two variables each configuration sets."""
+    chosen = ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES")
+    return {key: value for key, value in os.environ.items() if key not in chosen}
+
+
 def configurations(base: dict[str, str]) -> list[tuple[str, dict[str, str], str]]:
     """(name, environment, what it runs) for each distinct kernel and SIMD level."""
     runs, seen = [], {}
@@ -125,11 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("pytest_args", nargs="*", help="tests and pytest options (after --)")
     args = parser.parse_args(argv)
     tests = list(args.pytest_args) or ([] if args.all else list(NUMERICAL_TESTS))
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES")
-    }
+    base = inherited_environment()
     if args.log:
         args.log.mkdir(parents=True, exist_ok=True)
     runs = configurations(base)

@@ -66,10 +66,11 @@ def converged(shared_mnist):
 @pytest.mark.parametrize("seed", range(6))
 def test_one_ulp_moves_of_the_data_move_the_converged_fit_as_the_readme_says(converged, seed):
     """The README: one-ulp moves of the projection (six, here) move the converged means by
-    up to 0.5, the standard deviations by 0.2 and the weights by 2e-4, put up to 20 rows in
+    up to 1.0, the standard deviations by 0.4 and the weights by 4e-4, put up to 40 rows in
     other clusters, give 200-500 passes, and the same mean log-likelihood to 1e-9 (round
-    bounds well above the largest seen, as the last bits of sums differ between processes:
-    one CI process moved a mean by 0.215 where the audit's had seen at most 0.17)."""
+    bounds well above the largest seen, as the last bits of sums differ between processors
+    and processes: under OpenBLAS's Nehalem kernel a mean moved by 0.53, 18 rows moved;
+    tools/converged_spread.py measures every kernel)."""
     Z = np.asarray(converged.Z)
     rng = np.random.default_rng(seed)
     moved = np.nextafter(Z, np.where(rng.random(Z.shape) < 0.5, -np.inf, np.inf))
@@ -81,10 +82,10 @@ def test_one_ulp_moves_of_the_data_move_the_converged_fit_as_the_readme_says(con
         return np.sqrt(np.array([np.diag(c) for c in g.covariances_]))
 
     assert abs(again.lower_bound_ - gmm.lower_bound_) < 1e-9 * abs(gmm.lower_bound_)
-    assert np.abs(again.means_ - gmm.means_).max() <= 0.5
-    assert np.abs(sd(again) - sd(gmm)).max() <= 0.2
-    assert np.abs(again.weights_ - gmm.weights_).max() <= 2e-4
-    assert np.sum(again.predict(Z) != converged.clusters) <= 20
+    assert np.abs(again.means_ - gmm.means_).max() <= 1.0
+    assert np.abs(sd(again) - sd(gmm)).max() <= 0.4
+    assert np.abs(again.weights_ - gmm.weights_).max() <= 4e-4
+    assert np.sum(again.predict(Z) != converged.clusters) <= 40
     assert 200 <= again.n_iter_ <= 500
 
 

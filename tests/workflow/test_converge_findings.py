@@ -122,11 +122,14 @@ def test_the_readmes_converged_table_is_what_the_run_gives(converged_run):
         # the notebook's fit exactly as printed
         assert cells[:2] == [str(k), f"{early.weights_[k]:.4f}"]
         assert (cells[3], cells[5]) == (pair(*early.means_[k]), pair(*early_sd[k]))
-        # the converged fit within what the README says it holds to: +-0.2, +-0.0002
+        # the converged fit within what the README says it holds to on any processor:
+        # +-0.5 in the means, +-0.2 in the deviations, +-0.0002 in the weights (under
+        # OpenBLAS's Nehalem kernel a mean lies 0.35 from the printed one)
         assert abs(float(cells[2]) - converged.weights_[k]) <= 2e-4
-        for cell, values in ((cells[4], converged.means_[k]), (cells[6], converged_sd[k])):
+        for cell, values, bound in ((cells[4], converged.means_[k], 0.5),
+                                    (cells[6], converged_sd[k], 0.2)):  # fmt: skip
             printed = np.array([float(v) for v in cell.split(",")])
-            assert np.all(np.abs(printed - values) <= 0.2), (k, cell, values)
+            assert np.all(np.abs(printed - values) <= bound), (k, cell, values)
     # the report's lines the README quotes: the log-likelihoods to the digits printed
     assert f"passes, mean log-likelihood {result.gmm.lower_bound_:.6f}\n" in text
     assert "mean log-likelihood -15.151062 (0.020836 lower)" in text
