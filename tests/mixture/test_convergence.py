@@ -123,7 +123,11 @@ def test_squarem_reaches_plain_ems_optimum_in_fewer_passes(covariance_type):
     assert abs(fast.lower_bound_ - plain.lower_bound_) <= 1e-10 * abs(plain.lower_bound_)
     np.testing.assert_allclose(fast.means_, plain.means_, rtol=0, atol=1e-5)
     np.testing.assert_allclose(fast.weights_, plain.weights_, rtol=0, atol=1e-6)
-    assert fast.n_iter_ <= plain.n_iter_ + 3  # here plain EM needs 3-4 passes: one cycle more
+    # Here plain EM needs 3-4 passes; SQUAREM one cycle (3 passes) more, and one pass more
+    # again where, at the optimum, an extrapolation's log-likelihood ties the current one
+    # to rounding and the safeguard drops it (under OpenBLAS's Sandybridge kernel: diag and
+    # spherical took 8 passes to plain EM's 4). Fewer passes on a slow problem: below.
+    assert fast.n_iter_ <= plain.n_iter_ + 4
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
