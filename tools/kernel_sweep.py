@@ -128,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--log", type=Path, help="a folder for each run's full output")
     parser.add_argument("--list", action="store_true", help="show the configurations; run nothing")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="only the configurations whose setting holds TEXT (e.g. Nehalem, X86_V3); repeatable",
+    )
     parser.add_argument("pytest_args", nargs="*", help="tests and pytest options (after --)")
     args = parser.parse_args(argv)
     tests = list(args.pytest_args) or ([] if args.all else list(NUMERICAL_TESTS))
@@ -135,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.log:
         args.log.mkdir(parents=True, exist_ok=True)
     runs = configurations(base)
+    if args.only:
+        runs = [run for run in runs if any(text in run[0] for text in args.only)]
     if args.list:
         for name, _, what in runs:
             print(f"{what:<22} {name}")
