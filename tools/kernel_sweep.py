@@ -9,7 +9,7 @@ loads) and ``NPY_DISABLE_CPU_FEATURES`` (read by NumPy when it loads). This tool
 pytest once per configuration, each in a fresh process, and prints a table:
 
     make sweep                                     # the numerical tests (the default)
-    .venv/bin/python tools/kernel_sweep.py --all   # the whole suite (about 12 min a run)
+    .venv/bin/python tools/kernel_sweep.py --all   # the whole suite (13-18 min a run here)
     .venv/bin/python tools/kernel_sweep.py -- tests/mixture -k sklearn   # chosen tests
 
 Each OpenBLAS core name is tried first in a probe that reports (through threadpoolctl)
