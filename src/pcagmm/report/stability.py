@@ -242,10 +242,11 @@ def _jaccard_lines(study) -> list[str]:
     header += [f"{KIND_NAMES[kind]} ({len(study.jaccard[kind]['fits'])})" for kind in kinds]
     rows = [header]
     marks = []
+    labels = cluster_label_texts(study)
     for index, cluster in enumerate(study.clusters):
         row = [str(cluster)]
-        if study.cluster_labels is not None:
-            row.append(cluster_label_texts(study)[index])
+        if labels is not None:
+            row.append(labels[index])
         means = [study.jaccard[kind]["mean"][index] for kind in kinds]
         row += [f"{m:.3f}" if math.isfinite(m) else "-" for m in means]
         rows.append(row)
