@@ -27,6 +27,7 @@ REQUIRED_ON_CI = (
     "shared MNIST",
     "dataset-fashion-mnist",
     "chromium",
+    "R's mclust",
     "could not import 'dask",
     "could not import 'distributed'",
     "could not import 'playwright",

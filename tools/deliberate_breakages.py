@@ -44,7 +44,7 @@ BREAKAGES = [
     ),
     (
         "reg_covar dropped from the diag M-step",
-        "mixture/covariance.py",
+        "mixture/covariance/scikit_types.py",
         "return second / nk[:, np.newaxis] - offsets**2 + reg_covar",
         "return second / nk[:, np.newaxis] - offsets**2",
         ["tests/mixture/test_gaussian_mixture.py", "tests/mixture/test_covariance_types.py"],

@@ -351,7 +351,8 @@ def test_property_responsibilities_sum_to_one(seed, covariance_type):
         (
             lambda: GaussianMixture(2, covariance_type="round").fit(np.ones((4, 2))),
             ValueError,
-            "covariance_type must be one of full, tied, diag, spherical",
+            "covariance_type must be one of scikit-learn's full .= VVV., tied .= EEE., diag "
+            ".= VVI., spherical .= VII.; mclust's EII, VII, .*, VVV, got 'round'",
         ),
         (
             lambda: GaussianMixture(2, init_params="magic").fit(np.ones((4, 2))),

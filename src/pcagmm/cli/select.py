@@ -42,7 +42,10 @@ def register(commands, common) -> None:
         "--covariance-types",
         default=",".join(default["covariance_types"]),
         metavar="LIST",
-        help="covariance types, comma-separated",
+        help=(
+            "covariance types, comma-separated: scikit-learn's (full, tied, diag, "
+            "spherical) or mclust's (EII ... VVV); all: mclust's fourteen"
+        ),
     )
     sub.add_argument(
         "--components",

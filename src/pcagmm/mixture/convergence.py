@@ -59,6 +59,9 @@ from .covariance import IllConditionedError
 
 STOPPING_RULES = ("absolute", "relative", "aitken")
 ACCELERATIONS = (None, "squarem")
+#: the rules after which plain EM returns the parameters of its last E-step, whose
+#: log-likelihood is the bound (mclust's me()), not one M-step beyond (scikit-learn's)
+ENDS_AT_LAST_EVALUATED = ("relative",)
 
 #: SQUAREM's largest first step, and its growth after a step at the largest size
 #: (the SQUAREM package's step.max0 and mstep)
@@ -171,7 +174,9 @@ def iterate(
     -------
     Trace
         Its ``params`` are one EM step beyond the point whose log-likelihood is
-        ``bound`` (as scikit-learn's: the last M-step follows the last E-step).
+        ``bound`` (as scikit-learn's: the last M-step follows the last E-step); with
+        plain EM and the relative rule (mclust's), the point itself, as mclust's
+        ``me()`` returns it.
     """
     if acceleration is None:
         return _plain(em_pass, params, stopping, tol, max_iter, weight, bound, on_pass)
@@ -183,17 +188,22 @@ def iterate(
 
 
 def _plain(em_pass, params, stopping, tol, max_iter, weight, bound, on_pass) -> Trace:
+    # mclust's me() ends at the parameters whose log-likelihood it computed last (its
+    # loop is M-step, E-step, test); scikit-learn's ends one M-step beyond them
+    ends_at_evaluated = stopping in ENDS_AT_LAST_EVALUATED
     bounds: list[float] = []
     history = [bound]
     for passes in range(1, max_iter + 1):
+        evaluated = params
         bound, params = em_pass(params)
         bounds.append(bound)
         history.append(bound)
         if on_pass is not None:
             on_pass(passes, bound)
         if has_converged(stopping, history, tol, weight):
-            return Trace(params, bound, bounds, passes, True)
-    return Trace(params, bound, bounds, max_iter, False)
+            return Trace(evaluated if ends_at_evaluated else params, bound, bounds, passes, True)
+    ending = evaluated if ends_at_evaluated and max_iter > 0 else params
+    return Trace(ending, bound, bounds, max_iter, False)
 
 
 def _squarem(em_pass, params, stopping, tol, max_iter, weight, valid, bound, on_pass) -> Trace:

@@ -28,10 +28,17 @@ from ..rows.chunks import (
     iter_row_chunks,
 )
 from . import convergence, kernels
-from .covariance import IllConditionedError, covariance_type
+from .covariance import MCLUST_NAMES, IllConditionedError, InnerIteration, covariance_type
 from .em_pass import EMPass
 from .initialization import INIT_PARAMS, initial_sums
 from .kernels import Model
+
+#: the iterative M-steps' defaults (mclust's emControl())
+INNER = InnerIteration()
+#: mclust's structures with an orientation (third letter E or V), which one feature
+#: does not have (mclust refuses them on univariate data); VVV and EEE are left out:
+#: they are scikit-learn's full and tied, which fit one feature as scikit-learn does
+ORIENTED = tuple(name for name in MCLUST_NAMES if name[2] != "I" and name not in ("VVV", "EEE"))
 
 #: below this many features the k-means start runs on one thread: thread start-up
 #: costs more than the small products gain. EM passes always run BLAS on one thread
@@ -45,7 +52,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     Parameters
     ----------
     n_components : int, default=1
-    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+    covariance_type : str, default="full"
+        scikit-learn's "full", "tied", "diag" or "spherical", or one of mclust's
+        fourteen structures ``lambda_k D_k A_k D_k^T``: "EII", "VII", "EEI", "VEI",
+        "EVI", "VVI", "EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV" (see
+        :mod:`pcagmm.mixture.covariance`). "VVV" is "full", "EEE" "tied", "VVI"
+        "diag" and "VII" "spherical" (each pair one implementation); the other ten
+        store their covariances as (n_components, n_features, n_features) matrices
+        and take mclust's M-step.
     tol : float, default=1e-3
         The tolerance of the stopping rule.
     reg_covar : float, default=1e-6
@@ -80,6 +94,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         safeguard (an extrapolation that lowers the log-likelihood or leaves a
         covariance not positive definite falls back to the plain EM step). Fewer
         passes to the same optimum; ``n_iter_`` then counts passes.
+    inner_tol : float, default=1.49e-8
+        The tolerance of the iterative M-steps (mclust's VEI, VEE, EVE, VVE, VEV),
+        mclust's ``emControl()$tol[2]`` (the square root of double precision); the
+        other structures ignore it.
+    inner_max_iter : int, default=2147483647
+        Their iteration limit per M-step (mclust's ``itmax[2]``); stopping there
+        warns (:class:`~pcagmm.mixture.covariance.InnerConvergenceWarning`).
 
     Attributes
     ----------
@@ -119,6 +140,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         chunk_rows=None,
         stopping="absolute",
         acceleration=None,
+        inner_tol=INNER.tol,
+        inner_max_iter=INNER.max_iter,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -137,6 +160,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.chunk_rows = chunk_rows
         self.stopping = stopping
         self.acceleration = acceleration
+        self.inner_tol = inner_tol
+        self.inner_max_iter = inner_max_iter
 
     # ------------------------------------------------------------------------- fitting
 
@@ -185,7 +210,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             weights, means, _, factor = params
             model = Model.build(self.covariance_type, weights, means - shift, factor)
             sums = rows.reduce(em.sums, X, model, sample_weight)
-            return sums.log_likelihood / sums.weight, self._m_step(sums, shift)
+            return sums.log_likelihood / sums.weight, self._m_step(sums, shift, params[2])
 
         total_weight = float(n if sample_weight is None else sample_weight.sum())
         self.converged_ = False
@@ -268,9 +293,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             return None
         return weights / weights.sum(), means, covariances, factor
 
-    def _m_step(self, sums: kernels.Sums, shift):
+    def _m_step(self, sums: kernels.Sums, shift, previous=None):
         nk, means, covariances = kernels.parameters_from_sums(
-            sums, shift, self.reg_covar, self.covariance_type
+            sums,
+            shift,
+            self.reg_covar,
+            self.covariance_type,
+            previous=previous,
+            inner=InnerIteration(self.inner_tol, self.inner_max_iter),
         )
         factor = kernels.precision_cholesky(covariances, self.covariance_type)
         return nk / nk.sum(), means, covariances, factor
@@ -290,7 +320,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             init_index=init_index,
         )
         nk, means, covariances = kernels.parameters_from_sums(
-            total, shift, self.reg_covar, self.covariance_type
+            total,
+            shift,
+            self.reg_covar,
+            self.covariance_type,
+            inner=InnerIteration(self.inner_tol, self.inner_max_iter),
         )
         weights = nk / total.weight  # as scikit-learn: not renormalised before the first E-step
         if self.weights_init is not None:
@@ -300,9 +334,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if self.precisions_init is None:
             factor = kernels.precision_cholesky(covariances, self.covariance_type)
         else:
-            factor = kernels.precision_cholesky_from_precisions(
-                np.asarray(self.precisions_init, dtype=np.float64), self.covariance_type
-            )
+            precisions = np.asarray(self.precisions_init, dtype=np.float64)
+            factor = kernels.precision_cholesky_from_precisions(precisions, self.covariance_type)
+            # the covariances the start stands for (an iterative M-step starts from them)
+            if covariance_type(self.covariance_type).holds_matrices:
+                covariances = np.linalg.inv(precisions)
+            else:
+                covariances = 1.0 / precisions
         return weights, means, covariances, factor
 
     # ------------------------------------------------------------------------- parameters
@@ -404,6 +442,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             raise ValueError(convergence.AITKEN_WITH_SQUAREM)
         check_chunk_rows(self.chunk_rows)
         kind = covariance_type(self.covariance_type)
+        _check_number("inner_tol", self.inner_tol, 0.0)
+        _check_int("inner_max_iter", self.inner_max_iter, 1)
+        if d == 1 and self.covariance_type in ORIENTED:
+            raise ValueError(
+                f"covariance_type {self.covariance_type!r} has an orientation, which one "
+                "feature does not have; use EII or VII (mclust's E and V), or full"
+            )
         if self.init_params not in INIT_PARAMS:
             raise ValueError(
                 f"init_params must be one of {', '.join(INIT_PARAMS)}, got {self.init_params!r}"

@@ -18,7 +18,8 @@ import numpy as np
 
 from ..rows.chunks import iter_row_chunks
 from . import kernels
-from .hierarchical import hierarchical_labels
+from .covariance import covariance_type
+from . import hierarchical
 from .kernels import Sums
 
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "hierarchical")
@@ -34,6 +35,10 @@ KMEANS_SAMPLE_ROWS = 200_000
 #: after this many passes
 KMEANS_TOL = 1e-4
 KMEANS_MAX_FULL_PASSES = 100
+#: scikit-learn's starts that assign only some rows (K of them); its tied covariance
+#: there sums the outer products of every row anyway, and pcagmm's "tied" does the same
+#: to stay equal to it. mclust's hierarchical start (and "EEE") sums only assigned rows.
+SCIKIT_LEARN_PARTIAL_STARTS = ("k-means++", "random_from_data")
 
 
 class SharedStarts:
@@ -107,7 +112,8 @@ def initial_sums(
     ``rows`` is the row engine's driver of ``X``. The k-means start needs the rows in
     one process up to :data:`KMEANS_SAMPLE_ABOVE` rows; the other starts at any size.
     Under :func:`sharing_starts` the ``init_index``-th start is drawn once per
-    :class:`SharedStarts` (not at scale, where the start's sums depend on ``kind``).
+    :class:`SharedStarts` (not at scale, where the start's sums depend on ``kind``),
+    and the hierarchical start's tree is agglomerated once and cut at every K.
     """
     n = X.shape[0]
     if init_params == "kmeans" and n > KMEANS_SAMPLE_ABOVE:
@@ -116,10 +122,20 @@ def initial_sums(
         )
     X = rows.gather(X)  # scikit-learn's starts need every row in one process
 
+    shared = _SHARED_STARTS.get()
+
     def draw():
+        if init_params == "hierarchical" and shared is not None and sample_weight is None:
+            # mclust agglomerates once per data set and cuts the same tree at every K;
+            # the tree's subset is drawn first from the same seed whatever K is
+            tree = shared.assignment(
+                ("hierarchical tree", init_index),
+                random_state,
+                lambda: hierarchical.hierarchical_tree(X, random_state),
+            )
+            return tree.labels(n_components), None
         return _starting_assignment(X, init_params, n_components, sample_weight, random_state)
 
-    shared = _SHARED_STARTS.get()
     if shared is None or sample_weight is not None:
         labels, dense = draw()
     else:
@@ -138,7 +154,10 @@ def initial_sums(
             hit = part >= 0
             resp[np.flatnonzero(hit), part[hit]] = 1.0
         w = None if sample_weight is None else sample_weight[start:stop]
-        total.add(kernels.weighted_sums(chunk, resp, w, kind))
+        sums = kernels.weighted_sums(chunk, resp, w, kind)
+        if init_params in SCIKIT_LEARN_PARTIAL_STARTS and kind == "tied":
+            sums.second = covariance_type(kind).second_moments_of_every_row(chunk, w)
+        total.add(sums)
     return total
 
 
@@ -150,7 +169,7 @@ def _starting_assignment(X, init_params, K, sample_weight, random_state):
     ``sample_weight`` (the subset's rows still enter the M-step sums weighted)."""
     n = X.shape[0]
     if init_params == "hierarchical":
-        return hierarchical_labels(X, K, random_state), None
+        return hierarchical.hierarchical_labels(X, K, random_state), None
     if init_params == "kmeans":
         from sklearn.cluster import KMeans
 

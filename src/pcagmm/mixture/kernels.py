@@ -163,16 +163,28 @@ def chunk_sums(
 # ----------------------------------------------------------------------------- M-step
 
 
-def parameters_from_sums(sums: Sums, shift: np.ndarray, reg_covar: float, kind: str):
+def parameters_from_sums(
+    sums: Sums,
+    shift: np.ndarray,
+    reg_covar: float,
+    kind: str,
+    *,
+    previous: np.ndarray | None = None,
+    inner=None,
+):
     """Weights (unnormalised), means (absolute) and covariances from the sums.
 
     As scikit-learn: ``nk = mass + 10 eps``, ``means = sum r x / nk``,
-    covariances about those means divided by ``nk``, plus ``reg_covar`` on the diagonal.
+    covariances about those means divided by ``nk``, plus ``reg_covar`` on the diagonal
+    (mclust's structures: their own M-step, started from the ``previous`` covariances
+    and iterated under ``inner``; see :meth:`CovarianceType.m_step`).
     """
     nk = sums.mass + 10 * np.finfo(np.float64).eps
     offsets = sums.linear / nk[:, np.newaxis]  # means - shift
     kind_ = covariance_type(kind)
-    covariances = kind_.covariances(sums.second, sums.mass, nk, offsets, reg_covar)
+    covariances = kind_.m_step(
+        sums.second, sums.mass, nk, offsets, reg_covar, previous=previous, inner=inner
+    )
     return nk, shift + offsets, covariances
 
 

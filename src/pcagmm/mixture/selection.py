@@ -34,9 +34,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..rows.chunks import first_rows_mean, limit_row_threads
 from . import CRITERIA
+from .covariance import MCLUST_NAMES, choices
 from .covariance import names as covariance_type_names
 from .em_pass import EMPass
-from .gaussian_mixture import GaussianMixture, _check_int
+from .gaussian_mixture import INNER, GaussianMixture, _check_int
 from .initialization import SharedStarts, sharing_starts
 from .kernels import Model
 from .side_by_side import Task, fit_side_by_side
@@ -226,10 +227,14 @@ class GaussianMixtureSelection(DensityMixin, BaseEstimator):
     n_components : int or iterable of int, default=range(1, 10)
         The numbers of components tried (an int ``k`` means ``1..k``).
     covariance_types : str or iterable of str, default=("full", "tied", "diag", "spherical")
+        Names of the covariance types; ``"all"`` is mclust's fourteen structures.
     criterion : {"bic", "aic", "icl"}, default="bic"
         Lower is better for each (scikit-learn's sign; mclust's BIC is ``-bic``).
-    n_init, init_params, tol, reg_covar, max_iter
-        Passed to every :class:`~pcagmm.mixture.GaussianMixture`.
+    n_init, init_params, tol, reg_covar, max_iter, stopping, inner_tol, inner_max_iter
+        Passed to every :class:`~pcagmm.mixture.GaussianMixture`. With
+        ``init_params="hierarchical"``, ``stopping="relative"``, ``tol=1e-5``,
+        ``reg_covar=0`` and ``covariance_types="all"`` the grid is mclust's
+        ``Mclust(X, G = n_components)``.
     random_state : int, RandomState or None
         The seed every cell's fit starts from. An int is given to every fit as it is
         (so a cell is the same fit as scikit-learn's with that ``random_state``); a
@@ -271,6 +276,9 @@ class GaussianMixtureSelection(DensityMixin, BaseEstimator):
         tol=1e-3,
         reg_covar=1e-6,
         max_iter=100,
+        stopping="absolute",
+        inner_tol=INNER.tol,
+        inner_max_iter=INNER.max_iter,
         n_jobs=None,
         client=None,
     ):
@@ -283,6 +291,9 @@ class GaussianMixtureSelection(DensityMixin, BaseEstimator):
         self.tol = tol
         self.reg_covar = reg_covar
         self.max_iter = max_iter
+        self.stopping = stopping
+        self.inner_tol = inner_tol
+        self.inner_max_iter = inner_max_iter
         self.n_jobs = n_jobs
         self.client = client
 
@@ -337,6 +348,9 @@ class GaussianMixtureSelection(DensityMixin, BaseEstimator):
             "tol": self.tol,
             "reg_covar": self.reg_covar,
             "max_iter": self.max_iter,
+            "stopping": self.stopping,
+            "inner_tol": self.inner_tol,
+            "inner_max_iter": self.inner_max_iter,
         }
 
     # the chosen model's inference
@@ -392,14 +406,19 @@ def components_grid(n_components) -> list[int]:
 
 
 def covariance_types_grid(covariance_types) -> list[str]:
-    """The covariance types of the grid (a name or names from the table, no repeats)."""
+    """The covariance types of the grid (a name or names from the table, no repeats;
+    ``"all"`` is mclust's fourteen structures)."""
     kinds = [covariance_types] if isinstance(covariance_types, str) else list(covariance_types)
+    kinds = [name for kind in kinds for name in (MCLUST_NAMES if kind == "all" else [kind])]
     if not kinds:
         raise ValueError("covariance_types is empty; give at least one covariance type")
     known = covariance_type_names()
     for kind in kinds:
         if kind not in known:
-            raise ValueError(f"unknown covariance type {kind!r}; choose from {', '.join(known)}")
+            raise ValueError(
+                f"unknown covariance type {kind!r}; choose from {choices()}, "
+                "or 'all' (mclust's fourteen)"
+            )
     if len(set(kinds)) != len(kinds):
         raise ValueError(f"covariance_types repeats a type: {kinds}")
     return kinds

@@ -28,6 +28,25 @@ from .plots import _figure
 LINE_STYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)))
 #: markers of the covariance types, in the order of :func:`covariance.names`
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "h")
+#: mclust's fourteen structures drawn as R mclust draws them: its colours
+#: (``mclust.options("bicPlotColors")``) and the nearest matplotlib marker to its
+#: symbol (``bicPlotSymbols``, R's pch), filled or open as R's is
+MCLUST_STYLES = {
+    "EII": ("gray", "^", True),  # pch 17, filled triangle
+    "VII": ("black", "^", False),  # 2, open triangle
+    "EEI": ("#218B21", "o", True),  # 16, filled circle
+    "EVI": ("#41884F", "P", True),  # 10, circled plus
+    "VEI": ("#508476", "X", True),  # 13, circled cross
+    "VVI": ("#58819C", "o", False),  # 1, open circle
+    "EEE": ("#597DC3", "s", True),  # 15, filled square
+    "VEE": ("#5178EA", "*", True),  # 8, asterisk
+    "EVE": ("#716EE7", "D", False),  # 5, open diamond
+    "VVE": ("#9B60B8", "d", True),  # 9, diamond with a plus
+    "EEV": ("#B2508B", "p", True),  # 12, boxed plus
+    "VEV": ("#C03F60", "x", True),  # 7, boxed cross
+    "EVV": ("#C82A36", "h", False),  # 14, boxed triangle
+    "VVV": ("#CC0000", "s", False),  # 0, open square
+}
 #: ticks on the K axis at every K present, up to this many distinct values
 MAX_K_TICKS = 20
 #: one axes per projection size when each size's values span less than this share of
@@ -83,7 +102,7 @@ def selection_figure(
         axes = list(figure.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0])
         figure.suptitle(title)
 
-    colours, markers = _type_styles([t for (t, _) in groups])
+    colours, markers, filled = _type_styles([t for (t, _) in groups])
     styles = {d: LINE_STYLES[i % len(LINE_STYLES)] for i, d in enumerate(_sorted_d(groups))}
     levels = {kind: i for i, kind in enumerate(dict.fromkeys(t for t, _ in groups))}
     ks = sorted({k for rows in groups.values() for k, _, _ in rows})
@@ -93,6 +112,8 @@ def selection_figure(
         for (kind, d), rows in panel.items():
             label = kind + (f", D={d}" if several_d and d is not None else "")
             style = {"color": colours[kind], "marker": markers[kind], "linestyle": styles[d]}
+            if not filled[kind]:
+                style["markerfacecolor"] = "white"
             any_failed |= _draw_line(ax, rows, label, style, level=levels[kind])
         _value_axis(ax, panel, key)
         if len(panels) > 1:
@@ -243,20 +264,25 @@ def _sorted_d(groups) -> list:
     return sorted({d for (_, d) in groups}, key=_d_key)
 
 
-def _type_styles(kinds: list[str]) -> tuple[dict, dict]:
-    """A colour (tab10) and a marker per covariance type, fixed by its place among the
-    registered types so that "full" looks the same in every figure."""
+def _type_styles(kinds: list[str]) -> tuple[dict, dict, dict]:
+    """A colour, a marker and whether it is filled, per covariance type: mclust's
+    structures as mclust draws them (:data:`MCLUST_STYLES`); the others a tab10 colour
+    and a marker fixed by their place among the registered types, so that "full" looks
+    the same in every figure."""
     from matplotlib import colormaps
 
     from ..mixture.covariance import names
 
-    registered = list(names())
-    extra = [k for k in dict.fromkeys(kinds) if k not in registered]
+    registered = [k for k in names() if k not in MCLUST_STYLES]
+    extra = [k for k in dict.fromkeys(kinds) if k not in registered and k not in MCLUST_STYLES]
     place = {k: i for i, k in enumerate(registered + extra)}
     cmap = colormaps["tab10"]
     colours = {k: cmap(place[k] % cmap.N) for k in place}
     markers = {k: MARKERS[place[k] % len(MARKERS)] for k in place}
-    return colours, markers
+    filled = dict.fromkeys(place, True)
+    for kind, (colour, marker, solid) in MCLUST_STYLES.items():
+        colours[kind], markers[kind], filled[kind] = colour, marker, solid
+    return colours, markers, filled
 
 
 def _k_axis(ax, ks: list[int]) -> None:

@@ -173,17 +173,22 @@ def _parse_counts(name: str, text: str, example: str) -> list[int]:
 
 
 def names(name: str, value) -> tuple[str, ...]:
-    """Covariance type names from a name, names, or ``"full,diag"``; no repeats."""
+    """Covariance type names from a name, names, or ``"full,diag"``; ``"all"`` stands
+    for mclust's fourteen structures; no repeats."""
+    from ..mixture.covariance import MCLUST_NAMES, choices
+
     if isinstance(value, str):
         value = [part for part in value.replace(" ", "").split(",") if part]
-    values = list(value)
+    values = []
+    for item in value:
+        values.extend(MCLUST_NAMES if item == "all" else [item])
     if not values:
         raise ParameterError(f"{{{name}}} is empty", f"give e.g. {{{name}=full,diag}}")
     for item in values:
         if item not in COVARIANCE_TYPES:
             raise ParameterError(
                 f"unknown covariance type {literal(repr(item))} in {{{name}}}",
-                f"choose from {', '.join(COVARIANCE_TYPES)}",
+                f"choose from {choices()}, or all (mclust's fourteen)",
             )
     return tuple(dict.fromkeys(values))
 
