@@ -162,7 +162,7 @@ def test_model_file_round_trip(shared_isotropic, tmp_path):
 
 def test_an_unknown_type_is_an_error_not_a_fall_through():
     X, _ = shared_isotropic_data()
-    with pytest.raises(ValueError, match="covariance_type must be one of scikit-learn.s full .= VVV., tied"):
+    with pytest.raises(ValueError, match="must be one of scikit-learn.s full .= VVV., tied"):
         GaussianMixture(2, covariance_type="shared-isotropic").fit(X)  # not registered here
     with pytest.raises(ValueError, match="got 'round'"):
         covariance.covariance_type("round")

@@ -9,8 +9,8 @@ import warnings
 
 import numpy as np
 import pytest
-from mclust_r import run_mclust
 
+from mclust_r import run_mclust
 from pcagmm import GaussianMixture
 from pcagmm.mixture import hierarchical, kernels
 from pcagmm.mixture.covariance import (

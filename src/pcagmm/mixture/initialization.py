@@ -17,9 +17,8 @@ import threading
 import numpy as np
 
 from ..rows.chunks import iter_row_chunks
-from . import kernels
+from . import hierarchical, kernels
 from .covariance import covariance_type
-from . import hierarchical
 from .kernels import Sums
 
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data", "hierarchical")
