@@ -158,6 +158,9 @@ def test_the_command_prints_the_table_and_writes_the_files(tmp_path):
         (["--clusters", "15-1"], ["--clusters 15-1 holds the inverted range", "--clusters 1-15"]),
         (["--clusters", ""], ["--clusters is empty"]),
         (["--covariance-types", "round"], ["unknown covariance type 'round'"]),
+        (["--covariance-types", "EEI,VVX"],
+         ["unknown covariance type 'VVX'", "full (= VVV)", "EII, VII, EEI", "EVV, VVV",
+          "all (mclust's fourteen)"]),
         (["--components", "2,100"], ["--components 100 is more than"]),
         (["--clusters", "1-2000"], ["--clusters 2000 is more than the 1797 rows"]),
         (["--clusters", "2", "--covariance-types", "full", "--reg-covar", "0", "--data"],
@@ -201,3 +204,28 @@ def test_progress_shows_fits_done_of_the_total():
            progress=Recording())  # fmt: skip
     fits = [task for description, task in tasks if description == "models fitted"]
     assert len(fits) == 1 and fits[0].total == 6 and fits[0].completed == 6
+
+
+def test_all_of_mclusts_structures_in_the_table_and_the_figure(tmp_path):
+    """``--covariance-types all``: the fourteen structures, each a line of selection.png in
+    mclust's colour (read back from the figure's lines), every cell in the table."""
+    from pcagmm.mixture.covariance import MCLUST_NAMES
+    from pcagmm.report.selection_plot import MCLUST_STYLES, selection_figure
+
+    out = tmp_path / "all"
+    result = cli("select", "--dataset", "digits", "--clusters", "1-3", "--covariance-types",
+                 "all", "--out", out, "--quiet")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    record = json.loads((out / "selection.json").read_text())
+    rows = record["results"]
+    assert [r["covariance_type"] for r in rows[:14]] == list(MCLUST_NAMES)
+    assert len(rows) == 42 and {r["n_components"] for r in rows} == {1, 2, 3}
+    assert (out / "selection.png").stat().st_size > 0
+    best = next(i for i, row in enumerate(rows) if row.get("best"))
+    figure = selection_figure(rows, "bic", best)
+    lines = {line.get_label(): line for line in figure.axes[0].lines if line.get_label()[0] != "_"}
+    from matplotlib.colors import to_rgba
+
+    for name, (colour, marker, _) in MCLUST_STYLES.items():
+        assert to_rgba(lines[name].get_color()) == to_rgba(colour), name
+        assert lines[name].get_marker() == marker, name
