@@ -28,7 +28,7 @@ def fitted(tmp_path):
     return X, pca, gmm, path
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical", "EII", "VEV"])
 def test_round_trip_predicts_the_same(tmp_path, covariance_type):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(200, 5))
