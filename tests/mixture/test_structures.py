@@ -313,3 +313,28 @@ def test_collapsed_components_are_a_failed_cell_not_a_traceback():
         ).fit(X)
     failed = [row for row in selection.results_ if row["status"] != "ok"]
     assert failed and all(row["error"] for row in failed)
+
+
+def test_mclust_cuts_the_needles_as_the_readme_says(tmp_path):
+    """R's ``Mclust(X, G = 1:6, modelNames = "VVV")`` on the three needles of seeds 0, 1,
+    2 (tests/mixture/test_hierarchical.py, which checks pcagmm's 4, 5, 3) chooses 4, 5
+    and 3, and so does pcagmm's selection with mclust's settings."""
+    from test_hierarchical import parallel_needles
+
+    needles = {f"X{seed}": parallel_needles(seed) for seed in range(3)}
+    got = run_mclust(
+        """
+        for (seed in 0:2) {
+          fit <- Mclust(get(paste0("X", seed)), G = 1:6, modelNames = "VVV", verbose = FALSE)
+          out(paste0("G", seed), fit$G)
+        }
+        """,
+        tmp_path,
+        **needles,
+    )
+    assert [int(got[f"G{seed}"][0]) for seed in range(3)] == [4, 5, 3]
+    for seed in range(3):
+        selection = GaussianMixtureSelection(
+            range(1, 7), covariance_types="VVV", random_state=0, **AS_MCLUST
+        ).fit(needles[f"X{seed}"])
+        assert selection.best_params_["n_components"] == [4, 5, 3][seed]
