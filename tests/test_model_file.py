@@ -377,7 +377,7 @@ def test_consistency_checks_name_the_problem(models, tmp_path):
         (set_("gmm_covariances", flipped), "gmm_covariances are not positive definite"),
         (set_("gmm_covariances", cov + np.triu(np.ones(3), 1)), "are not symmetric"),
         (scale("pca_components", 2.0), "pca_components are not orthonormal"),
-        (set_("gmm_covariance_type", np.array("round")), "must be one of full, tied, diag"),
+        (set_("gmm_covariance_type", np.array("round")), "EVV, VVV, got 'round'"),
         (set_("gmm_covariance_type", np.array(3)), "gmm_covariance_type is not a name"),
         (set_("image_shape", np.array([4, 5])), "image_shape 4 x 5 does not make the 16"),
         (set_("image_shape", np.array([4.0, 4.0])), "image_shape is [4.0, 4.0], not a size"),
