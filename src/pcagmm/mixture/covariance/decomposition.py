@@ -62,24 +62,10 @@ from typing import NamedTuple
 import numpy as np
 import scipy.linalg
 
-from .base import ill_conditioned
+from .base import MCLUST_NAMES, ill_conditioned
 
-MODELS = (
-    "EII",
-    "VII",
-    "EEI",
-    "VEI",
-    "EVI",
-    "VVI",
-    "EEE",
-    "VEE",
-    "EVE",
-    "VVE",
-    "EEV",
-    "VEV",
-    "EVV",
-    "VVV",
-)
+#: the fourteen structures, in mclust's order (its emModelNames)
+MODELS = MCLUST_NAMES
 #: mclust's emControl(): inner tolerance sqrt(double eps) and iteration limit
 INNER_TOL = float(np.sqrt(np.finfo(np.float64).eps))
 INNER_MAX_ITER = 2147483647  # mclust's .Machine$integer.max
