@@ -338,3 +338,11 @@ def test_mclust_cuts_the_needles_as_the_readme_says(tmp_path):
             range(1, 7), covariance_types="VVV", random_state=0, **AS_MCLUST
         ).fit(needles[f"X{seed}"])
         assert selection.best_params_["n_components"] == [4, 5, 3][seed]
+
+
+def test_the_command_refuses_an_oriented_structure_on_one_component_in_one_line(tmp_path):
+    from commandline import cli, one_line_error
+
+    result = cli("run", "--dataset", "digits", "--components", "1", "--covariance-type",
+                 "VEV", "--out", tmp_path / "out", "--no-plots", "--quiet")  # fmt: skip
+    one_line_error(result, "--covariance-type VEV has an orientation", "--covariance-type EII")

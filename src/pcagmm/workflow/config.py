@@ -239,6 +239,13 @@ def validate(config: RunConfig) -> None:
             f"unknown covariance type {literal(repr(config.covariance_type))}",
             f"choose one of {', '.join(COVARIANCE_TYPES)}",
         )
+    if config.components == 1 and config.covariance_type in _oriented():
+        raise ParameterError(
+            f"{{covariance_type={config.covariance_type}}} has an orientation, which one "
+            "component of the projection does not have",
+            "use {covariance_type=EII} or {covariance_type=VII} (mclust's E and V), "
+            "full, or more {components}",
+        )
     if not (isinstance(config.max_iter, int) and config.max_iter >= 0):
         raise ParameterError(
             f"{{max_iter}} must be a whole number >= 0, got {literal(repr(config.max_iter))}",
@@ -279,6 +286,12 @@ def validate(config: RunConfig) -> None:
             f"unknown figure format {literal(repr(config.figure_format))}",
             f"choose one of {', '.join(FIGURE_FORMATS)}",
         )
+
+
+def _oriented() -> tuple[str, ...]:
+    from ..mixture.gaussian_mixture import ORIENTED
+
+    return ORIENTED
 
 
 def array_dataset(X: np.ndarray):
