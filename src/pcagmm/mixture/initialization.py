@@ -124,19 +124,20 @@ def initial_sums(
     shared = _SHARED_STARTS.get()
 
     def draw():
-        if init_params == "hierarchical" and shared is not None and sample_weight is None:
-            # mclust agglomerates once per data set and cuts the same tree at every K;
-            # the tree's subset is drawn first from the same seed whatever K is
-            tree = shared.assignment(
-                ("hierarchical tree", init_index),
-                random_state,
-                lambda: hierarchical.hierarchical_tree(X, random_state),
-            )
-            return tree.labels(n_components), None
         return _starting_assignment(X, init_params, n_components, sample_weight, random_state)
 
     if shared is None or sample_weight is not None:
         labels, dense = draw()
+    elif init_params == "hierarchical":
+        # mclust agglomerates once per data set and cuts the same tree at every K: the
+        # tree (its subset drawn first, from the same seed whatever K is) is shared, and
+        # each fit cuts it, so no K's labels are kept for the sweep's length
+        tree = shared.assignment(
+            ("hierarchical tree", init_index),
+            random_state,
+            lambda: hierarchical.hierarchical_tree(X, random_state),
+        )
+        labels, dense = tree.labels(n_components), None
     else:
         labels, dense = shared.assignment(
             (init_params, n_components, init_index), random_state, draw
