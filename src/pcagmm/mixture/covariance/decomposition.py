@@ -60,7 +60,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-import scipy.linalg
 
 from .base import MCLUST_NAMES, ill_conditioned
 
@@ -510,6 +509,8 @@ def _vee(model, W, n_k, previous, tol, max_iter):
     ``lambda_k = tr(W_k C^-1) / (d n_k)`` (Celeux & Govaert 1995, p. 785) until the
     relative change of ``n d + d sum_k n_k log lambda_k`` is at most ``tol``;
     ``Sigma_k = lambda_k C``. Each ``W_k`` must be positive definite."""
+    import scipy.linalg  # here, not at import: the table is read by the command line
+
     K, d, _ = W.shape
     _cholesky_diagonals(model, W)  # dpotrf of each W_k
     n = n_k.sum()
@@ -604,6 +605,8 @@ def _common_orientation(model, W, n_k, previous, tol, max_iter):
 def _polar(model: str, F: np.ndarray) -> np.ndarray:
     """``P R^T`` for ``F = P B R^T``, by LAPACK's ``dgesvd`` as mclust calls it (for a
     zero ``F``, as at the first MM2 step from ``A_k = I``, it gives the identity)."""
+    import scipy.linalg  # here, not at import: the table is read by the command line
+
     try:
         P, _, Rt = scipy.linalg.svd(F, lapack_driver="gesvd", check_finite=True)
     except (np.linalg.LinAlgError, ValueError):
