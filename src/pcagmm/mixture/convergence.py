@@ -59,6 +59,9 @@ from .covariance import IllConditionedError
 
 STOPPING_RULES = ("absolute", "relative", "aitken")
 ACCELERATIONS = (None, "squarem")
+#: EM run to convergence (a run's ``converge=True``, ``--converge``): SQUAREM to a
+#: relative change of 1e-12 of the total log-likelihood (mclust's rule; its default 1e-5)
+CONVERGED = {"stopping": "relative", "tol": 1e-12, "acceleration": "squarem", "max_iter": 100_000}
 #: the rules after which plain EM returns the parameters of its last E-step, whose
 #: log-likelihood is the bound (mclust's me()), not one M-step beyond (scikit-learn's)
 ENDS_AT_LAST_EVALUATED = ("relative",)

@@ -128,8 +128,7 @@ def convergence_lines(gmm, rows: int, converge_flag: str = "--converge") -> list
     """What a reader of the table must know about how EM stopped: nothing when it met a
     tight rule; else how fast the log-likelihood was still rising, where Aitken's
     extrapolation puts its limit, and how to converge."""
-    from ..mixture.convergence import still_rising
-    from ..workflow.stages import CONVERGED
+    from ..mixture.convergence import CONVERGED, still_rising
 
     change, gap = still_rising(list(gmm.lower_bounds_))
     if change is None:

@@ -17,15 +17,15 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..errors import ParameterError, RunError, literal
+from ..mixture import convergence
 from ..rows.chunks import column_max, iter_stored_rows
 from .config import RunConfig
 from .timing import StageTimer
 
 #: float64 squares overflow above ~1e154 and lose all precision below ~1e-154
 LARGEST_VALUE, SMALLEST_SCALE = 1e150, 1e-150
-#: EM run to convergence (``converge=True``): SQUAREM to a relative change of 1e-12 of
-#: the total log-likelihood (mclust's rule; its default is 1e-5)
-CONVERGED = {"stopping": "relative", "tol": 1e-12, "acceleration": "squarem", "max_iter": 100_000}
+#: EM run to convergence (``converge=True``; see :data:`pcagmm.mixture.convergence.CONVERGED`)
+CONVERGED = convergence.CONVERGED
 
 
 @dataclasses.dataclass
