@@ -77,11 +77,17 @@ def test_a_damaged_entry_is_ignored_and_written_again(tmp_path, damage):
 
 def test_whatever_the_images_depend_on_names_another_entry(tmp_path):
     shown = np.arange(100)
-    same = image_cache.entry_path("abc", shown, 255.0, tmp_path)
-    assert image_cache.entry_path("abc", np.arange(100), 255.0, tmp_path) == same
-    assert image_cache.entry_path("abd", shown, 255.0, tmp_path) != same  # other data
-    assert image_cache.entry_path("abc", shown[1:], 255.0, tmp_path) != same  # other rows
-    assert image_cache.entry_path("abc", shown, 16.0, tmp_path) != same  # another white
+    encoding = html.image_encoding()
+
+    def entry(content_id, rows, white, settings=encoding):
+        return image_cache.entry_path(content_id, rows, white, tmp_path, settings)
+
+    same = entry("abc", shown, 255.0)
+    assert entry("abc", np.arange(100), 255.0) == same
+    assert entry("abd", shown, 255.0) != same  # other data
+    assert entry("abc", shown[1:], 255.0) != same  # other rows
+    assert entry("abc", shown, 16.0) != same  # another white
+    assert entry("abc", shown, 255.0, {**encoding, "deflate": 9}) != same  # another encoding
 
 
 def test_a_cache_folder_that_cannot_be_written_still_gives_the_page(tmp_path):
@@ -93,6 +99,8 @@ def test_a_cache_folder_that_cannot_be_written_still_gives_the_page(tmp_path):
 
 def test_images_without_a_digest_are_encoded_and_not_kept(tmp_path):
     calls = []
-    parts = image_cache.encoded_images(None, np.arange(3), 255.0, lambda: calls.append(1) or [])
+    parts = image_cache.encoded_images(
+        None, np.arange(3), 255.0, lambda: calls.append(1) or [], html.image_encoding()
+    )
     assert parts == [] and calls == [1]
     assert not (cache_root() / image_cache.FOLDER).exists()

@@ -183,7 +183,9 @@ def pack(inputs: PageInputs, *, max_points: int = MAX_POINTS, rng=None) -> Packe
         def encode_images():
             return _encode_all(_parts(_packed_images(inputs.images, shown, inputs.pixel_max)))
 
-        parts = encoded_images(inputs.images_id, shown, inputs.pixel_max, encode_images)
+        parts = encoded_images(
+            inputs.images_id, shown, inputs.pixel_max, encode_images, image_encoding()
+        )
         ready["images"] = (len(shown) * _image_row_bytes(inputs.images.shape[1]), parts)
         image = {"height": int(inputs.image_shape[0]), "width": int(inputs.image_shape[1])}
         image["levels"] = IMAGE_LEVELS
@@ -461,3 +463,15 @@ def _script_json(value) -> str:
     for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
         text = text.replace(char, escaped)
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def image_encoding() -> dict:
+    """The settings the page's encoded images depend on: what keys their cache entries
+    (:mod:`~pcagmm.report.image_cache`)."""
+    return {
+        "levels": IMAGE_LEVELS,
+        "deflate": DEFLATE_LEVEL,
+        "part_bytes": PART_BYTES,
+        "alphabet": ALPHABET.decode("ascii"),
+        "format": FORMAT,
+    }

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -34,28 +34,33 @@ LAYOUT = 1
 Parts = list[tuple[str, int]]
 
 
-def entry_path(content_id: str, shown: np.ndarray, pixel_max: float, root: Path) -> Path:
-    """Where the encoded images of ``shown`` rows of the data ``content_id`` are kept."""
-    from . import html
+def entry_path(
+    content_id: str, shown: np.ndarray, pixel_max: float, root: Path, encoding: Mapping
+) -> Path:
+    """Where the encoded images of ``shown`` rows of the data ``content_id`` are kept.
 
+    ``encoding`` holds the page's settings the encoded text depends on (its grey levels,
+    deflate level, part size, alphabet and format, :func:`pcagmm.report.html.image_encoding`):
+    the page passes them in, so this module needs nothing from it.
+    """
     rows = hashlib.sha256(np.asarray(shown, dtype="<u8").tobytes()).hexdigest()
     identity = {
         "layout": LAYOUT,
         "data": content_id,
         "rows": rows,
         "pixel_max": float(pixel_max),
-        "levels": html.IMAGE_LEVELS,
-        "deflate": html.DEFLATE_LEVEL,
-        "part_bytes": html.PART_BYTES,
-        "alphabet": html.ALPHABET.decode("ascii"),
-        "format": html.FORMAT,
+        **encoding,
     }
     key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return root / FOLDER / f"{key}.npz"
 
 
 def encoded_images(
-    content_id: str | None, shown: np.ndarray, pixel_max: float, encode: Callable[[], Parts]
+    content_id: str | None,
+    shown: np.ndarray,
+    pixel_max: float,
+    encode: Callable[[], Parts],
+    encoding: Mapping,
 ) -> Parts:
     """The parts ``encode()`` makes, read from the cache when an entry is there.
 
@@ -65,7 +70,7 @@ def encoded_images(
         return encode()
     from ..datasets.cache import cache_root
 
-    path = entry_path(content_id, shown, pixel_max, cache_root())
+    path = entry_path(content_id, shown, pixel_max, cache_root(), encoding)
     parts = read_entry(path)
     if parts is None:
         parts = encode()
