@@ -293,6 +293,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             return None
         return weights / weights.sum(), means, covariances, factor
 
+    def _inner_iteration(self) -> InnerIteration:
+        """The iterative M-steps' tolerance and limit, as set."""
+        return InnerIteration(self.inner_tol, self.inner_max_iter)
+
     def _m_step(self, sums: kernels.Sums, shift, previous=None):
         nk, means, covariances = kernels.parameters_from_sums(
             sums,
@@ -300,7 +304,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             self.reg_covar,
             self.covariance_type,
             previous=previous,
-            inner=InnerIteration(self.inner_tol, self.inner_max_iter),
+            inner=self._inner_iteration(),
         )
         factor = kernels.precision_cholesky(covariances, self.covariance_type)
         return nk / nk.sum(), means, covariances, factor
@@ -324,7 +328,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             shift,
             self.reg_covar,
             self.covariance_type,
-            inner=InnerIteration(self.inner_tol, self.inner_max_iter),
+            inner=self._inner_iteration(),
         )
         weights = nk / total.weight  # as scikit-learn: not renormalised before the first E-step
         if self.weights_init is not None:

@@ -34,7 +34,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..rows.chunks import first_rows_mean, limit_row_threads
 from . import CRITERIA
-from .covariance import MCLUST_NAMES, choices
+from .covariance import choices, expand_all
 from .covariance import names as covariance_type_names
 from .em_pass import EMPass
 from .gaussian_mixture import INNER, GaussianMixture, _check_int
@@ -409,7 +409,7 @@ def covariance_types_grid(covariance_types) -> list[str]:
     """The covariance types of the grid (a name or names from the table, no repeats;
     ``"all"`` is mclust's fourteen structures)."""
     kinds = [covariance_types] if isinstance(covariance_types, str) else list(covariance_types)
-    kinds = [name for kind in kinds for name in (MCLUST_NAMES if kind == "all" else [kind])]
+    kinds = expand_all(kinds)
     if not kinds:
         raise ValueError("covariance_types is empty; give at least one covariance type")
     known = covariance_type_names()

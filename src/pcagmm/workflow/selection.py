@@ -175,13 +175,11 @@ def _parse_counts(name: str, text: str, example: str) -> list[int]:
 def names(name: str, value) -> tuple[str, ...]:
     """Covariance type names from a name, names, or ``"full,diag"``; ``"all"`` stands
     for mclust's fourteen structures; no repeats."""
-    from ..mixture.covariance import MCLUST_NAMES, choices
+    from ..mixture.covariance import choices, expand_all
 
     if isinstance(value, str):
         value = [part for part in value.replace(" ", "").split(",") if part]
-    values = []
-    for item in value:
-        values.extend(MCLUST_NAMES if item == "all" else [item])
+    values = expand_all(value)
     if not values:
         raise ParameterError(f"{{{name}}} is empty", f"give e.g. {{{name}=full,diag}}")
     for item in values:

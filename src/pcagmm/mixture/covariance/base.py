@@ -197,6 +197,11 @@ def covariance_type(name) -> CovarianceType:
     return kind
 
 
+def expand_all(names) -> list[str]:
+    """``names`` with each ``"all"`` replaced by mclust's fourteen structures."""
+    return [name for item in names for name in (MCLUST_NAMES if item == "all" else [item])]
+
+
 def choices() -> str:
     """The registered names as a sentence: scikit-learn's four with their mclust twins,
     mclust's fourteen, then any other registered type."""

@@ -370,10 +370,7 @@ def _vei(model, W, n_k, previous, tol, max_iter):
         prev = _diagonals(previous)
         if np.min(prev) <= 0:
             raise ValueError("previous covariances must have a positive diagonal")
-        log_prev = np.log(prev)
-        log_scale = log_prev.mean(axis=1)
-        scale = np.exp(log_scale)
-        shape = np.exp((log_prev - log_scale[:, None]).mean(axis=0))
+        scale, shape = _volumes_and_common_shape(prev)
     pro = n_k * d
     inner = 0
     while True:
@@ -478,10 +475,7 @@ def _vev(model, W, n_k, previous, tol, max_iter):
         prev = np.linalg.eigvalsh(previous)[:, ::-1]
         if np.min(prev) <= 0:
             raise ValueError("previous covariances must be positive definite")
-        log_prev = np.log(prev)
-        log_scale = log_prev.mean(axis=1)
-        scale = np.exp(log_scale)
-        shape = np.exp((log_prev - log_scale[:, None]).mean(axis=0))
+        scale, shape = _volumes_and_common_shape(prev)
     inner = 0
     while True:
         old_shape, old_scale = shape, scale
@@ -612,6 +606,16 @@ def _polar(model: str, F: np.ndarray) -> np.ndarray:
     except (np.linalg.LinAlgError, ValueError):
         raise ill_conditioned(model) from None
     return P @ Rt
+
+
+def _volumes_and_common_shape(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The volumes ``lambda_k`` (geometric means of each row of positive ``values``,
+    (K, d): a component's variances or eigenvalues) and the common shape (the geometric
+    mean over components of ``values / lambda_k``): the state a VEI or VEV iteration
+    carries, recovered from the previous covariances."""
+    log_values = np.log(values)
+    log_scale = log_values.mean(axis=1)
+    return np.exp(log_scale), np.exp((log_values - log_scale[:, None]).mean(axis=0))
 
 
 def _orientation_state(previous: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
