@@ -346,3 +346,17 @@ def test_the_command_refuses_an_oriented_structure_on_one_component_in_one_line(
     result = cli("run", "--dataset", "digits", "--components", "1", "--covariance-type",
                  "VEV", "--out", tmp_path / "out", "--no-plots", "--quiet")  # fmt: skip
     one_line_error(result, "--covariance-type VEV has an orientation", "--covariance-type EII")
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        (dict(inner_tol=-1.0), ValueError, "inner_tol must be >= 0.0, got -1.0"),
+        (dict(inner_tol="tight"), TypeError, "inner_tol must be a number"),
+        (dict(inner_max_iter=0), ValueError, "inner_max_iter must be an integer >= 1, got 0"),
+        (dict(inner_max_iter=2.5), TypeError, "inner_max_iter must be an integer"),
+    ],
+)
+def test_bad_inner_settings_name_the_parameter(options, error, message):
+    with pytest.raises(error, match=message):
+        GaussianMixture(2, covariance_type="VEV", **options).fit(three_groups())
