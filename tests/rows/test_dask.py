@@ -419,3 +419,25 @@ def test_local_cluster_workers_keep_the_default_malloc_trimming(monkeypatch):
     assert list(settings.values()) == [None]
     assert list(threads.values()) == ["1"]  # Dask's other worker settings are kept
     assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"  # this process's is put back
+
+
+def test_bootstrap_and_lrt_refits_on_dask_equal_those_on_threads(client):
+    """Every refit of a bootstrap, and every replicate of the likelihood-ratio test, is
+    a task on the workers; each computes the same numbers as on a thread here (the same
+    rows, start and resample or draw: 1e-12 relative, where only the BLAS of another
+    process could differ)."""
+    from pcagmm.mixture.bootstrap import bootstrap
+    from pcagmm.mixture.lrt import likelihood_ratio_test
+
+    rng = np.random.default_rng(4)
+    Z = np.vstack([rng.normal(c, 1.0, size=(150, 2)) for c in ((0, 0), (6, 0), (3, 5))])
+    gmm = GaussianMixture(3, random_state=0, stopping="relative", tol=1e-10).fit(Z)
+    on_dask = bootstrap(gmm, Z, resamples=6, seed=1, converge=False, client=client)
+    here = bootstrap(gmm, Z, resamples=6, seed=1, converge=False, n_jobs=2)
+    for name in ("weights", "means", "covariances"):
+        np.testing.assert_allclose(on_dask.values(name), here.values(name), rtol=1e-12)
+    fits = {K: GaussianMixture(K, random_state=0).fit(Z) for K in (2, 3)}
+    tested = likelihood_ratio_test(Z, fits, resamples=4, seed=2, client=client)
+    threads = likelihood_ratio_test(Z, fits, resamples=4, seed=2, n_jobs=2)
+    np.testing.assert_allclose(tested.steps[0].bootstrap, threads.steps[0].bootstrap, rtol=1e-12)
+    assert tested.steps[0].statistic == threads.steps[0].statistic

@@ -310,7 +310,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return nk / nk.sum(), means, covariances, factor
 
     def _initial_parameters(self, X, rows, sample_weight, random_state, shift, init_index=0):
-        """Responsibilities as scikit-learn draws them, then parameters from their sums."""
+        """Responsibilities as scikit-learn draws them, then parameters from their sums.
+
+        With all three of ``weights_init``, ``means_init`` and ``precisions_init`` given
+        no responsibilities are drawn (scikit-learn draws them and overrides every
+        parameter they give; skipping saves a refit its k-means pass).
+        """
+        if self._starts_from_parameters():
+            return self._given_parameters()
         total = initial_sums(
             X,
             rows,
@@ -338,14 +345,30 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if self.precisions_init is None:
             factor = kernels.precision_cholesky(covariances, self.covariance_type)
         else:
-            precisions = np.asarray(self.precisions_init, dtype=np.float64)
-            factor = kernels.precision_cholesky_from_precisions(precisions, self.covariance_type)
-            # the covariances the start stands for (an iterative M-step starts from them)
-            if covariance_type(self.covariance_type).holds_matrices:
-                covariances = np.linalg.inv(precisions)
-            else:
-                covariances = 1.0 / precisions
+            covariances, factor = self._given_covariances()
         return weights, means, covariances, factor
+
+    def _starts_from_parameters(self) -> bool:
+        return not any(
+            value is None for value in (self.weights_init, self.means_init, self.precisions_init)
+        )
+
+    def _given_parameters(self):
+        """``(weights, means, covariances, factor)`` of the three ``*_init``."""
+        weights = np.asarray(self.weights_init, dtype=np.float64)
+        means = np.asarray(self.means_init, dtype=np.float64)
+        return (weights, means, *self._given_covariances())
+
+    def _given_covariances(self):
+        """The covariances ``precisions_init`` stands for (an iterative M-step starts
+        from them) and the Cholesky factor of the precisions."""
+        precisions = np.asarray(self.precisions_init, dtype=np.float64)
+        factor = kernels.precision_cholesky_from_precisions(precisions, self.covariance_type)
+        if covariance_type(self.covariance_type).holds_matrices:
+            covariances = np.linalg.inv(precisions)
+        else:
+            covariances = 1.0 / precisions
+        return covariances, factor
 
     # ------------------------------------------------------------------------- parameters
 
