@@ -38,8 +38,8 @@ def test_default_run_equals_the_notebook_on_mnist(shared_mnist, tmp_path):
     assert relative(np.array(summary["mixture"]["means"]), gmm.means_) < 1e-9
     assert summary["data"]["verified"] is True
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
-        "cluster_means.png", "clusters.csv", "gmm_clusters.png", "model.npz",
-        "pca_scatter.png", "report.html", "summary.json",
+        "cluster_means.png", "clusters.csv", "density.png", "gmm_clusters.png", "model.npz",
+        "pca_scatter.png", "report.html", "summary.json", "uncertainty.png",
     ]  # fmt: skip
 
 
@@ -75,8 +75,9 @@ def test_run_without_labels_or_images(tmp_path):
     np.save(tmp_path / "x.npy", np.vstack([rng.normal(c, size=(60, 4)) for c in (0, 6)]))
     result = run(tmp_path / "x.npy", clusters=2, out=tmp_path / "out")
     assert result.agreement is None
-    assert result.files == ["pca_scatter.png", "gmm_clusters.png", "clusters.csv", "model.npz",
-                            "report.html", "summary.json"]  # fmt: skip
+    assert result.files == ["pca_scatter.png", "gmm_clusters.png", "uncertainty.png",
+                            "density.png", "clusters.csv", "model.npz", "report.html",
+                            "summary.json"]  # fmt: skip
 
 
 def test_one_component_runs_without_the_scatter_plots(tmp_path):

@@ -60,8 +60,8 @@ def test_the_files_say_what_was_fitted(digits_sweep):
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted([
         "selection.png", "selection.csv", "selection.json", "pca_scatter.png",
-        "gmm_clusters.png", "cluster_means.png", "clusters.csv", "model.npz", "report.html",
-        "summary.json",
+        "gmm_clusters.png", "cluster_means.png", "uncertainty.png", "density.png",
+        "clusters.csv", "model.npz", "report.html", "summary.json",
     ])  # fmt: skip
     record = json.loads((out / "selection.json").read_text())
     assert record["criterion"] == "bic" and record["chosen"] == selection.chosen

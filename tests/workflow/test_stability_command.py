@@ -160,7 +160,8 @@ def test_the_files_hold_what_the_study_found(written):
     study, out = written
     assert sorted(p.name for p in out.iterdir()) == sorted([
         "stability.png", "stability.csv", "stability.json", "pca_scatter.png",
-        "gmm_clusters.png", "clusters.csv", "model.npz", "report.html", "summary.json",
+        "gmm_clusters.png", "uncertainty.png", "density.png", "clusters.csv", "model.npz",
+        "report.html", "summary.json",
     ])  # fmt: skip
     assert study.files[:3] == ["stability.png", "stability.csv", "stability.json"]
     with open(out / "stability.csv", newline="") as handle:

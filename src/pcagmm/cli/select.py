@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 from .console import EXIT_OK, Console
-from .options import FIELDS, add_config_option, add_mirror_option
+from .options import FIELDS, RUN_ONLY, add_config_option, add_mirror_option
 
 #: RunConfig's fields the sweep replaces with lists of its own
-SWEPT = ("components", "clusters", "covariance_type")
+#: run options a sweep sets itself, or that a study does not take
+SWEPT = ("components", "clusters", "covariance_type", *RUN_ONLY)
 
 
 def register(commands, common) -> None:
@@ -62,6 +63,25 @@ def register(commands, common) -> None:
         choices=INIT_PARAMS,
         help="EM's start in every fit (hierarchical: mclust's model-based agglomeration)",
     )
+    sub.add_argument(
+        "--lrt",
+        action="store_true",
+        help="test K against K+1 for the chosen covariance type by mclust's sequential "
+        "bootstrap likelihood-ratio test; writes lrt.csv",
+    )
+    sub.add_argument(
+        "--lrt-bootstrap",
+        default=default["lrt_bootstrap"],
+        metavar="B",
+        help=f"replicates per step of --lrt (default {default['lrt_bootstrap']})",
+    )
+    sub.add_argument(
+        "--lrt-level",
+        default=default["lrt_level"],
+        metavar="LEVEL",
+        help=f"the level of --lrt: it stops at the first p-value above it (default "
+        f"{default['lrt_level']})",
+    )
     for name, field in FIELDS.items():
         if field.metadata["cli"] and name not in SWEPT:
             add_config_option(sub, name)
@@ -83,6 +103,9 @@ def handle(args, console: Console) -> int:
         components=args.components,
         criterion=args.criterion,
         init_params=args.init_params,
+        lrt=args.lrt,
+        lrt_bootstrap=args.lrt_bootstrap,
+        lrt_level=args.lrt_level,
     )
     selection = select(**options, progress=console.progress())
     if console.as_json:

@@ -4,7 +4,7 @@ resamples of the rows), and how alike the fits are."""
 from __future__ import annotations
 
 from .console import EXIT_OK, Console
-from .options import FIELDS, add_config_option, add_mirror_option
+from .options import FIELDS, RUN_ONLY, add_config_option, add_mirror_option
 
 
 def register(commands, common) -> None:
@@ -36,7 +36,7 @@ def register(commands, common) -> None:
         help="also fit B resamples of the rows drawn with replacement (from the first seed)",
     )
     for name, field in FIELDS.items():
-        if field.metadata["cli"]:
+        if field.metadata["cli"] and name not in RUN_ONLY:
             add_config_option(sub, name)
     add_mirror_option(sub)
     sub.set_defaults(handler=handle)
@@ -45,7 +45,11 @@ def register(commands, common) -> None:
 def handle(args, console: Console) -> int:
     from ..workflow.stability_study import stability
 
-    options = {name: getattr(args, name) for name, field in FIELDS.items() if field.metadata["cli"]}
+    options = {
+        name: getattr(args, name)
+        for name, field in FIELDS.items()
+        if field.metadata["cli"] and name not in RUN_ONLY
+    }
     study = stability(
         **options, seeds=args.seeds, bootstrap=args.bootstrap, progress=console.progress()
     )

@@ -90,6 +90,9 @@ def summary(result) -> dict:
             **stop_record(gmm),
         },
         "early_stop": early_stop_record(result.convergence),
+        "uncertainty": None
+        if getattr(result, "bootstrap", None) is None
+        else result.bootstrap.record(),
         "metrics": metrics_record(result.agreement, ds.target_names),
         "timings_seconds": result.timings,
         "computed_on": result.computed_on,
@@ -176,7 +179,9 @@ def _csv_value(value) -> str:
     return str(value)
 
 
-def clusters_csv(gmm, axis: str = "PC", matching: dict | None = None, target_names=None) -> str:
+def clusters_csv(
+    gmm, axis: str = "PC", matching: dict | None = None, target_names=None, bootstrap=None
+) -> str:
     """One row per cluster: weight, means, standard deviations (columns ``mean_pc1``, or
     ``mean_umap1`` with ``axis="UMAP"``).
 
@@ -184,7 +189,12 @@ def clusters_csv(gmm, axis: str = "PC", matching: dict | None = None, target_nam
     ``target_names``) and the clusters were ``matching`` labels (cluster -> label), two
     last columns ``matched_label`` and ``matched_label_name`` give each cluster's label
     and its name (empty for a cluster matched to none); otherwise the columns are as
-    they always were."""
+    they always were.
+
+    With a ``bootstrap`` (:class:`~pcagmm.mixture.bootstrap.Bootstrap` of ``gmm``) each
+    number's standard error and 95% percentile interval follow, in columns named after
+    it: ``weight_se``, ``weight_lower``, ``weight_upper``, ``mean_pc1_se``, ...
+    """
     means, stds = cluster_rows(gmm)
     d = means.shape[1]
     names = named_labels(target_names) if matching is not None else None
@@ -197,8 +207,10 @@ def clusters_csv(gmm, axis: str = "PC", matching: dict | None = None, target_nam
             *(f"mean_{axis.lower()}{j + 1}" for j in range(d)),
             *(f"std_{axis.lower()}{j + 1}" for j in range(d)),
             *(["matched_label", "matched_label_name"] if names is not None else []),
+            *(_error_columns(axis, d) if bootstrap is not None else []),
         ]
     )
+    errors = _error_values(bootstrap) if bootstrap is not None else None
     for k in range(means.shape[0]):
         label = matching.get(k) if names is not None else None
         writer.writerow(
@@ -212,9 +224,30 @@ def clusters_csv(gmm, axis: str = "PC", matching: dict | None = None, target_nam
                     if names is not None
                     else []
                 ),
+                *(map(repr, errors[k].tolist()) if errors is not None else []),
             ]
         )
     return buffer.getvalue()
+
+
+def _error_columns(axis: str, d: int) -> list[str]:
+    names = ["weight"]
+    names += [f"mean_{axis.lower()}{j + 1}" for j in range(d)]
+    names += [f"std_{axis.lower()}{j + 1}" for j in range(d)]
+    return [f"{name}_{end}" for name in names for end in ("se", "lower", "upper")]
+
+
+def _error_values(bootstrap) -> np.ndarray:
+    """(K, 3 (1 + 2d)) floats in the order of :func:`_error_columns`."""
+    errors, ends = bootstrap.standard_errors(), bootstrap.intervals()
+    columns = []
+    for name in ("weights", "means", "standard_deviations"):
+        error, (lower, upper) = errors[name], ends[name]
+        if error.ndim == 1:
+            error, lower, upper = error[:, None], lower[:, None], upper[:, None]
+        for j in range(error.shape[1]):
+            columns += [error[:, j], lower[:, j], upper[:, j]]
+    return np.column_stack(columns).astype(float)
 
 
 def summary_json(result) -> str:

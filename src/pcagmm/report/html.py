@@ -6,8 +6,9 @@ canvas and reads its data from the file itself:
 
 * one JSON block (``<script type="application/json" id="pcagmm-meta">``): the mixture,
   the axes, the tables of the terminal report, the run's configuration and data hash,
-  the rows listed for each cluster, and the selection and stability results when the
-  folder holds them;
+  the rows listed for each cluster, the rules of the uncertainty colouring and the
+  density contours (the page computes both itself, for whichever axes it shows), and
+  the selection and stability results when the folder holds them;
 * binary blobs, each compressed with raw DEFLATE (zlib, decoded by the browser's
   ``DecompressionStream("deflate-raw")``) and written as text in a base-85 alphabet
   (:data:`ALPHABET`, which has no ``<``, ``&`` or quotes, so a blob can never end its
@@ -205,6 +206,7 @@ def pack(inputs: PageInputs, *, max_points: int = MAX_POINTS, rng=None) -> Packe
         "image": image,
         "mixture": _mixture(inputs.gmm, m, d, inputs.mean_images, inputs.pixel_max),
         "cluster_rows": _cluster_rows(clusters, probabilities, K, rng),
+        **_mixture_plots(),
         "blobs": layouts,
     }
     return PackedRows(meta, texts)
@@ -327,6 +329,23 @@ def _mixture(gmm, m: int, d: int, mean_images, pixel_max: float) -> dict:
         "covariances": np.asarray(block, dtype=np.float64).tolist(),
         "all_components": m == d,
         "mean_images": images,
+    }
+
+
+def _mixture_plots() -> dict:
+    """The rules of the page's uncertainty colouring and density contours, those of the
+    run's figures (:mod:`~pcagmm.report.mixture_plots`): the page computes the
+    uncertainties from its probabilities and the contours' levels itself, for whichever
+    two axes it shows, by the same rule (draws from its own seeded generator)."""
+    from . import mixture_plots
+
+    return {
+        "uncertainty": {"unsure": mixture_plots.UNSURE, "large_from": mixture_plots.LARGE_FROM},
+        "density": {
+            "shares": list(mixture_plots.HDR_SHARES),
+            "draws": mixture_plots.HDR_DRAWS,
+            "seed": mixture_plots.HDR_SEED,
+        },
     }
 
 

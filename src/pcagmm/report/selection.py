@@ -77,8 +77,53 @@ def selection_report(selection) -> str:
             "          the best K is the largest tried: the data may support more clusters "
             "(try a wider --clusters)"
         )
+    if getattr(selection, "lrt", None) is not None:
+        lines += ["", *lrt_lines(selection.lrt)]
     lines += ["", selection.run.report()]
     return "\n".join(lines)
+
+
+#: the columns of lrt.csv, in order
+LRT_COLUMNS = ("n_components", "against", "statistic", "p_value", "redrawn", "time")
+
+
+def lrt_lines(test) -> list[str]:
+    """The likelihood-ratio test in the terminal: one line per step, then its conclusion."""
+    rows = [["K vs K+1", "LRTS", "bootstrap p-value", "redrawn", "seconds"]]
+    for step in test.steps:
+        rows.append(
+            [
+                f"{step.n_components} vs {step.n_components + 1}",
+                f"{step.statistic:.1f}",
+                f"{step.p_value:.4f}",
+                str(step.redrawn),
+                f"{step.time:.1f}",
+            ]
+        )
+    last = test.steps[-1]
+    if test.stopped:
+        verdict = (
+            f"{test.supported} components: {test.supported + 1} are not supported against "
+            f"{test.supported} (p = {last.p_value:.3g} > {test.level:g})"
+        )
+    else:
+        verdict = (
+            f"at least {test.supported}: every step rejected K at level {test.level:g}, up "
+            f"to {last.n_components} vs {last.n_components + 1} (more may be supported: "
+            "try a wider --clusters)"
+        )
+    return [
+        f"LRT       sequential bootstrap likelihood-ratio test ({test.covariance_type}, "
+        f"{test.resamples} replicates a step, each model first run to convergence; "
+        "mclust's mclustBootstrapLRT)",
+        *table_lines(rows, right=True, underline=True),
+        f"Supported {verdict}",
+    ]
+
+
+def lrt_csv(test) -> str:
+    """lrt.csv: one row per step of the test."""
+    return rows_csv([step.record() for step in test.steps], LRT_COLUMNS)
 
 
 def _span(values) -> str:
@@ -100,7 +145,19 @@ def selection_record(selection) -> dict:
         "criterion": selection.criterion,
         "chosen": selection.chosen,
         "results": [{k: _json_value(v) for k, v in row.items()} for row in selection.results],
+        **(
+            {"lrt": _lrt_record(selection.lrt)}
+            if getattr(selection, "lrt", None) is not None
+            else {}
+        ),
     }
+
+
+def _lrt_record(test) -> dict:
+    record = test.record()
+    for step, row in zip(test.steps, record["steps"], strict=True):
+        row["bootstrap"] = [_json_value(float(v)) for v in step.bootstrap]
+    return record
 
 
 def selection_json(selection) -> str:

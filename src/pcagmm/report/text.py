@@ -39,16 +39,60 @@ def table_lines(
     return lines
 
 
-def _matrix_block(title: str, values: np.ndarray, weights=None, axis: str = "PC") -> list[str]:
+def plus_minus(value: float, error: float) -> str:
+    """``value ± error``, both to the decimals that show the error to two significant
+    digits (at most four): ``-384.0 ± 2.1``, ``0.1033 ± 0.0088``, ``512 ± 23``."""
+    if not (np.isfinite(error) and error > 0):
+        return f"{value:.4f} ± {error:.4f}"
+    decimals = int(min(4, max(0, 1 - np.floor(np.log10(error)))))
+    return f"{value:.{decimals}f} ± {error:.{decimals}f}"
+
+
+def _matrix_block(
+    title: str,
+    values: np.ndarray,
+    weights=None,
+    axis: str = "PC",
+    errors: np.ndarray | None = None,
+    weight_errors: np.ndarray | None = None,
+) -> list[str]:
+    """A table of one value per cluster and axis (and the weights), each ``± error``
+    where ``errors`` (and ``weight_errors``) are given."""
     K, d = values.shape
     shown = min(d, MAX_TABLE_COLUMNS)
     header = ["cluster"] + (["weight"] if weights is not None else [])
     header += [f"{axis}{j + 1}" for j in range(shown)] + (["..."] if d > shown else [])
     rows = [header]
+
+    def cell(value, error):
+        return f"{value:.4f}" if error is None else plus_minus(value, error)
+
     for k in range(K):
-        row = [str(k)] + ([f"{weights[k]:.4f}"] if weights is not None else [])
-        rows.append(row + [f"{v:.4f}" for v in values[k, :shown]])
+        row = [str(k)]
+        if weights is not None:
+            row.append(cell(weights[k], None if weight_errors is None else weight_errors[k]))
+        row += [
+            cell(v, None if errors is None else errors[k, j])
+            for j, v in enumerate(values[k, :shown])
+        ]
+        rows.append(row)
     return [title, *table_lines(rows, right=True)]
+
+
+def bootstrap_lines(bootstrap) -> list[str]:
+    """What the table's ``±`` are: how many refits of which kind, and what collapsed."""
+    lines = [
+        f"Bootstrap {bootstrap.requested} {bootstrap.kind} resamples (seed {bootstrap.seed}), "
+        f"refitted from the converged model in {bootstrap.time:.1f} s: each number below "
+        "± its standard error; 95% percentile intervals in clusters.csv and summary.json"
+    ]
+    if bootstrap.collapsed:
+        first = bootstrap.collapsed[0]
+        lines.append(
+            f"          {len(bootstrap.collapsed)} of {bootstrap.requested} refits collapsed and "
+            f"are left out (resample {first.resample}: {first.reason})"
+        )
+    return lines
 
 
 def _converged_lines(convergence, gmm) -> list[str]:
@@ -102,8 +146,31 @@ def report(result) -> str:
         lines += _converged_lines(result.convergence, gmm)
     means, stds = cluster_rows(gmm)
     axis = axis_prefix(reducer)
-    lines += ["", *_matrix_block("Means of the clusters", means, gmm.weights_, axis)]
-    lines += ["", *_matrix_block("Standard deviations of the clusters", stds, axis=axis)]
+    errors = {}
+    bootstrap = getattr(result, "bootstrap", None)
+    if bootstrap is not None:
+        lines += bootstrap_lines(bootstrap)
+        errors = bootstrap.standard_errors()
+    lines += [
+        "",
+        *_matrix_block(
+            "Means of the clusters",
+            means,
+            gmm.weights_,
+            axis,
+            errors.get("means"),
+            errors.get("weights"),
+        ),
+    ]
+    lines += [
+        "",
+        *_matrix_block(
+            "Standard deviations of the clusters",
+            stds,
+            axis=axis,
+            errors=errors.get("standard_deviations"),
+        ),
+    ]
     if result.agreement is not None:
         a = result.agreement
         names = ds.target_names  # "0->Ankle boot (9)" where the data set names its labels

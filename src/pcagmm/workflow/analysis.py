@@ -69,12 +69,15 @@ def _run_claimed(config: RunConfig, progress: Progress | None) -> Result:
             config,
             client=client,
             timer=timer,
-            keep_projection=config.plots or config.report or not config.write,
+            keep_projection=config.plots or config.report or config.uncertainty or not config.write,
         )
         clustering, convergence = cluster(), None
         if config.converge:  # the same start again, run to convergence
             early, clustering = clustering, cluster(converged=True)
             convergence = stages.compare_convergence(early, clustering)
+        bootstrap = None
+        if config.uncertainty:
+            bootstrap = stages.uncertainty(clustering, config, client=client, timer=timer)
         write_images = config.write and dataset.image_shape
         pixel_max = stages.pixel_max(dataset.X, client) if write_images else 0.0
         computed_on = stages.where(client)
@@ -90,6 +93,7 @@ def _run_claimed(config: RunConfig, progress: Progress | None) -> Result:
         timer.timings,
         computed_on,
         convergence,
+        bootstrap,
     )
     if hashing is not None:
         hashing.join()  # summary.json records the hash

@@ -8,7 +8,8 @@ Beside a run folder ``NAME`` while a run is writing it (see :func:`claim_out`)::
     .NAME.old-XXXXXXXX/   the previous folder, for the instant of the replacement
 
 Adding a figure: write ``function(result) -> Figure or None`` (None: it does not
-apply to this run) in :mod:`pcagmm.report.plots` and add it to :data:`FIGURES`.
+apply to this run) in :mod:`pcagmm.report.plots` (the mixture's uncertainty and density:
+:mod:`pcagmm.report.mixture_plots`) and add it to :data:`FIGURES`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .. import _locks
 from .._files import atomic_folder, check_writable, leftovers
 from ..errors import ParameterError, literal
 from ..reducers import axis_prefix
-from ..report import plots
+from ..report import mixture_plots, plots
 from ..report.labels import named_labels
 from .timing import StageTimer
 
@@ -34,6 +35,8 @@ FIGURES = {
     "pca_scatter": plots.scatter_figure,
     "gmm_clusters": plots.clusters_figure,
     "cluster_means": plots.means_figure,
+    "uncertainty": mixture_plots.uncertainty_figure,
+    "density": mixture_plots.density_figure,
 }
 #: the resolution the figures are saved at
 DPI = 110
@@ -229,7 +232,9 @@ def write_run_folder(
                 matching = agreement.matching if agreement is not None else None
                 names = result.dataset.target_names
                 (build / "clusters.csv").write_text(
-                    report_files.clusters_csv(result.gmm, axis, matching, names)
+                    report_files.clusters_csv(
+                        result.gmm, axis, matching, names, getattr(result, "bootstrap", None)
+                    )
                 )
                 model_file.save_model(
                     build / "model.npz",

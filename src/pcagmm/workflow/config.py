@@ -64,6 +64,9 @@ RECORDED_WHEN_SET = (
     "stopping",
     "acceleration",
     "converge",
+    "uncertainty",
+    "bootstrap",
+    "bootstrap_type",
     "label_column",
     "reducer",
     "umap_neighbors",
@@ -72,6 +75,10 @@ RECORDED_WHEN_SET = (
 #: the stopping rules and accelerations of a run (see pcagmm.mixture.convergence)
 STOPPING_RULES = ("absolute", "relative", "aitken")
 ACCELERATIONS = ("squarem",)
+#: the kinds of bootstrap of ``uncertainty`` (:data:`pcagmm.mixture.bootstrap.KINDS`)
+BOOTSTRAP_TYPES = ("nonparametric", "weighted")
+#: resamples of ``uncertainty`` by default (:data:`pcagmm.mixture.bootstrap.RESAMPLES`)
+RESAMPLES = 199
 
 
 def option(default, help: str, *, flag: str | None = None, cli: bool = True, **argparse):
@@ -149,6 +156,21 @@ class RunConfig:
         "also run EM to convergence from the same start (SQUAREM, relative change "
         "1e-12) and report that model, beside the default stop",
     )
+    uncertainty: bool = option(
+        False,
+        "standard errors and percentile intervals (0.95) of every weight, mean and "
+        "standard deviation, by the bootstrap: the converged model refitted on "
+        "resamples of the rows (implies --converge)",
+    )
+    bootstrap: int = option(
+        RESAMPLES, "resamples of the rows with --uncertainty", metavar="B", type=int
+    )
+    bootstrap_type: str = option(
+        "nonparametric",
+        "with --uncertainty: nonparametric (rows drawn with replacement, mclust's bs) or "
+        "weighted (the weighted likelihood bootstrap, mclust's wlbs)",
+        choices=BOOTSTRAP_TYPES,
+    )
     max_iter: int = option(100, "EM iterations at most")
     reg_covar: float = option(1e-6, "added to the diagonal of each covariance")
     out: object = option(None, "output folder (default runs/<run name>/)", metavar="DIR")
@@ -180,6 +202,10 @@ class RunConfig:
         if self.n_init is None:
             n_init = UMAP_N_INIT if self.reducer == "umap" else PCA_N_INIT
             object.__setattr__(self, "n_init", n_init)
+        if self.uncertainty and not self.converge:
+            # standard errors belong to the maximum-likelihood estimate, which a fit
+            # stopped early is not (the notebook's, on MNIST, by hundreds of units)
+            object.__setattr__(self, "converge", True)
         validate(self)
 
     @functools.cached_property
@@ -280,6 +306,18 @@ def validate(config: RunConfig) -> None:
         raise ParameterError(
             f"{{seed}} must be a whole number from 0 to 2**32 - 1, got {literal(repr(seed))}",
             "give e.g. {seed=42}",
+        )
+    resamples = config.bootstrap
+    if isinstance(resamples, bool) or not isinstance(resamples, int | np.integer) or resamples < 1:
+        raise ParameterError(
+            f"{{bootstrap}} must be a whole number of resamples >= 1, got "
+            f"{literal(repr(resamples))}",
+            f"give e.g. {{bootstrap={RESAMPLES}}}",
+        )
+    if config.bootstrap_type not in BOOTSTRAP_TYPES:
+        raise ParameterError(
+            f"unknown kind of bootstrap {literal(repr(config.bootstrap_type))}",
+            f"choose one of {', '.join(BOOTSTRAP_TYPES)}",
         )
     if config.figure_format not in FIGURE_FORMATS:
         raise ParameterError(

@@ -37,6 +37,10 @@ class Result:
     convergence : Convergence or None
         With ``converge=True``: the run's own stop beside the converged fit (``gmm``),
         see :class:`~pcagmm.workflow.stages.Convergence`.
+    bootstrap : Bootstrap or None
+        With ``uncertainty=True``: the refits of ``gmm`` on resamples of the rows,
+        whose spread gives each parameter's standard error and interval (see
+        :meth:`uncertainty` and :class:`~pcagmm.mixture.bootstrap.Bootstrap`).
     """
 
     def __init__(
@@ -51,6 +55,7 @@ class Result:
         timings,
         computed_on: str = "this process",
         convergence=None,
+        bootstrap=None,
     ):
         self.config = config
         self.dataset = dataset
@@ -64,6 +69,7 @@ class Result:
         self.files: list[str] = []
         self.computed_on = computed_on
         self.convergence = convergence
+        self.bootstrap = bootstrap
 
     @property
     def pca(self):
@@ -89,6 +95,54 @@ class Result:
         from ..report.files import cluster_rows
 
         return cluster_rows(self.gmm)[1]
+
+    def uncertainty(
+        self,
+        resamples: int | None = None,
+        kind: str | None = None,
+        seed: int | None = None,
+        *,
+        n_jobs: int | None = None,
+        client=None,
+    ):
+        """Standard errors and intervals of the mixture's parameters, by the bootstrap.
+
+        The run's own (:attr:`bootstrap`, from ``uncertainty=True``) when the arguments
+        are those it was made with (None: the run's); else ``resamples`` refits (default
+        199) of the model on resamples of the projection, from the run's ``seed``. The
+        refits start from the converged model: a run without ``converge`` is first run
+        to convergence from its fitted parameters, and the errors belong to that fit
+        (``Bootstrap.estimate``, which is then not :attr:`gmm`).
+
+        Returns
+        -------
+        Bootstrap
+            ``.standard_errors()`` and ``.intervals(level)`` give the numbers.
+        """
+        from ..mixture.bootstrap import RESAMPLES, bootstrap, bootstrap_seed
+
+        own = self.bootstrap
+        if own is not None and (resamples, kind, seed) in (
+            (None, None, None),
+            (own.requested, own.kind, own.seed),
+        ):
+            return own
+        if self.Z is None:
+            raise ValueError(
+                "the projection stayed on the Dask cluster; run with plots or "
+                "uncertainty=True to bring it back"
+            )
+        run_seed = self.config.get("seed")
+        return bootstrap(
+            self.gmm,
+            np.ascontiguousarray(self.Z),
+            resamples=RESAMPLES if resamples is None else resamples,
+            kind=kind or "nonparametric",
+            seed=bootstrap_seed(run_seed if seed is None else seed),
+            converge=self.convergence is None,
+            n_jobs=n_jobs,
+            client=client,
+        )
 
     def report(self) -> str:
         """The terminal report of the run."""
@@ -116,6 +170,18 @@ class Result:
         """Each cluster as an image (its mean mapped back by PCA; with UMAP, which has no
         inverse, the average of its rows), or None for non-image data."""
         return _figure("cluster_means", self)
+
+    def plot_uncertainty(self):
+        """Each row coloured by its classification uncertainty, 1 - its largest cluster
+        probability (from every component of the projection), the unsure on top, or None
+        with fewer than 2 components (a matplotlib Figure)."""
+        return _figure("uncertainty", self)
+
+    def plot_density(self):
+        """The mixture's density (with more than 2 components, its marginal on the first
+        two) over the rows, its contours enclosing 25% to 99% of the mass, or None with
+        fewer than 2 components (a matplotlib Figure)."""
+        return _figure("density", self)
 
 
 def _figure(name: str, result: Result):

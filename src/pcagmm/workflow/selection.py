@@ -55,9 +55,31 @@ class SelectConfig:
     components: tuple[int, ...] = (2,)
     criterion: str = "bic"
     init_params: str = "kmeans"
+    lrt: bool = False
+    lrt_bootstrap: int = 99
+    lrt_level: float = 0.05
 
     def __post_init__(self):
         set_ = functools.partial(object.__setattr__, self)
+        resamples = _whole(self.lrt_bootstrap)
+        if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 1:
+            raise ParameterError(
+                f"{{lrt_bootstrap}} must be a whole number of replicates >= 1, got "
+                f"{literal(repr(self.lrt_bootstrap))}",
+                "give e.g. {lrt_bootstrap=99}",
+            )
+        set_("lrt_bootstrap", resamples)
+        try:
+            level = float(self.lrt_level)
+        except (TypeError, ValueError):
+            level = float("nan")
+        if not 0 < level < 1:
+            raise ParameterError(
+                f"{{lrt_level}} must lie strictly between 0 and 1, got "
+                f"{literal(repr(self.lrt_level))}",
+                "give e.g. {lrt_level=0.05}",
+            )
+        set_("lrt_level", level)
         set_("clusters", counts("clusters", self.clusters))
         set_("components", counts("components", self.components))
         set_("covariance_types", names("covariance_types", self.covariance_types))
@@ -107,6 +129,11 @@ class SelectConfig:
             "covariance_types": list(self.covariance_types),
             "criterion": self.criterion,
             "init_params": self.init_params,
+            **(
+                {"lrt_bootstrap": self.lrt_bootstrap, "lrt_level": self.lrt_level}
+                if self.lrt
+                else {}
+            ),
         }
 
     @property
@@ -122,6 +149,14 @@ class SelectConfig:
             Path("runs")
             / f"{name}-select-{self.run.reducer}{sizes}-k{ks}-{self.criterion}-seed{self.run.seed}"
         )
+
+
+def _whole(value):
+    """A whole number written as text (the command line's ``--lrt-bootstrap 99``) as an
+    int; anything else as it is (for the check to refuse)."""
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return value
 
 
 def counts(name: str, value) -> tuple[int, ...]:
@@ -209,12 +244,17 @@ class Selection:
         projection size.
     run : Result
         The chosen model's run (figures, table, metrics, model file).
+    lrt : LikelihoodRatioTest or None
+        With ``lrt=True``: the sequential bootstrap likelihood-ratio test of K against
+        K + 1 for the chosen covariance type
+        (:func:`pcagmm.mixture.lrt.likelihood_ratio_test`).
     timings : dict
     out, files
     """
 
-    def __init__(self, config, criterion, results, chosen, run, timings):
+    def __init__(self, config, criterion, results, chosen, run, timings, lrt=None):
         self.config = config
+        self.lrt = lrt
         self.criterion = criterion
         self.results = results
         self.chosen = chosen
@@ -317,16 +357,23 @@ def _select_claimed(config: SelectConfig, progress: Progress | None) -> Selectio
                 data, cells, params, client=client, progress=lambda done, total: task.advance(1)
             )
         results = [{"components": cell.data, **row} for cell, row in zip(cells, rows, strict=True)]
+        by_size = {
+            D: [i for i, cell in enumerate(cells) if cell.data == D] for D in config.components
+        }
+        for indices in by_size.values():
+            best = best_index([results[i] for i in indices], config.criterion)
+            for i in indices:
+                results[i]["best"] = best is not None and i == indices[best]
+        chosen_size = config.components[0]
+        chosen = next((i for i in by_size[chosen_size] if results[i]["best"]), None)
+        if chosen is None:
+            raise _all_failed(results, by_size[chosen_size], chosen_size)
+        lrt = None
+        if config.lrt:
+            lrt = _likelihood_ratio_test(
+                config, cells, models, cells[chosen], data[chosen_size], client, timer
+            )
         computed_on = stages.where(client)
-    by_size = {D: [i for i, cell in enumerate(cells) if cell.data == D] for D in config.components}
-    for indices in by_size.values():
-        best = best_index([results[i] for i in indices], config.criterion)
-        for i in indices:
-            results[i]["best"] = best is not None and i == indices[best]
-    chosen_size = config.components[0]
-    chosen = next((i for i in by_size[chosen_size] if results[i]["best"]), None)
-    if chosen is None:
-        raise _all_failed(results, by_size[chosen_size], chosen_size)
     gmm = models[chosen]
     Z_chosen = data[chosen_size]
     clusters = gmm.predict(Z_chosen)
@@ -343,7 +390,7 @@ def _select_claimed(config: SelectConfig, progress: Progress | None) -> Selectio
         computed_on,
     )
     selection = Selection(
-        config.record, config.criterion, results, chosen, run_result, timer.timings
+        config.record, config.criterion, results, chosen, run_result, timer.timings, lrt
     )
     if hashing is not None:
         hashing.join()
@@ -352,6 +399,43 @@ def _select_claimed(config: SelectConfig, progress: Progress | None) -> Selectio
         artifacts.write_analysis_folder(run_result, config.target, run, timer, own_files)
         selection.out, selection.files = run_result.out, run_result.files
     return selection
+
+
+def _likelihood_ratio_test(config, cells, models, chosen, Z, client, timer):
+    """The bootstrap LRT over the sweep's K for the chosen covariance type and size."""
+    from ..mixture.lrt import likelihood_ratio_test
+
+    fits = {
+        cell.n_components: model
+        for cell, model in zip(cells, models, strict=True)
+        if cell.covariance_type == chosen.covariance_type and cell.data == chosen.data
+    }
+    consecutive = {}
+    for K in range(min(fits), max(fits) + 1):  # from the smallest K up to the first gap
+        if fits.get(K) is None:
+            break
+        consecutive[K] = fits[K]
+    if len(consecutive) < 2:
+        raise ParameterError(
+            f"the likelihood-ratio test needs {chosen.covariance_type} fits for at least two "
+            f"consecutive numbers of clusters, from {min(fits)}",
+            "give a range of {clusters}, e.g. 1-10",
+        )
+    steps = len(consecutive) - 1
+    total = steps * config.lrt_bootstrap
+    with (
+        timer.stage("lrt", f"likelihood-ratio test: up to {steps} steps of {config.lrt_bootstrap}"),
+        timer.progress.task("replicates", total=total) as task,
+    ):
+        return likelihood_ratio_test(
+            Z,
+            consecutive,
+            resamples=config.lrt_bootstrap,
+            level=config.lrt_level,
+            seed=0 if config.run.seed is None else config.run.seed,
+            client=client,
+            progress=lambda done, total: task.advance(1),
+        )
 
 
 def _all_failed(results, indices, size) -> ParameterError:
@@ -370,6 +454,11 @@ def _write_selection_files(selection: Selection, run: RunConfig, build: Path) ->
     (build / "selection.csv").write_text(selection_csv(selection.results))
     (build / "selection.json").write_text(selection_json(selection))
     files = ["selection.csv", "selection.json"]
+    if selection.lrt is not None:
+        from ..report.selection import lrt_csv
+
+        (build / "lrt.csv").write_text(lrt_csv(selection.lrt))
+        files.append("lrt.csv")
     if run.plots:
         name = f"selection.{run.figure_format}"
         artifacts.save_figure(selection.plot_selection(), build / name)

@@ -282,6 +282,38 @@ def compare_convergence(early: Clustering, converged: Clustering) -> Convergence
     )
 
 
+def uncertainty(clustering: Clustering, config: RunConfig, *, client=None, timer=None):
+    """The bootstrap of the run's converged model (:func:`pcagmm.mixture.bootstrap.bootstrap`):
+    ``config.bootstrap`` refits on resamples of the projection, side by side on the
+    cores or as tasks on the Dask cluster of ``client``. Resample ``b`` is drawn from
+    the run's seed (a fresh one, recorded, when the run has none)."""
+    from ..mixture.bootstrap import bootstrap, bootstrap_seed
+
+    timer = timer or StageTimer()
+    resamples = config.bootstrap
+    with (
+        timer.stage("bootstrap", f"bootstrap: refitting on {resamples} resamples"),
+        timer.progress.task("refits", total=resamples) as task,
+    ):
+        study = bootstrap(
+            clustering.gmm,
+            np.ascontiguousarray(clustering.Z),
+            resamples=resamples,
+            kind=config.bootstrap_type,
+            seed=bootstrap_seed(config.seed),
+            converge=False,  # the run's model is the converged one (``converge`` is set)
+            client=client,
+            progress=lambda done, total: task.advance(1),
+        )
+    if study.kept < 2:
+        raise RunError(
+            f"{study.requested - study.kept} of the {study.requested} bootstrap refits "
+            f"collapsed ({study.collapsed[0].reason})",
+            "fit fewer {clusters}, or a larger {reg_covar}",
+        )
+    return study
+
+
 def evaluate(dataset, clusters, timer: StageTimer | None = None):
     """The clusters' :class:`~pcagmm.evaluate.Agreement` with the labels, or None without."""
     if dataset.y is None:

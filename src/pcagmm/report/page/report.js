@@ -11,6 +11,14 @@
   const HOVER_RADIUS = 8;   // CSS pixels
   const MEAN_RADIUS = 10;
   const SIGMAS = [1, 2, 3];
+  // matplotlib's magma_r at 17 evenly spaced points (the uncertainty figure's colours),
+  // interpolated linearly between them: within 4 of 255 of matplotlib's own
+  const UNCERTAINTY_RAMP = ["#fcfdbf", "#fde0a1", "#fec287", "#fea571", "#fb8761", "#f4695c", "#e55064",
+    "#cf4070", "#b5367a", "#9b2e7f", "#812581", "#681c81", "#4f127b", "#341069", "#1c1044", "#090720", "#000004"];
+  // the density contours' colours, the smallest share (25%) first: the figure's (viridis,
+  // the innermost darkest)
+  const CONTOUR_COLOURS = ["#440154", "#443a83", "#306a8e", "#20928c", "#3bbb75", "#9bd93c"];
+  const CONTOUR_CELL = 4;  // CSS pixels between the grid points the contours are traced on
   const meta = JSON.parse(document.getElementById("pcagmm-meta").textContent);
   const api = { meta, readyMs: null, errors: [] };
   window.pcagmmReport = api;
@@ -75,7 +83,7 @@
     axes: [], rows: null, labels: null, clusters: null, images: null, probabilities: null,
     colourBy: meta.classes ? "label" : "cluster", x: 0, y: 1,
     hidden: { label: new Set(), cluster: new Set() },
-    showEllipses: true, showMeans: true, view: null, pinned: null, hovered: null,
+    showEllipses: true, showMeans: true, showDensity: false, view: null, pinned: null, hovered: null,
     screenX: null, screenY: null, clusterShown: null,
   };
   api.state = state;
@@ -101,6 +109,7 @@
     return a.centre + a.scale * a.values[i];
   }
   function group(i) { return state.colourBy === "label" ? state.labels[i] : state.clusters[i]; }
+  function hex(colour) { return [1, 3, 5].map((i) => parseInt(colour.slice(i, i + 2), 16)); }
 
   // --------------------------------------------------------------- cluster probabilities
   // log N(z | mean, covariance) by a Cholesky factor, for the page's axes (all of them)
@@ -117,33 +126,174 @@
     }
     return L;
   }
-  function probabilities(i) {
-    if (state.probabilities) {
-      return Array.from({ length: K }, (_, k) => state.probabilities[i * K + k] / 255);
-    }
+  const zScratch = new Float64Array(meta.axes.length), uScratch = new Float64Array(meta.axes.length);
+  const logScratch = new Float64Array(K);
+  function componentLogs(i, logs) {  // log(weight_k) + log N(z_i | k), into logs
     const d = state.axes.length;
-    const z = Array.from({ length: d }, (_, j) => coordinate(j, i));
-    const logs = new Float64Array(K);
+    for (let j = 0; j < d; j++) zScratch[j] = coordinate(j, i);
     for (let k = 0; k < K; k++) {
       const L = factors[k];
       const mean = mixture.means[k];
       let quadratic = 0, logDet = 0;
-      const u = new Float64Array(d);
       for (let a = 0; a < d; a++) {  // solve L u = z - mean
-        let s = z[a] - mean[a];
-        for (let b = 0; b < a; b++) s -= L[a][b] * u[b];
-        u[a] = s / L[a][a];
-        quadratic += u[a] * u[a];
+        let s = zScratch[a] - mean[a];
+        for (let b = 0; b < a; b++) s -= L[a][b] * uScratch[b];
+        uScratch[a] = s / L[a][a];
+        quadratic += uScratch[a] * uScratch[a];
         logDet += Math.log(L[a][a]);
       }
       logs[k] = Math.log(mixture.weights[k]) - logDet - 0.5 * quadratic - 0.5 * d * Math.log(2 * Math.PI);
     }
-    const top = Math.max(...logs);
+    let top = -Infinity;
+    for (let k = 0; k < K; k++) if (logs[k] > top) top = logs[k];
+    return top;
+  }
+  function probabilities(i) {
+    if (state.probabilities) {
+      return Array.from({ length: K }, (_, k) => state.probabilities[i * K + k] / 255);
+    }
+    const top = componentLogs(i, logScratch);
     let total = 0;
-    const p = Array.from(logs, (v) => { const e = Math.exp(v - top); total += e; return e; });
+    const p = Array.from(logScratch, (v) => { const e = Math.exp(v - top); total += e; return e; });
     return p.map((v) => v / total);
   }
+  function largestProbability(i) {  // max_k of probabilities(i), without the array
+    if (state.probabilities) {
+      let top = 0;
+      for (let k = 0; k < K; k++) top = Math.max(top, state.probabilities[i * K + k]);
+      return top / 255;
+    }
+    const top = componentLogs(i, logScratch);
+    let total = 0;
+    for (let k = 0; k < K; k++) total += Math.exp(logScratch[k] - top);
+    return 1 / total;  // the largest term is exp(0)
+  }
   api.probabilities = probabilities;
+
+  // ---------------------------------------------------------------- classification uncertainty
+  // 1 - the largest cluster probability of each row (from every component of the
+  // projection, as the uncertainty figure), and the rows in order of increasing uncertainty
+  const largestUncertainty = 1 - 1 / K;
+  const ramp = UNCERTAINTY_RAMP.map(hex);
+  let uncertain = null;
+  function uncertainties() {
+    if (uncertain) return uncertain;
+    const values = new Float64Array(n);
+    for (let i = 0; i < n; i++) values[i] = 1 - largestProbability(i);
+    const order = Uint32Array.from(values.keys()).sort((a, b) => values[a] - values[b] || a - b);
+    let above = 0;
+    for (let i = 0; i < n; i++) if (values[i] > meta.uncertainty.unsure) above++;
+    uncertain = { values, order, share: n ? above / n : 0 };
+    return uncertain;
+  }
+  function uncertaintyColour(u) {  // [r, g, b] of the ramp at u / the largest uncertainty
+    const t = largestUncertainty > 0 ? Math.min(Math.max(u / largestUncertainty, 0), 1) : 0;
+    const f = t * (ramp.length - 1), lo = Math.min(Math.floor(f), ramp.length - 2), w = f - lo;
+    return [0, 1, 2].map((c) => Math.round(ramp[lo][c] + w * (ramp[lo + 1][c] - ramp[lo][c])));
+  }
+  api.uncertainties = () => Array.from(uncertainties().values);
+  api.uncertaintyShare = () => uncertainties().share;
+  api.uncertaintyColour = uncertaintyColour;
+
+  // ------------------------------------------------------------------- the density contours
+  // The mixture's marginal on two of the page's axes (its covariances' 2 x 2 blocks), its
+  // highest-density-region levels by mclust's rule (the 1 - p quantile of log f over
+  // draws from the mixture: meta.density.draws of them from a seeded generator, made once
+  // per pair of axes) and its contours at those levels, traced by marching squares.
+  function planeMixture(x, y) {
+    return Array.from({ length: K }, (_, k) => {
+      const c = mixture.covariances[k];
+      const l00 = Math.sqrt(c[x][x]), l10 = c[x][y] / l00;
+      const l11 = Math.sqrt(Math.max(c[y][y] - l10 * l10, 0));
+      return {
+        weight: mixture.weights[k], mx: mixture.means[k][x], my: mixture.means[k][y], l00, l10, l11,
+        constant: Math.log(mixture.weights[k]) - Math.log(l00 * l11) - Math.log(2 * Math.PI),
+      };
+    });
+  }
+  const scratch = new Float64Array(K);
+  function planeLogDensity(parts, px, py) {
+    let top = -Infinity;
+    for (let k = 0; k < K; k++) {
+      const p = parts[k];
+      const u1 = (px - p.mx) / p.l00, u2 = (py - p.my - p.l10 * u1) / p.l11;
+      const v = p.constant - 0.5 * (u1 * u1 + u2 * u2);
+      scratch[k] = v;
+      if (v > top) top = v;
+    }
+    if (top === -Infinity) return top;
+    let total = 0;
+    for (let k = 0; k < K; k++) total += Math.exp(scratch[k] - top);
+    return top + Math.log(total);
+  }
+  function generator(seed) {  // mulberry32: uniform in [0, 1)
+    let a = seed >>> 0;
+    return () => {
+      a = (a + 0x6D2B79F5) >>> 0;
+      let t = Math.imul(a ^ (a >>> 15), a | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  function quantile(sorted, q) {  // numpy's default ("linear")
+    const h = (sorted.length - 1) * q, lo = Math.floor(h), hi = Math.min(lo + 1, sorted.length - 1);
+    return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+  }
+  const levelsOf = new Map();
+  function hdrLevels(x, y) {
+    const key = x + "," + y;
+    if (levelsOf.has(key)) return levelsOf.get(key);
+    const parts = planeMixture(x, y);
+    const random = generator(meta.density.seed);
+    const total = parts.reduce((s, p) => s + p.weight, 0);
+    const draws = meta.density.draws, values = new Float64Array(draws);
+    for (let i = 0; i < draws; i++) {
+      let r = random() * total, k = 0;
+      while (k < K - 1 && r >= parts[k].weight) { r -= parts[k].weight; k++; }
+      const radius = Math.sqrt(-2 * Math.log(1 - random())), angle = 2 * Math.PI * random();
+      const n1 = radius * Math.cos(angle), n2 = radius * Math.sin(angle);  // Box-Muller
+      const p = parts[k];
+      values[i] = planeLogDensity(parts, p.mx + p.l00 * n1, p.my + p.l10 * n1 + p.l11 * n2);
+    }
+    values.sort();
+    const levels = meta.density.shares.map((share) => quantile(values, 1 - share));
+    levelsOf.set(key, levels);
+    return levels;
+  }
+  api.hdrLevels = hdrLevels;
+  api.planeLogDensity = (x, y, points) => { const parts = planeMixture(x, y); return points.map(([a, b]) => planeLogDensity(parts, a, b)); };
+  // marching squares: for each case of the corners above the level (bit 0 bottom-left,
+  // 1 bottom-right, 2 top-right, 3 top-left), the edges each segment joins (0 bottom,
+  // 1 right, 2 top, 3 left); the saddles 5 and 10 are split by the cell's centre
+  const CASES = [[], [[3, 0]], [[0, 1]], [[3, 1]], [[1, 2]], null, [[0, 2]], [[3, 2]],
+    [[3, 2]], [[0, 2]], null, [[1, 2]], [[3, 1]], [[0, 1]], [[3, 0]], []];
+  const CORNER_I = [0, 1, 1, 0], CORNER_J = [0, 0, 1, 1], EDGE_FROM = [0, 1, 2, 3], EDGE_TO = [1, 2, 3, 0];
+  function contourSegments(grid, level) {  // [x0, y0, x1, y1] in data coordinates
+    const { xs, ys, values, nx, ny } = grid, segments = [], v = new Float64Array(4);
+    const end = (edge, i, j) => {
+      const a = EDGE_FROM[edge], b = EDGE_TO[edge], t = (level - v[a]) / (v[b] - v[a]);
+      const xa = xs[i + CORNER_I[a]], ya = ys[j + CORNER_J[a]];
+      return [xa + t * (xs[i + CORNER_I[b]] - xa), ya + t * (ys[j + CORNER_J[b]] - ya)];
+    };
+    for (let j = 0; j < ny - 1; j++) {
+      for (let i = 0; i < nx - 1; i++) {
+        let index = 0, finite = true;
+        for (let c = 0; c < 4; c++) {
+          v[c] = values[(j + CORNER_J[c]) * nx + i + CORNER_I[c]];
+          if (!Number.isFinite(v[c])) finite = false;
+          if (v[c] > level) index |= 1 << c;
+        }
+        if (!finite || index === 0 || index === 15) continue;
+        let pairs = CASES[index];
+        if (pairs === null) {
+          const centreAbove = (v[0] + v[1] + v[2] + v[3]) / 4 > level;
+          pairs = (index === 5) === centreAbove ? [[0, 1], [2, 3]] : [[3, 0], [1, 2]];
+        }
+        for (const [e0, e1] of pairs) segments.push([...end(e0, i, j), ...end(e1, i, j)]);
+      }
+    }
+    return segments;
+  }
 
   // ------------------------------------------------------------------------------ view
   const plot = $("plot"), canvas = $("points"), overlay = $("overlay");
@@ -203,13 +353,30 @@
     const image = ctx.createImageData(W, H);
     const data = image.data;
     data.fill(255);
-    const palette = palettes[state.colourBy];
-    const hidden = state.hidden[state.colourBy];
     const dot = Math.max(2, Math.round(2 * ratio));
     const left = MARGIN.left * ratio, right = W - MARGIN.right * ratio;
     const top = MARGIN.top * ratio, bottom = H - MARGIN.bottom * ratio;
     state.screenX = new Float32Array(n);
     state.screenY = new Float32Array(n);
+    if (state.colourBy === "uncertainty") drawUncertainty(data, W, dot, left, right, top, bottom);
+    else drawGroups(data, W, dot, left, right, top, bottom);
+    ctx.putImageData(image, 0, 0);
+    ctx.save();
+    ctx.scale(ratio, ratio);
+    drawAxes(ctx);
+    ctx.beginPath();
+    ctx.rect(MARGIN.left, MARGIN.top, cssWidth - MARGIN.left - MARGIN.right, cssHeight - MARGIN.top - MARGIN.bottom);
+    ctx.clip();
+    api.contours = null;
+    if (state.showDensity && state.y !== null && state.y !== state.x) drawContours(ctx);
+    if (state.showEllipses && state.y !== null) drawEllipses(ctx);
+    if (state.showMeans && state.y !== null) drawMeans(ctx);
+    ctx.restore();
+    drawOverlay();
+  }
+  function drawGroups(data, W, dot, left, right, top, bottom) {
+    const palette = palettes[state.colourBy];
+    const hidden = state.hidden[state.colourBy];
     for (let i = 0; i < n; i++) {
       const g = group(i);
       const [sx, sy] = toScreen(coordinate(state.x, i), yValue(i));
@@ -227,17 +394,59 @@
         }
       }
     }
-    ctx.putImageData(image, 0, 0);
-    ctx.save();
-    ctx.scale(ratio, ratio);
-    drawAxes(ctx);
-    ctx.beginPath();
-    ctx.rect(MARGIN.left, MARGIN.top, cssWidth - MARGIN.left - MARGIN.right, cssHeight - MARGIN.top - MARGIN.bottom);
-    ctx.clip();
-    if (state.showEllipses && state.y !== null) drawEllipses(ctx);
-    if (state.showMeans && state.y !== null) drawMeans(ctx);
-    ctx.restore();
-    drawOverlay();
+  }
+  // opaque dots in order of increasing uncertainty (the unsure on top), those at least
+  // half as uncertain as a row can be twice as wide: mclust's uncertainty plot
+  function drawUncertainty(data, W, dot, left, right, top, bottom) {
+    const { values, order } = uncertainties();
+    for (const i of order) {
+      const u = values[i];
+      const size = largestUncertainty > 0 && u >= meta.uncertainty.large_from * largestUncertainty ? 2 * dot : dot;
+      const [sx, sy] = toScreen(coordinate(state.x, i), yValue(i));
+      const px = Math.round(sx * ratio - size / 2), py = Math.round(sy * ratio - size / 2);
+      const visible = px >= left && px + size <= right && py >= top && py + size <= bottom;
+      state.screenX[i] = visible ? sx : NaN;
+      state.screenY[i] = visible ? sy : NaN;
+      if (!visible) continue;
+      const c = uncertaintyColour(u);
+      for (let yy = py; yy < py + size; yy++) {
+        for (let xx = px, p = (yy * W + px) * 4; xx < px + size; xx++, p += 4) {
+          data[p] = c[0]; data[p + 1] = c[1]; data[p + 2] = c[2];
+        }
+      }
+    }
+  }
+  function drawContours(ctx) {
+    const x = state.x, y = state.y, v = state.view;
+    const levels = hdrLevels(x, y), parts = planeMixture(x, y);
+    const w = cssWidth - MARGIN.left - MARGIN.right, h = cssHeight - MARGIN.top - MARGIN.bottom;
+    const nx = Math.ceil(w / CONTOUR_CELL) + 1, ny = Math.ceil(h / CONTOUR_CELL) + 1;
+    const xs = Float64Array.from({ length: nx }, (_, i) => v.x0 + (i / (nx - 1)) * (v.x1 - v.x0));
+    const ys = Float64Array.from({ length: ny }, (_, j) => v.y0 + (j / (ny - 1)) * (v.y1 - v.y0));
+    const values = new Float64Array(nx * ny);
+    for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) values[j * nx + i] = planeLogDensity(parts, xs[i], ys[j]);
+    const grid = { xs, ys, values, nx, ny };
+    const colours = levels.map((_, l) => CONTOUR_COLOURS[l % CONTOUR_COLOURS.length]);
+    const drawn = { x, y, levels, shares: meta.density.shares, colours, segments: [] };
+    ctx.font = "11px system-ui, sans-serif"; ctx.textAlign = "center"; ctx.textBaseline = "middle";
+    levels.forEach((level, l) => {
+      const segments = contourSegments(grid, level);
+      drawn.segments.push(segments);
+      ctx.strokeStyle = colours[l]; ctx.lineWidth = 1.4;
+      ctx.beginPath();
+      let label = null;
+      for (const [x0, y0, x1, y1] of segments) {
+        const [a, b] = toScreen(x0, y0), [c, d] = toScreen(x1, y1);
+        ctx.moveTo(a, b); ctx.lineTo(c, d);
+        if (label === null || Math.min(b, d) < label[1]) label = [(a + c) / 2, (b + d) / 2];
+      }
+      ctx.stroke();
+      if (label === null) return;
+      const text = `${Math.round(100 * meta.density.shares[l])}%`;  // at the contour's top
+      ctx.lineWidth = 3; ctx.strokeStyle = "#fff"; ctx.strokeText(text, label[0], label[1]);
+      ctx.fillStyle = colours[l]; ctx.fillText(text, label[0], label[1]);
+    });
+    api.contours = drawn;
   }
 
   function ticks(lo, hi, count) {
@@ -369,6 +578,7 @@
     add("row", String(rowNumber(i)));
     if (meta.classes) add(meta.label_name, className(i));
     add("cluster", String(k) + (matched(k) !== null ? ` (matched to ${matched(k)})` : ""));
+    add("uncertainty", (1 - largestProbability(i)).toFixed(3));
     state.axes.forEach((_, j) => { if (j < 3) add(meta.axes[j].name, format(coordinate(j, i))); });
     const bars = $("row-probabilities");
     bars.replaceChildren();
@@ -450,6 +660,7 @@
   function legend() {
     const box = $("legend");
     box.replaceChildren();
+    if (state.colourBy === "uncertainty") { uncertaintyLegend(box); return; }
     const byLabel = state.colourBy === "label";
     const names = byLabel ? meta.classes : Array.from({ length: K }, (_, k) => `cluster ${k}`);
     const palette = byLabel ? labelColours : clusterColours;
@@ -468,10 +679,31 @@
       box.append(entry);
     });
   }
+  function uncertaintyLegend(box) {
+    const unsure = meta.uncertainty.unsure;
+    const scale = el("div", { className: "ramp" });
+    scale.style.background = `linear-gradient(to right, ${UNCERTAINTY_RAMP.map((c, i) => `${c} ${(100 * i / (UNCERTAINTY_RAMP.length - 1)).toFixed(2)}%`).join(", ")})`;
+    if (unsure < largestUncertainty) {
+      const mark = el("span", { className: "ramp-mark" });
+      mark.style.left = (100 * unsure / largestUncertainty).toFixed(2) + "%";
+      scale.append(mark);
+    }
+    const ends = el("div", { className: "ramp-ends" });
+    ends.append(el("span", null, "0"), el("span", null, format(largestUncertainty)));
+    const share = el("p", { id: "uncertainty-share" },
+      `${(100 * uncertainties().share).toFixed(1)}% of ${meta.rows_shown < meta.rows_total ? "the rows shown" : "rows"} have uncertainty above ${unsure}`);
+    const what = el("p", { className: "hint" },
+      "Uncertainty: 1 − the row's largest cluster probability (from all " + meta.components +
+      " components). The unsure are drawn larger, on top; the bar's mark is at " + unsure + ".");
+    const wrap = el("div", { className: "ramp-box" });
+    wrap.append(scale, ends, share, what);
+    box.append(wrap);
+  }
   function controls() {
     const colourBy = $("colour-by");
     if (meta.classes) colourBy.append(el("option", { value: "label" }, meta.label_name));
     colourBy.append(el("option", { value: "cluster" }, "cluster"));
+    colourBy.append(el("option", { value: "uncertainty" }, "uncertainty"));
     colourBy.value = state.colourBy;
     colourBy.addEventListener("change", () => { state.colourBy = colourBy.value; legend(); draw(); });
     if (meta.axes.length > 2) {
@@ -485,6 +717,7 @@
     }
     $("show-ellipses").addEventListener("change", (e) => { state.showEllipses = e.target.checked; draw(); });
     $("show-means").addEventListener("change", (e) => { state.showMeans = e.target.checked; draw(); });
+    $("show-density").addEventListener("change", (e) => { state.showDensity = e.target.checked; draw(); });
     $("reset-view").addEventListener("click", () => { resetView(); draw(); });
 
     let drag = null;
