@@ -203,3 +203,37 @@ def test_a_hovered_row_shows_its_uncertainty(page, plane_run):
     page.page.mouse.move(*positions[row])
     assert page.page.inner_text("#row-title") == f"Row {row}"
     assert f"uncertainty\t{u[row]:.3f}" in page.page.inner_text("#row-facts").splitlines()
+
+
+def test_the_tables_show_each_number_with_its_bootstrap_error(browser, tmp_path):
+    """A run with uncertainty: every cell of the page's two tables is the terminal's
+    ``value ± error`` (report/text.py's plus_minus of summary.json's numbers), and the
+    bootstrap is described above them."""
+    from pcagmm.report.text import plus_minus
+
+    X = blobs(seed=3, d=2, apart=1.0)
+    result = pcagmm.run(X, out=str(tmp_path / "run"), clusters=3, uncertainty=True,
+                        bootstrap=12, plots=False)  # fmt: skip
+    page = opened(browser, tmp_path / "run")
+    cells = page.evaluate(
+        "[...document.querySelectorAll('#tables table.data')].slice(0, 2).map((t) =>"
+        " [...t.querySelectorAll('tr')].slice(1).map((r) =>"
+        " [...r.querySelectorAll('td')].map((c) => c.textContent)))"
+    )
+    errors = result.bootstrap.standard_errors()
+    gmm = result.gmm
+    stds = np.sqrt(np.diagonal(gmm.covariances_, axis1=1, axis2=2))
+    for k in range(3):
+        assert cells[0][k] == [
+            str(k),
+            plus_minus(gmm.weights_[k], errors["weights"][k]),
+            *(plus_minus(gmm.means_[k, j], errors["means"][k, j]) for j in range(2)),
+        ]
+        assert cells[1][k] == [
+            str(k),
+            *(plus_minus(stds[k, j], errors["standard_deviations"][k, j]) for j in range(2)),
+        ]
+    note = page.page.inner_text("#bootstrap-note")
+    assert note.startswith("12 nonparametric resamples (seed 42)")
+    assert page.errors == []
+    page.close()

@@ -188,3 +188,21 @@ def test_lrt_with_one_number_of_clusters_is_refused(three_groups, tmp_path):
         "--lrt", "--out", tmp_path / "o",
     )  # fmt: skip
     one_line_error(result, "at least two consecutive numbers of clusters", "--clusters")
+
+
+def test_a_negative_statistic_is_marked_as_a_local_optimum():
+    """K + 1 components fitted below K (EM stopped in a worse optimum): the step is
+    marked, since it says nothing about K."""
+    from pcagmm.mixture.lrt import LikelihoodRatioTest, Step
+    from pcagmm.report.selection import lrt_lines
+
+    steps = [
+        Step(1, 500.0, np.zeros(9), 0.1, 0, 1.0),
+        Step(2, -12.5, np.zeros(9), 1.0, 0, 1.0),
+    ]
+    test = LikelihoodRatioTest("full", 0.05, 9, 0, steps, supported=1, stopped=True)
+    lines = lrt_lines(test)
+    assert lines[4].endswith(
+        "<- the 3-component fit is below the 2-component one: a local optimum (try more --n-init)"
+    )
+    assert not lines[3].endswith(")")

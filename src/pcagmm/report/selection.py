@@ -90,6 +90,7 @@ LRT_COLUMNS = ("n_components", "against", "statistic", "p_value", "redrawn", "ti
 def lrt_lines(test) -> list[str]:
     """The likelihood-ratio test in the terminal: one line per step, then its conclusion."""
     rows = [["K vs K+1", "LRTS", "bootstrap p-value", "redrawn", "seconds"]]
+    marks = []
     for step in test.steps:
         rows.append(
             [
@@ -99,6 +100,14 @@ def lrt_lines(test) -> list[str]:
                 str(step.redrawn),
                 f"{step.time:.1f}",
             ]
+        )
+        # K + 1 components can always do at least as well as K: a fit below is a
+        # local optimum, and the step says nothing about K
+        marks.append(
+            f"<- the {step.n_components + 1}-component fit is below the "
+            f"{step.n_components}-component one: a local optimum (try more --n-init)"
+            if step.statistic < 0
+            else ""
         )
     last = test.steps[-1]
     if test.stopped:
@@ -116,9 +125,15 @@ def lrt_lines(test) -> list[str]:
         f"LRT       sequential bootstrap likelihood-ratio test ({test.covariance_type}, "
         f"{test.resamples} replicates a step, each model first run to convergence; "
         "mclust's mclustBootstrapLRT)",
-        *table_lines(rows, right=True, underline=True),
+        *_marked(table_lines(rows, right=True, underline=True), marks),
         f"Supported {verdict}",
     ]
+
+
+def _marked(lines: list[str], marks: list[str]) -> list[str]:
+    """A table's lines (header and underline first) with a note after each body line."""
+    header, body = lines[:2], lines[2:]
+    return [*header, *(f"{line}  {mark}".rstrip() for line, mark in zip(body, marks, strict=True))]
 
 
 def lrt_csv(test) -> str:

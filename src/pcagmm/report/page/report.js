@@ -795,17 +795,36 @@
     $("tables").append(box);
     return box;
   }
+  // value ± error, both to the decimals that show the error to two significant digits (at
+  // most four): report/text.py's plus_minus
+  function plusMinus(value, error) {
+    if (!(Number.isFinite(error) && error > 0)) return `${value.toFixed(4)} ± ${error.toFixed(4)}`;
+    const decimals = Math.min(4, Math.max(0, 1 - Math.floor(Math.log10(error))));
+    return `${value.toFixed(decimals)} ± ${error.toFixed(decimals)}`;
+  }
   function tables() {
     const s = meta.summary, m = s.mixture;
     const names = meta.axes.length < meta.components
       ? [...meta.axes.map((a) => a.name), "…"] : meta.axes.map((a) => a.name);
     // the terminal's column names: "PC1 (9.70%)" -> "PC1", "UMAP 1" -> "UMAP1"
     const short = names.map((name) => name.replace(/ \(.*\)$/, "").replace(/ /g, ""));
-    const clusterRows = m.weights.map((w, k) => [k, w.toFixed(4), ...m.means[k].slice(0, meta.axes.length).map((v) => v.toFixed(4))]);
+    // with a bootstrap (run --uncertainty) each number ± its standard error, as the terminal
+    const u = s.uncertainty ? s.uncertainty.parameters : null;
+    const cell = (value, error) => (error === undefined ? value.toFixed(4) : plusMinus(value, error));
+    const errorOf = (name, k, j) => (u ? (j === undefined ? u[name].standard_error[k] : u[name].standard_error[k][j]) : undefined);
+    const clusterRows = m.weights.map((w, k) => [k, cell(w, errorOf("weights", k)),
+      ...m.means[k].slice(0, meta.axes.length).map((v, j) => cell(v, errorOf("means", k, j)))]);
+    if (s.uncertainty) {
+      const b = s.uncertainty;
+      const collapsed = b.collapsed.length ? `; ${b.collapsed.length} collapsed and left out` : "";
+      section("Bootstrap", el("p", { id: "bootstrap-note" },
+        `${b.resamples} ${b.kind} resamples (seed ${b.seed}), refitted from the converged model: each number ± its standard error${collapsed}. The ${Math.round(b.level * 100)}% percentile intervals are in clusters.csv and summary.json.`));
+    }
     section("Means of the clusters (click a row to list its rows)",
       table(["cluster", "weight", ...short.slice(0, meta.axes.length)], clusterRows, (k) => showCluster(k)));
     section("Standard deviations of the clusters",
-      table(["cluster", ...short.slice(0, meta.axes.length)], m.standard_deviations.map((row, k) => [k, ...row.slice(0, meta.axes.length).map((v) => v.toFixed(4))])));
+      table(["cluster", ...short.slice(0, meta.axes.length)], m.standard_deviations.map((row, k) => [k,
+        ...row.slice(0, meta.axes.length).map((v, j) => cell(v, errorOf("standard_deviations", k, j)))])));
     if (s.metrics) {
       const a = s.metrics;
       section("Agreement with the true labels",
