@@ -24,9 +24,8 @@ from matplotlib import colormaps
 from matplotlib.colors import to_hex
 from test_report_browser import expected_positions, isolated_rows
 from test_uncertainty_plots import (
-    SIGMAS,
+    assert_levels_enclose_their_shares,
     blobs,
-    fresh_sample,
     marginal,
     scipy_log_density,
     scipy_uncertainty,
@@ -45,14 +44,6 @@ CONTOUR_TOLERANCE = 0.02
 RAMP_TOLERANCE = 5
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
 def blob_run(folder, d):
     X = blobs(seed=2, d=d, apart=0.6)  # closer: rows above 0.5 in the plane too
     return pcagmm.run(X, out=str(folder / "run"), components=d, clusters=3, plots=False)
@@ -68,6 +59,14 @@ def plane_run(tmp_path_factory):
 def space_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("uncertainty-page-3d")
     return blob_run(folder, 3), folder / "run"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
 
 
 def opened(browser, folder):
@@ -150,12 +149,7 @@ def check_contours(page, result, axes):
     assert shares.tolist() == list(mixture_plots.HDR_SHARES)
     levels = np.asarray(drawn["levels"])
     weights, means, covariances = marginal(result.gmm, axes)
-    M = 200_000
-    fresh = fresh_sample(weights, means, covariances, M, seed=31_415)
-    density = scipy_log_density(fresh, weights, means, covariances)
-    enclosed = np.array([np.mean(density >= level) for level in levels])
-    error = np.sqrt(shares * (1 - shares) * (1 / mixture_plots.HDR_DRAWS + 1 / M))
-    assert np.all(np.abs(enclosed - shares) < SIGMAS * error), (enclosed - shares) / error
+    assert_levels_enclose_their_shares(levels, shares, weights, means, covariances, seed=31_415)
     # the same rule as the figure's levels (Python's draws): near them
     python = mixture_plots.hdr_levels(weights, means, covariances)
     np.testing.assert_allclose(levels, python, atol=0.05)

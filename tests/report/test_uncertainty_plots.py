@@ -195,11 +195,17 @@ def test_each_level_encloses_its_share_of_a_fresh_sample(covariance_type):
     own estimate from N draws and the fresh sample of M each add p (1 - p) / N (or M) to
     the variance."""
     gmm = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(blobs(d=3))
-    weights, means, covariances = marginal(gmm)
     shares = np.asarray(mixture_plots.HDR_SHARES)
     levels = mixture_plots.hdr_levels(*mixture_plots.plane_mixture(gmm), shares)
+    assert_levels_enclose_their_shares(levels, shares, *marginal(gmm), seed=20_271)
+
+
+def assert_levels_enclose_their_shares(levels, shares, weights, means, covariances, seed):
+    """The share of a fresh sample of 200,000 rows from the mixture (``seed``, scipy's
+    sampler) whose density is above each level is its share, within SIGMAS binomial
+    standard errors of the level's draws and of the sample."""
     M = 200_000
-    fresh = fresh_sample(weights, means, covariances, M, seed=20_271)
+    fresh = fresh_sample(weights, means, covariances, M, seed=seed)
     density = scipy_log_density(fresh, weights, means, covariances)
     enclosed = np.array([np.mean(density >= level) for level in levels])
     error = np.sqrt(shares * (1 - shares) * (1 / mixture_plots.HDR_DRAWS + 1 / M))
