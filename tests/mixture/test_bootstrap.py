@@ -58,10 +58,12 @@ def sample():
 
 @pytest.mark.parametrize("kind", ["nonparametric", "weighted"])
 def test_the_same_resamples_give_the_same_numbers_as_a_direct_loop_of_refits(sample, kind):
-    """Each refit equals scikit-learn-style GaussianMixture fitted by hand on the same
-    weights from the same start, to 1e-9 relative (the bootstrap drops the rows drawn
-    0 times, so its sums add the same terms in another grouping: rounding only, on a
-    well-conditioned problem)."""
+    """Each refit equals a GaussianMixture fitted by hand on the same weights from the
+    same start, to 1e-7 absolute (the data's scale is 1 to 6). Both stop on a relative
+    change of the log-likelihood of 1e-12; the bootstrap drops the rows drawn 0 times, so
+    its sums add the same terms in another grouping, and that (or another BLAS kernel)
+    can stop it a pass earlier or later, which moved a mean by 1.2e-9 under OpenBLAS's
+    Nehalem kernel (1e-15 here). Another resample moves them by about 0.05."""
     X, gmm = sample
     study = bootstrap(gmm, X, resamples=6, kind=kind, seed=3, converge=False, n_jobs=2)
     assert study.kept == 6 and not study.collapsed
@@ -76,9 +78,7 @@ def test_the_same_resamples_give_the_same_numbers_as_a_direct_loop_of_refits(sam
         ).fit(X, sample_weight=weights)
         expected = fitted_parameters(by_hand)
         for name in ("weights", "means", "covariances"):
-            np.testing.assert_allclose(
-                study.values(name)[index], expected[name], rtol=1e-9, atol=1e-12
-            )
+            np.testing.assert_allclose(study.values(name)[index], expected[name], atol=1e-7)
 
 
 def test_errors_and_intervals_are_the_spread_of_the_refits(sample):
