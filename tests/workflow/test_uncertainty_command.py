@@ -206,3 +206,23 @@ def test_a_negative_statistic_is_marked_as_a_local_optimum():
         "<- the 3-component fit is below the 2-component one: a local optimum (try more --n-init)"
     )
     assert not lines[3].endswith(")")
+
+
+def test_a_bootstrap_whose_refits_collapse_is_a_one_line_error(tmp_path):
+    """A component of one far row: every resample gives it the weight of the times that
+    row was drawn, and it needs 3 (d + 1); with too few refits left the run stops,
+    naming what collapsed and what to change, and writes nothing."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, size=(200, 2)), [[1000.0, 1000.0]]])
+    np.save(tmp_path / "outlier.npy", X)
+    result = cli(
+        "run", "--data", tmp_path / "outlier.npy", "--clusters", "2", "--uncertainty",
+        "--bootstrap", "4", "--out", tmp_path / "out",
+    )  # fmt: skip
+    one_line_error(
+        result,
+        "3 of the 4 bootstrap refits collapsed (component 1 kept a weight of 1, less than "
+        "the 3 rows (d + 1) a covariance needs), too few left for an error",
+        "fit fewer --clusters, or a larger --reg-covar",
+    )
+    assert not (tmp_path / "out").exists()

@@ -253,7 +253,10 @@ def refit_resample(X, start, kind: str, seed: int, resample: int, threads: int |
     thin = gmm.weights_ * weights.sum()
     if thin.min() < d + 1:
         k = int(np.argmin(thin))
-        row["error"] = f"component {k} kept the weight of {thin[k]:.3g} rows (fewer than d + 1)"
+        row["error"] = (
+            f"component {k} kept a weight of {thin[k]:.3g}, less than the {d + 1} rows "
+            "(d + 1) a covariance needs"
+        )
         return row
     row.update(fitted_parameters(gmm), n_iter=fit["n_iter"], converged=fit["converged"])
     return row

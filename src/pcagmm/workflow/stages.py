@@ -306,9 +306,11 @@ def uncertainty(clustering: Clustering, config: RunConfig, *, client=None, timer
             progress=lambda done, total: task.advance(1),
         )
     if study.kept < 2:
-        raise RunError(
-            f"{study.requested - study.kept} of the {study.requested} bootstrap refits "
-            f"collapsed ({study.collapsed[0].reason})",
+        raise ParameterError(
+            literal(
+                f"{study.requested - study.kept} of the {study.requested} bootstrap refits "
+                f"collapsed ({study.collapsed[0].reason}), too few left for an error"
+            ),
             "fit fewer {clusters}, or a larger {reg_covar}",
         )
     return study
