@@ -32,7 +32,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .refit import REFIT, fit_one, started_from
+from .refit import FIT_FAILURES, REFIT, failure_reason, fit_one, started_from
 from .side_by_side import Task, fit_side_by_side
 
 #: the kinds of resample (mclust's names: "bs" and "wlbs")
@@ -247,8 +247,8 @@ def refit_resample(X, start, kind: str, seed: int, resample: int, threads: int |
         X, weights = X[drawn], weights[drawn]
     try:
         gmm, fit = fit_one(X, clone(start), sample_weight=weights, threads=threads)
-    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
-        row["error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except FIT_FAILURES as exc:
+        row["error"] = failure_reason(exc)
         return row
     thin = gmm.weights_ * weights.sum()
     if thin.min() < d + 1:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from .bootstrap import check_level, check_resamples
-from .refit import fit_one, started_from
+from .refit import FIT_FAILURES, fit_one, started_from
 from .side_by_side import Task, fit_side_by_side
 
 #: replicates by default (mclust's mclustBootstrapLRT takes 999)
@@ -137,37 +137,25 @@ def replicate(starts, n: int, seed: int, step: int, number: int, threads: int | 
     """One replicate: draw ``n`` rows from the null model, refit both models on them;
     ``(statistic, redrawn)`` (NaN after :data:`ATTEMPTS` failed draws).
 
-    ``starts`` is ``(null, alternative)``: the fitted models, whose copies
-    (:func:`~pcagmm.mixture.refit.started_from`, with the refit rule set on them)
-    start from their parameters.
+    ``starts`` is ``(null, null_start, alternative_start)``: the fitted null model (drawn
+    from), and the unfitted copies of both models that start from their parameters
+    (:func:`~pcagmm.mixture.refit.started_from`, with the refit rule set on them).
     """
     from sklearn.base import clone
 
-    null, alternative = starts
+    null, null_start, alternative_start = starts
     for attempt in range(ATTEMPTS):
         rng = np.random.default_rng([int(seed), int(step), int(number), attempt])
         X = draw(null, n, rng)
         try:
-            gmm0, _ = fit_one(X, clone(null.start), threads=threads)
-            gmm1, _ = fit_one(X, clone(alternative.start), threads=threads)
+            gmm0, _ = fit_one(X, clone(null_start), threads=threads)
+            gmm1, _ = fit_one(X, clone(alternative_start), threads=threads)
             statistic = 2.0 * (log_likelihood(gmm1, X) - log_likelihood(gmm0, X))
-        except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+        except FIT_FAILURES:
             continue
         if np.isfinite(statistic):
             return statistic, attempt
     return float("nan"), ATTEMPTS
-
-
-@dataclasses.dataclass
-class _Fitted:
-    """A fitted model (its weights, means and covariances, to draw from) and the
-    unfitted copy that starts from it."""
-
-    weights_: np.ndarray
-    means_: np.ndarray
-    covariances_: np.ndarray
-    covariance_type: str
-    start: object
 
 
 def likelihood_ratio_test(
@@ -239,16 +227,7 @@ def likelihood_ratio_test(
     n = X.shape[0]
     if converge:
         fits = {K: fit_one(X, started_from(fits[K], **rule), threads=None)[0] for K in counts}
-    prepared = {
-        K: _Fitted(
-            np.asarray(fits[K].weights_),
-            np.asarray(fits[K].means_),
-            np.asarray(fits[K].covariances_),
-            fits[K].covariance_type,
-            started_from(fits[K], **rule),
-        )
-        for K in counts
-    }
+    starts = {K: started_from(fits[K], **rule) for K in counts}
     logs = {K: log_likelihood(fits[K], X) for K in counts}
     total = resamples * (len(counts) - 1)
     done = 0
@@ -259,7 +238,7 @@ def likelihood_ratio_test(
         tasks = [Task(K, replicate, (n, int(seed), K, b)) for b in range(resamples)]
         statistics = np.full(resamples, np.nan)
         redrawn = 0
-        data = {K: (prepared[K], prepared[K + 1])}
+        data = {K: (fits[K], starts[K], starts[K + 1])}
         for index, (statistic, attempts) in fit_side_by_side(
             data, tasks, n_jobs=n_jobs, client=client
         ):

@@ -28,6 +28,17 @@ from .side_by_side import Task, fit_side_by_side
 REFIT = dict(CONVERGED)
 
 
+#: what a fit raises when its rows cannot be fitted from its start (a covariance that
+#: is singular, a log-likelihood that is not finite): a study records it and goes on
+FIT_FAILURES = (ValueError, ArithmeticError, np.linalg.LinAlgError)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why a fit failed, in one line: its error's first line (its type's name when the
+    error has no message)."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def started_from(gmm, **settings):
     """An unfitted :class:`~pcagmm.mixture.GaussianMixture` with ``gmm``'s options that
     starts from ``gmm``'s fitted weights, means and precisions (one start: no k-means,
@@ -101,4 +112,4 @@ def fit_all(
     return results  # type: ignore[return-value]
 
 
-__all__ = ["REFIT", "fit_all", "fit_one", "started_from"]
+__all__ = ["FIT_FAILURES", "REFIT", "failure_reason", "fit_all", "fit_one", "started_from"]

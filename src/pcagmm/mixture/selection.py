@@ -40,6 +40,7 @@ from .em_pass import EMPass
 from .gaussian_mixture import INNER, GaussianMixture, _check_int
 from .initialization import SharedStarts, sharing_starts
 from .kernels import Model
+from .refit import FIT_FAILURES, failure_reason
 from .side_by_side import Task, fit_side_by_side
 
 #: the columns of a row of ``results_``, in order
@@ -119,8 +120,8 @@ def fit_cell(X, cell: Cell, mixture_params: dict, threads: int | None = 1, start
             criteria = information_criteria(gmm, X)
         if not np.isfinite(criteria["log_likelihood"]):
             raise FloatingPointError("the log-likelihood is not finite")
-    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except FIT_FAILURES as exc:
+        reason = failure_reason(exc)
         nan = float("nan")
         failed = {
             **grid,

@@ -42,9 +42,7 @@ def selection_table(results: list[dict], criterion: str, chosen: int) -> list[st
             marks.append("<- best")
         else:
             marks.append("" if row["status"] == "ok" else row["error"])
-    lines = table_lines(rows, right=True, underline=True)
-    header, body = lines[:2], lines[2:]  # the header and its underline, then a line a model
-    return [*header, *(f"{line}  {mark}".rstrip() for line, mark in zip(body, marks, strict=True))]
+    return _marked(table_lines(rows, right=True, underline=True), marks)
 
 
 def selection_report(selection) -> str:

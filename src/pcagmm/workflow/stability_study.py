@@ -304,6 +304,7 @@ def stability_config(
 
 
 def _stability_claimed(config: StabilityConfig, n_jobs, progress) -> Stability:
+    from ..mixture.refit import FIT_FAILURES, failure_reason
     from ..mixture.stability import bootstrap_counts, fit_all
 
     run = config.run
@@ -333,10 +334,9 @@ def _stability_claimed(config: StabilityConfig, n_jobs, progress) -> Stability:
                     Z, mixtures, weights, n_jobs=n_jobs, client=client,
                     progress=lambda done, total: task.advance(1),
                 )  # fmt: skip
-            except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
-                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            except FIT_FAILURES as exc:
                 raise ParameterError(
-                    f"a fit of the study failed ({literal(reason)})",
+                    f"a fit of the study failed ({literal(failure_reason(exc))})",
                     "try a larger {reg_covar} or fewer {clusters}",
                 ) from None
         computed_on = stages.where(client)
