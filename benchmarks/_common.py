@@ -20,6 +20,19 @@ def mnist_X():
     return pcagmm.datasets.load("mnist", folder=folder).X
 
 
+def mnist_pca2(rows: int | None = None):
+    """MNIST projected by ``pcagmm.PCA(2)`` (fitted on all rows), its first ``rows``
+    rows (None: all), as a contiguous float64 array."""
+    import numpy as np
+
+    from pcagmm import PCA
+
+    Z = PCA(2).fit_transform(mnist_X())
+    if rows is not None:
+        Z = Z[:rows]
+    return np.ascontiguousarray(Z, dtype=np.float64)
+
+
 def median_time(function, repeats: int) -> tuple[float, object]:
     """Median wall time of ``repeats`` calls, and the last call's result."""
     times, result = [], None

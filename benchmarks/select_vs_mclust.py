@@ -63,7 +63,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import median_time, mnist_X
+from _common import median_time, mnist_pca2
 
 #: mclust's agglomeration subset (mclust.options("subset")), pcagmm's HIERARCHICAL_MAX_ROWS
 SUBSET_ROWS = 2000
@@ -287,15 +287,11 @@ def main() -> None:
     warnings.simplefilter("ignore")
     command = "python benchmarks/select_vs_mclust.py " + " ".join(sys.argv[1:])
 
-    from pcagmm import PCA
     from pcagmm.mixture.covariance import MCLUST_NAMES
     from pcagmm.mixture.hierarchical import subset_rows
     from pcagmm.mixture.selection import GaussianMixtureSelection
 
-    Z = PCA(2).fit_transform(mnist_X())
-    if args.rows is not None:
-        Z = Z[: args.rows]
-    Z = np.ascontiguousarray(Z, dtype=np.float64)
+    Z = mnist_pca2(args.rows)
     n = len(Z)
     counts = range(1, args.max_k + 1)
     n_cells = args.max_k * len(MCLUST_NAMES)

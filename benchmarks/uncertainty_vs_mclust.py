@@ -86,7 +86,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import mnist_X
+from _common import mnist_pca2
 
 #: mclust's agglomeration subset (mclust.options("subset")), pcagmm's HIERARCHICAL_MAX_ROWS
 SUBSET_ROWS = 2000
@@ -634,12 +634,7 @@ def main() -> None:
     warnings.simplefilter("ignore")
     command = "python benchmarks/uncertainty_vs_mclust.py " + " ".join(sys.argv[1:])
 
-    from pcagmm import PCA
-
-    Z = PCA(2).fit_transform(mnist_X())
-    if args.rows is not None:
-        Z = Z[: args.rows]
-    Z = np.ascontiguousarray(Z, dtype=np.float64)
+    Z = mnist_pca2(args.rows)
 
     if args.work is not None:
         Path(args.work).mkdir(parents=True, exist_ok=True)

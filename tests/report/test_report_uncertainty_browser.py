@@ -32,7 +32,7 @@ from test_uncertainty_plots import (
 )
 
 import pcagmm
-from browser import Page, launch
+from browser import Page
 from pcagmm.report import mixture_plots
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -59,14 +59,6 @@ def plane_run(tmp_path_factory):
 def space_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("uncertainty-page-3d")
     return blob_run(folder, 3), folder / "run"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 def opened(browser, folder):
