@@ -252,3 +252,10 @@ def test_each_nonparametric_refit_equals_mclusts_me_on_the_same_resample(tmp_pat
         np.testing.assert_allclose(study.weights[index], theirs["pro"], rtol=1e-6)
         np.testing.assert_allclose(study.means[index], theirs["mean"], rtol=1e-6)
         np.testing.assert_allclose(study.covariances[index], theirs["sigma"], rtol=1e-6)
+
+
+def test_an_unknown_parameter_is_refused_naming_the_choices(sample):
+    X, gmm = sample
+    study = bootstrap(gmm, X, resamples=2, seed=0, converge=False)
+    with pytest.raises(ValueError, match="unknown parameter 'variances'; choose one of weights,"):
+        study.values("variances")

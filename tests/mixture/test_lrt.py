@@ -123,3 +123,8 @@ def test_fits_that_are_not_consecutive_or_of_several_types_are_refused():
         likelihood_ratio_test(X, {1: fits[1], 2: fits[2]}, level=1.5)
     with pytest.raises(ValueError, match="resamples=0 is not a number of resamples"):
         likelihood_ratio_test(X, {1: fits[1], 2: fits[2]}, resamples=0)
+
+
+def test_no_fits_are_refused():
+    with pytest.raises(ValueError, match="fits is empty; give a fitted model for each K"):
+        likelihood_ratio_test(three_groups(30, 0), {})

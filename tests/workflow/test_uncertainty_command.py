@@ -226,3 +226,16 @@ def test_a_bootstrap_whose_refits_collapse_is_a_one_line_error(tmp_path):
         "fit fewer --clusters, or a larger --reg-covar",
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_uncertainty_without_the_projection_says_how_to_bring_it_back(three_groups, tmp_path):
+    """A Dask run without figures keeps the projection on the cluster (``Z`` None): the
+    bootstrap cannot refit, and says which options bring it back."""
+    pytest.importorskip("distributed")
+    result = pcagmm.run(
+        np.load(three_groups), clusters=3, dask="local", plots=False, report=False,
+        out=tmp_path / "run",
+    )  # fmt: skip
+    assert result.Z is None
+    with pytest.raises(ValueError, match="the projection stayed on the Dask cluster; run with"):
+        result.uncertainty(3)
