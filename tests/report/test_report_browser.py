@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import pcagmm
-from browser import Page
+from browser import Page, launch
 from page_reading import image_data
 from pcagmm.datasets import Dataset
 from pcagmm.report import html
@@ -22,6 +22,14 @@ from pcagmm.workflow.html_report import rebuild
 sync_api = pytest.importorskip("playwright.sync_api")
 
 HOVER_RADIUS = 8  # report.js
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ from test_uncertainty_plots import (
 )
 
 import pcagmm
-from browser import Page
+from browser import Page, launch
 from pcagmm.report import mixture_plots
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -42,6 +42,14 @@ sync_api = pytest.importorskip("playwright.sync_api")
 CONTOUR_TOLERANCE = 0.02
 #: the page's colours are matplotlib's at 17 points, interpolated (report.js)
 RAMP_TOLERANCE = 5
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
 
 
 def blob_run(folder, d):
