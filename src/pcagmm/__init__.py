@@ -12,6 +12,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 __all__ = [
     "PCA",
+    "BayesianGaussianMixture",
     "GaussianMixture",
     "GaussianMixtureSelection",
     "PcagmmError",
@@ -32,7 +33,7 @@ def __getattr__(name: str):
         from .decomposition import PCA
 
         return PCA
-    if name in ("GaussianMixture", "GaussianMixtureSelection"):
+    if name in ("BayesianGaussianMixture", "GaussianMixture", "GaussianMixtureSelection"):
         from . import mixture
 
         return getattr(mixture, name)

@@ -14,15 +14,17 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
-from pcagmm import PCA, GaussianMixture, run  # noqa: E402
+from pcagmm import PCA, BayesianGaussianMixture, GaussianMixture, run  # noqa: E402
 from pcagmm.distributed import as_dask_array, from_memmap  # noqa: E402
 from pcagmm.mixture import initialization  # noqa: E402
 
@@ -129,6 +131,29 @@ def test_mixture_on_dask_blocks_equals_in_memory(client, images, covariance_type
     lazy = ours.score_samples(Z_dask)  # a lazy Dask array, as the README says
     assert type(lazy).__module__.startswith("dask.array")
     np.testing.assert_allclose(lazy.compute(), reference.score_samples(Z), rtol=1e-9)
+
+
+@pytest.mark.parametrize("prior_type", ["dirichlet_process", "dirichlet_distribution"])
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_variational_mixture_on_dask_blocks_equals_in_memory(
+    client, images, covariance_type, prior_type
+):
+    # the priors' defaults (a pass for the rows' mean and covariance), every variational
+    # pass and the bound's entropy from the workers' sums
+    Z = PCA(3).fit_transform(images)
+    settings = {"covariance_type": covariance_type, "weight_concentration_prior_type": prior_type,
+                "random_state": 3, "max_iter": 30, "tol": 1e-6}  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = BayesianGaussianMixture(8, **settings).fit(da.from_array(Z, chunks=800))
+        reference = BayesianGaussianMixture(8, **settings).fit(Z)
+    assert ours.n_iter_ == reference.n_iter_
+    for name in ("weights_", "means_", "covariances_", "degrees_of_freedom_", "mean_precision_"):
+        assert relative(getattr(ours, name), getattr(reference, name)) < 1e-9, name
+    assert relative(ours.covariance_prior_, reference.covariance_prior_) < 1e-12
+    assert abs(ours.lower_bound_ - reference.lower_bound_) < 1e-9 * abs(reference.lower_bound_)
+    np.testing.assert_array_equal(ours.predict(da.from_array(Z, chunks=800)).compute(),
+                                  reference.predict(Z))  # fmt: skip
 
 
 def test_squarem_on_dask_blocks_and_a_memory_map_equals_in_memory(client, images, tmp_path):

@@ -154,6 +154,7 @@ def iterate(
     valid: Callable[[tuple], tuple | None] | None = None,
     bound: float = -np.inf,
     on_pass: Callable[[int, float], None] | None = None,
+    end_at_evaluated: bool | None = None,
 ) -> Trace:
     """Run EM from ``params`` until the stopping rule holds or ``max_iter`` passes.
 
@@ -172,6 +173,11 @@ def iterate(
         The log-likelihood before the first pass (a warm start's).
     on_pass : callable, optional
         Called as ``on_pass(passes, bound)`` after each pass.
+    end_at_evaluated : bool, optional
+        Plain EM only: end at the parameters whose bound was computed last (mclust's
+        ending) rather than one step beyond them. By default, for the rules of
+        :data:`ENDS_AT_LAST_EVALUATED`. A map whose pass reports the bound of the
+        parameters it returns (the variational mixture's) passes False.
 
     Returns
     -------
@@ -182,7 +188,11 @@ def iterate(
         ``me()`` returns it.
     """
     if acceleration is None:
-        return _plain(em_pass, params, stopping, tol, max_iter, weight, bound, on_pass)
+        if end_at_evaluated is None:
+            end_at_evaluated = stopping in ENDS_AT_LAST_EVALUATED
+        return _plain(
+            em_pass, params, stopping, tol, max_iter, weight, bound, on_pass, end_at_evaluated
+        )
     if acceleration == "squarem":
         if stopping == "aitken":
             raise ValueError(AITKEN_WITH_SQUAREM)
@@ -190,10 +200,11 @@ def iterate(
     raise ValueError(f"acceleration must be None or 'squarem', got {acceleration!r}")
 
 
-def _plain(em_pass, params, stopping, tol, max_iter, weight, bound, on_pass) -> Trace:
+def _plain(
+    em_pass, params, stopping, tol, max_iter, weight, bound, on_pass, ends_at_evaluated
+) -> Trace:
     # mclust's me() ends at the parameters whose log-likelihood it computed last (its
     # loop is M-step, E-step, test); scikit-learn's ends one M-step beyond them
-    ends_at_evaluated = stopping in ENDS_AT_LAST_EVALUATED
     bounds: list[float] = []
     history = [bound]
     for passes in range(1, max_iter + 1):

@@ -389,11 +389,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _weighted_log_prob(self, X):
         """Chunks of log(weight_k) + log N(x | k), as (start, array) pairs."""
         shift = self.means_.mean(axis=0)
-        model = Model.build(
-            self.covariance_type, self.weights_, self.means_ - shift, self.precisions_cholesky_
-        )
+        model = self._inference_model(shift)
         for start, chunk in iter_row_chunks(X, self._chunk_rows(X.shape[1]), shift):
             yield start, kernels.log_gaussian(chunk, model) + model.log_weights
+
+    def _inference_model(self, shift) -> Model:
+        """The fitted model an E-step evaluates, about ``shift``."""
+        return Model.build(
+            self.covariance_type, self.weights_, self.means_ - shift, self.precisions_cholesky_
+        )
 
     def _validated(self, X):
         """``(X, driver)`` for inference on a fitted model."""

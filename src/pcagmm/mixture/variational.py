@@ -24,8 +24,7 @@ the second term is the pass's log-likelihood and the first is ``sum_k [nk_k c_k 
 S_k) / 2]`` for the per-component constant ``c_k`` and the weighted scatter ``S_k`` of
 the rows about the component's mean (:func:`sum_of_weighted_log_probs`).
 
-Work in progress for issue 28: the estimator on top (its fit loop over the row engine,
-the priors' checks, the command line) is not written yet.
+The estimator over them is :class:`pcagmm.mixture.bayesian.BayesianGaussianMixture`.
 """
 
 from __future__ import annotations
