@@ -26,6 +26,15 @@ the PCA above, float32), ``umap_embedding`` (their embedding: the mixture's spac
 New rows are placed by their neighbours (:mod:`pcagmm.reducers.placement`); no
 umap-learn object is stored, so no pickle.
 
+Format 3 is a variational Bayesian mixture (``--mixture bayesian``), written only for
+those (a pcagmm that reads format 1 or 2 would predict with the weights alone, not
+the variational model, so it must refuse the file). It holds the UMAP arrays where
+the reducer is UMAP (``reducer`` says so), and adds ``mixture`` (``"bayesian"``),
+``bgmm_weight_concentration_prior_type`` (a name), ``bgmm_weight_concentration``
+((2, K), the stick-breaking Beta pairs, or (K,), the Dirichlet's),
+``bgmm_mean_precision`` (K,) and ``bgmm_degrees_of_freedom`` ((K,), or one value for
+tied); ``gmm_weights`` must be the posterior means of the concentrations.
+
 Reading checks sizes before it reads: every member's ``.npy`` header first (its shape
 and dtype, nothing decompressed), then the single values (format version, number of
 features, names; each at most 4 KiB), which with the headers of ``pca_components``,
@@ -55,8 +64,10 @@ from .resources import format_bytes
 
 #: the format PCA models are written in (every pcagmm reads it), and UMAP models'
 PCA_FORMAT_VERSION, UMAP_FORMAT_VERSION = 1, 2
+#: the format of a variational Bayesian mixture's model (with either reducer)
+VARIATIONAL_FORMAT_VERSION = 3
 #: the newest format this pcagmm reads
-FORMAT_VERSION = UMAP_FORMAT_VERSION
+FORMAT_VERSION = VARIATIONAL_FORMAT_VERSION
 #: The array that holds :func:`content_digest` of the others.
 DIGEST_KEY = "content_sha256"
 
@@ -133,6 +144,8 @@ def save_model(
     }
     if target_names:
         arrays["target_names"] = np.array([str(name) for name in target_names])
+    if hasattr(gmm, "weight_concentration_"):  # the variational mixture
+        arrays.update(_variational_arrays(gmm))
     arrays[DIGEST_KEY] = np.array(content_digest(arrays))
     with atomic_file(path) as file:
         np.savez(file, **arrays)
@@ -161,6 +174,20 @@ def _umap_arrays(reducer) -> tuple[dict, object]:
         "umap_pca": np.array(reducer.pca_ is not None),
     }
     return arrays, pca
+
+
+def _variational_arrays(gmm) -> dict:
+    concentration = gmm.weight_concentration_
+    if isinstance(concentration, tuple):
+        concentration = np.vstack(concentration)
+    return {
+        "format_version": np.array(VARIATIONAL_FORMAT_VERSION),
+        "mixture": np.array("bayesian"),
+        "bgmm_weight_concentration_prior_type": np.array(gmm.weight_concentration_prior_type),
+        "bgmm_weight_concentration": np.asarray(concentration, dtype=np.float64),
+        "bgmm_mean_precision": np.asarray(gmm.mean_precision_, dtype=np.float64),
+        "bgmm_degrees_of_freedom": np.asarray(gmm.degrees_of_freedom_, dtype=np.float64),
+    }
 
 
 def content_digest(arrays: dict) -> str:
@@ -246,6 +273,7 @@ class _Sizes:
     kind: object  # the covariance type
     covariance_type: str
     umap: bool
+    prior_type: str | None = None  # the variational mixture's weights' prior (format 3)
 
 
 @contextmanager
@@ -326,8 +354,10 @@ def _check_declared(path: Path, declared: dict, arrays: dict, fix: str) -> _Size
         )
     if version < 1:
         raise ModelFileError(f"{path} is model format {version}, which no pcagmm wrote", fix)
-    umap = version == UMAP_FORMAT_VERSION
-    missing = [key for key in _KEYS + (_UMAP_KEYS if umap else ()) if key not in declared]
+    variational = version == VARIATIONAL_FORMAT_VERSION
+    umap = version == UMAP_FORMAT_VERSION or (variational and "reducer" in declared)
+    needed = _KEYS + (_UMAP_KEYS if umap else ()) + (_VARIATIONAL_KEYS if variational else ())
+    missing = [key for key in needed if key not in declared]
     if missing:
         raise ModelFileError(f"{path} lacks {', '.join(missing)}", fix)
     name = arrays["gmm_covariance_type"]
@@ -372,6 +402,16 @@ def _check_declared(path: Path, declared: dict, arrays: dict, fix: str) -> _Size
         "pixel_max": (),
         "pca_whiten": (),
     }
+    prior_type = None
+    if variational:
+        prior_type = _variational_names(path, arrays, fix)
+        expected.update(
+            {
+                "bgmm_weight_concentration": (2, K) if prior_type == "dirichlet_process" else (K,),
+                "bgmm_mean_precision": (K,),
+                "bgmm_degrees_of_freedom": () if covariance_type == "tied" else (K,),
+            }
+        )
     made = f"{K} clusters in {m} dimensions, {k} components of {d} features"
     if umap:
         made += f", {rows} UMAP rows"
@@ -390,7 +430,7 @@ def _check_declared(path: Path, declared: dict, arrays: dict, fix: str) -> _Size
             "read)",
             fix,
         )
-    return _Sizes(d, k, K, m, kind, covariance_type, umap)
+    return _Sizes(d, k, K, m, kind, covariance_type, umap, prior_type)
 
 
 def _model(path: Path, arrays: dict, sizes: _Sizes, fix: str) -> SavedModel:
@@ -423,14 +463,22 @@ def _model(path: Path, arrays: dict, sizes: _Sizes, fix: str) -> SavedModel:
     _check_digest(path, arrays, fix)
 
     from .decomposition import PCA
-    from .mixture import GaussianMixture
+    from .mixture import BayesianGaussianMixture, GaussianMixture
 
     pca = PCA(k, whiten=whiten)
     pca.mean_ = floats["pca_mean"]
     pca.components_ = floats["pca_components"]
     pca.explained_variance_ = floats["pca_explained_variance"]
     pca.n_components_, pca.n_features_in_ = k, d
-    gmm = GaussianMixture(K, covariance_type=sizes.covariance_type)
+    if sizes.prior_type is None:
+        gmm = GaussianMixture(K, covariance_type=sizes.covariance_type)
+    else:
+        gmm = BayesianGaussianMixture(
+            K,
+            covariance_type=sizes.covariance_type,
+            weight_concentration_prior_type=sizes.prior_type,
+        )
+        _set_variational(path, gmm, arrays, floats["gmm_weights"], m, fix)
     gmm.weights_, gmm.means_ = floats["gmm_weights"], floats["gmm_means"]
     gmm.covariances_ = floats["gmm_covariances"]
     gmm.precisions_cholesky_ = floats["gmm_precisions_cholesky"]
@@ -552,6 +600,54 @@ def _whole_number(path: Path, arrays: dict, key: str, fix: str) -> int:
     return int(value)
 
 
+def _variational_names(path: Path, arrays: dict, fix: str) -> str:
+    """The variational model's names (format 3): its mixture and weights' prior."""
+    from .mixture.variational import PRIOR_TYPES
+
+    for key in ("mixture", "bgmm_weight_concentration_prior_type"):
+        if arrays[key].shape != () or arrays[key].dtype.kind != "U":
+            raise ModelFileError(f"{path}: {key} is not a name", fix)
+    if str(arrays["mixture"]) != "bayesian":
+        raise ModelFileError(f"{path}: mixture is {str(arrays['mixture'])!r}, not 'bayesian'", fix)
+    prior_type = str(arrays["bgmm_weight_concentration_prior_type"])
+    if prior_type not in PRIOR_TYPES:
+        raise ModelFileError(
+            f"{path}: bgmm_weight_concentration_prior_type is {prior_type!r}, not one of "
+            f"{', '.join(PRIOR_TYPES)}",
+            fix,
+        )
+    return prior_type
+
+
+def _set_variational(path: Path, gmm, arrays: dict, weights, m: int, fix: str) -> None:
+    """Check the variational parameters (finite, positive, degrees of freedom above
+    m - 1, ``gmm_weights`` their posterior means) and set them on ``gmm``."""
+    from .mixture.bayesian import posterior_weights
+
+    values = {}
+    for key in _VARIATIONAL_KEYS[2:]:
+        array = arrays[key]
+        if array.dtype.kind not in "iuf" or not np.all(np.isfinite(array)) or np.any(array <= 0):
+            raise ModelFileError(f"{path}: {key} holds values that are not positive numbers", fix)
+        values[key] = array.astype(np.float64)
+    dof = values["bgmm_degrees_of_freedom"]
+    if np.any(dof <= m - 1):
+        raise ModelFileError(
+            f"{path}: bgmm_degrees_of_freedom go down to {dof.min():.6g}, not above {m - 1}", fix
+        )
+    concentration = values["bgmm_weight_concentration"]
+    if concentration.ndim == 2:
+        concentration = (concentration[0], concentration[1])
+    expected = posterior_weights(concentration, gmm.weight_concentration_prior_type)
+    if np.abs(expected - weights).max() > _WEIGHTS_SUM_TOLERANCE:
+        raise ModelFileError(
+            f"{path}: gmm_weights are not the posterior means of bgmm_weight_concentration", fix
+        )
+    gmm.weight_concentration_ = concentration
+    gmm.mean_precision_ = values["bgmm_mean_precision"]
+    gmm.degrees_of_freedom_ = float(dof) if dof.ndim == 0 else dof
+
+
 def _check_consistency(path: Path, floats: dict, kind, whiten: bool, fix: str) -> None:
     """The arrays agree with each other, as a fitted model's do."""
     weights = floats["gmm_weights"]
@@ -646,8 +742,18 @@ _UMAP_KEYS = (
     "umap_pca",
 )
 #: The single values of a model file, and what each one is.
+#: the arrays of a variational mixture's model (format 3)
+_VARIATIONAL_KEYS = (
+    "mixture",
+    "bgmm_weight_concentration_prior_type",
+    "bgmm_weight_concentration",
+    "bgmm_mean_precision",
+    "bgmm_degrees_of_freedom",
+)
 _METADATA = {
     "format_version": "a single value",
+    "mixture": "a single value",
+    "bgmm_weight_concentration_prior_type": "a single value",
     "n_features": "a single value",
     "image_shape": "two numbers (height, width)",
     "pixel_max": "a single value",

@@ -11,7 +11,15 @@ from ..workflow.config import RunConfig, flag
 FIELDS = {field.name: field for field in dataclasses.fields(RunConfig)}
 #: options of ``pcagmm run`` alone: the studies (select, stability) fit many models and
 #: have resamples of their own (stability's ``--bootstrap``, select's ``--lrt-bootstrap``)
-RUN_ONLY = ("uncertainty", "bootstrap", "bootstrap_type")
+RUN_ONLY = (
+    "uncertainty",
+    "bootstrap",
+    "bootstrap_type",
+    "mixture",
+    "weight_prior",
+    "weight_concentration",
+    "kept_weight",
+)
 
 
 def add_config_option(parser: argparse.ArgumentParser, name: str) -> None:

@@ -88,6 +88,7 @@ def summary(result) -> dict:
             "standard_deviations": stds.tolist(),
             "covariances": np.asarray(gmm.covariances_).tolist(),
             **stop_record(gmm),
+            **variational_record(gmm, result.kept, result.kept_weight),
         },
         "early_stop": early_stop_record(result.convergence),
         "uncertainty": None
@@ -112,6 +113,38 @@ def metrics_record(agreement, target_names) -> dict | None:
             str(k): name_of_label(v, names) for k, v in agreement.matching.items()
         }
     return record
+
+
+def variational_record(gmm, kept, kept_weight: float) -> dict:
+    """The variational mixture's parameters, priors and kept components (nothing for
+    EM's mixture): ``{"model": "bayesian", "variational": {...}}``."""
+    if kept is None:
+        return {}
+
+    def plain(value):
+        if isinstance(value, tuple):
+            return [np.asarray(part).tolist() for part in value]
+        return np.asarray(value).tolist()
+
+    return {
+        "model": "bayesian",
+        "variational": {
+            "weight_concentration_prior_type": gmm.weight_concentration_prior_type,
+            "weight_concentration": plain(gmm.weight_concentration_),
+            "mean_precision": plain(gmm.mean_precision_),
+            "degrees_of_freedom": plain(gmm.degrees_of_freedom_),
+            "priors": {
+                "weight_concentration": float(gmm.weight_concentration_prior_),
+                "mean_precision": float(gmm.mean_precision_prior_),
+                "mean": plain(gmm.mean_prior_),
+                "degrees_of_freedom": float(gmm.degrees_of_freedom_prior_),
+                "covariance": plain(gmm.covariance_prior_),
+            },
+            "kept_weight": kept_weight,
+            "kept": [int(k) for k in kept],
+            "switched_off": sorted(set(range(gmm.n_components)) - {int(k) for k in kept}),
+        },
+    }
 
 
 def stop_record(gmm) -> dict:
@@ -180,7 +213,12 @@ def _csv_value(value) -> str:
 
 
 def clusters_csv(
-    gmm, axis: str = "PC", matching: dict | None = None, target_names=None, bootstrap=None
+    gmm,
+    axis: str = "PC",
+    matching: dict | None = None,
+    target_names=None,
+    bootstrap=None,
+    kept=None,
 ) -> str:
     """One row per cluster: weight, means, standard deviations (columns ``mean_pc1``, or
     ``mean_umap1`` with ``axis="UMAP"``).
@@ -194,6 +232,9 @@ def clusters_csv(
     With a ``bootstrap`` (:class:`~pcagmm.mixture.bootstrap.Bootstrap` of ``gmm``) each
     number's standard error and 95% percentile interval follow, in columns named after
     it: ``weight_se``, ``weight_lower``, ``weight_upper``, ``mean_pc1_se``, ...
+
+    With ``kept`` (the variational mixture's kept components) a last column ``kept``
+    is 1 for those and 0 for the components switched off.
     """
     means, stds = cluster_rows(gmm)
     d = means.shape[1]
@@ -208,8 +249,10 @@ def clusters_csv(
             *(f"std_{axis.lower()}{j + 1}" for j in range(d)),
             *(["matched_label", "matched_label_name"] if names is not None else []),
             *(_error_columns(axis, d) if bootstrap is not None else []),
+            *(["kept"] if kept is not None else []),
         ]
     )
+    kept_set = set() if kept is None else {int(k) for k in kept}
     errors = _error_values(bootstrap) if bootstrap is not None else None
     for k in range(means.shape[0]):
         label = matching.get(k) if names is not None else None
@@ -225,6 +268,7 @@ def clusters_csv(
                     else []
                 ),
                 *(map(repr, errors[k].tolist()) if errors is not None else []),
+                *([int(k in kept_set)] if kept is not None else []),
             ]
         )
     return buffer.getvalue()

@@ -55,6 +55,7 @@ def _matrix_block(
     axis: str = "PC",
     errors: np.ndarray | None = None,
     weight_errors: np.ndarray | None = None,
+    switched_off=(),
 ) -> list[str]:
     """A table of one value per cluster and axis (and the weights), each ``± error``
     where ``errors`` (and ``weight_errors``) are given."""
@@ -68,7 +69,7 @@ def _matrix_block(
         return f"{value:.4f}" if error is None else plus_minus(value, error)
 
     for k in range(K):
-        row = [str(k)]
+        row = [f"{k} off" if k in switched_off else str(k)]
         if weights is not None:
             row.append(cell(weights[k], None if weight_errors is None else weight_errors[k]))
         row += [
@@ -135,15 +136,28 @@ def report(result) -> str:
         )
     state = "converged" if gmm.converged_ else "did NOT converge"
     steps = "passes" if gmm.acceleration else "iterations"
-    lines.append(
-        f"Mixture   {gmm.n_components} components, {gmm.covariance_type} covariance, seed "
-        f"{result.config['seed']}: {state} after {gmm.n_iter_} {steps}, mean "
-        f"log-likelihood {gmm.lower_bound_:.6f}"
-    )
+    kept = result.kept
+    if kept is None:
+        lines.append(
+            f"Mixture   {gmm.n_components} components, {gmm.covariance_type} covariance, seed "
+            f"{result.config['seed']}: {state} after {gmm.n_iter_} {steps}, mean "
+            f"log-likelihood {gmm.lower_bound_:.6f}"
+        )
+    else:
+        lines.append(
+            f"Mixture   variational Bayesian, {describe_prior(gmm)}, at most "
+            f"{gmm.n_components} components, {gmm.covariance_type} covariance, seed "
+            f"{result.config['seed']}: {state} after {gmm.n_iter_} {steps}, lower bound "
+            f"{gmm.lower_bound_:.6f}"
+        )
     if result.convergence is None:
         lines += convergence_lines(gmm, n)
     else:
         lines += _converged_lines(result.convergence, gmm)
+    switched_off = ()
+    if kept is not None:
+        lines.append(kept_line(gmm, kept, result.kept_weight))
+        switched_off = set(range(gmm.n_components)) - set(kept.tolist())
     means, stds = cluster_rows(gmm)
     axis = axis_prefix(reducer)
     errors = {}
@@ -160,6 +174,7 @@ def report(result) -> str:
             axis,
             errors.get("means"),
             errors.get("weights"),
+            switched_off,
         ),
     ]
     lines += [
@@ -169,6 +184,7 @@ def report(result) -> str:
             stds,
             axis=axis,
             errors=errors.get("standard_deviations"),
+            switched_off=switched_off,
         ),
     ]
     if result.agreement is not None:
@@ -191,6 +207,30 @@ def report(result) -> str:
     return "\n".join(lines)
 
 
+def describe_prior(gmm) -> str:
+    """The variational mixture's prior on the weights, in words."""
+    name = {
+        "dirichlet_process": "Dirichlet process prior",
+        "dirichlet_distribution": "Dirichlet distribution prior",
+    }[gmm.weight_concentration_prior_type]
+    return f"{name} (concentration {gmm.weight_concentration_prior_:.4g})"
+
+
+def kept_line(gmm, kept, threshold: float) -> str:
+    """How many components the variational mixture kept, and which it switched off."""
+    K = gmm.n_components
+    off = sorted(set(range(K)) - {int(k) for k in kept})
+    weights = np.asarray(gmm.weights_)
+    line = f"Kept      {len(kept)} of {K} components (weight >= {threshold:g})"
+    if not off:
+        return line + "; none switched off"
+    shown = ", ".join(map(str, off[:20])) + (", ..." if len(off) > 20 else "")
+    return (
+        f"{line}; switched off ({weights[off].sum():.4g} of the weight together, marked "
+        f"'off' below): {shown}"
+    )
+
+
 def convergence_lines(gmm, rows: int, converge_flag: str = "--converge") -> list[str]:
     """What a reader of the table must know about how EM stopped: nothing when it met a
     tight rule; else how fast the log-likelihood was still rising, where Aitken's
@@ -201,6 +241,9 @@ def convergence_lines(gmm, rows: int, converge_flag: str = "--converge") -> list
     if change is None:
         return []
     bound = gmm.lower_bound_
+    quantity = "mean log-likelihood"
+    if hasattr(gmm, "weight_concentration_"):  # the variational bound is a total
+        rows, quantity = 1, "lower bound"
     # met the rule of a converged run (relative change of the total)
     if gmm.converged_ and abs(change) * rows <= CONVERGED["tol"] * (1 + abs(bound) * rows):
         return []
@@ -208,14 +251,16 @@ def convergence_lines(gmm, rows: int, converge_flag: str = "--converge") -> list
         return []
     what = "stopped" if gmm.converged_ else f"did not converge in {gmm.n_iter_} iterations"
     rule = {
-        "absolute": f"tol={gmm.tol:g} on the change of the mean log-likelihood",
-        "relative": f"tol={gmm.tol:g} on the relative change of the log-likelihood",
+        "absolute": f"tol={gmm.tol:g} on the change of the {quantity}",
+        "relative": f"tol={gmm.tol:g} on the relative change of the {quantity.split()[-1]}",
         "aitken": f"tol={gmm.tol:g} on Aitken's distance to the limit",
     }[gmm.stopping]
     first = (
-        f"          {what} ({rule}) while the mean log-likelihood was still rising by "
-        f"{change:.3g} per iteration ({change * rows:.3g} in total)"
+        f"          {what} ({rule}) while the {quantity} was still rising by "
+        f"{change:.3g} per iteration"
     )
+    if rows != 1:
+        first += f" ({change * rows:.3g} in total)"
     if gap is not None:
         first += f"; its extrapolated (Aitken) limit is {gap:.3g} higher"
     fix = converge_flag if gmm.converged_ else f"{converge_flag}, or a larger --max-iter"

@@ -68,6 +68,10 @@ RECORDED_WHEN_SET = (
     "bootstrap",
     "bootstrap_type",
     "label_column",
+    "mixture",
+    "weight_prior",
+    "weight_concentration",
+    "kept_weight",
     "reducer",
     "umap_neighbors",
     "umap_min_dist",
@@ -77,6 +81,14 @@ STOPPING_RULES = ("absolute", "relative", "aitken")
 ACCELERATIONS = ("squarem",)
 #: the kinds of bootstrap of ``uncertainty`` (:data:`pcagmm.mixture.bootstrap.KINDS`)
 BOOTSTRAP_TYPES = ("nonparametric", "weighted")
+#: the mixtures of a run: EM's maximum likelihood, or the variational Bayesian mixture
+MIXTURES = ("em", "bayesian")
+#: the variational mixture's priors on the weights (scikit-learn's
+#: ``weight_concentration_prior_type``) and its covariance types
+WEIGHT_PRIORS = ("dirichlet_process", "dirichlet_distribution")
+BAYESIAN_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+#: a variational component is reported as kept at this weight or more
+KEPT_WEIGHT = 0.01
 #: resamples of ``uncertainty`` by default (:data:`pcagmm.mixture.bootstrap.RESAMPLES`)
 RESAMPLES = 199
 
@@ -131,6 +143,32 @@ class RunConfig:
     )
     clusters: int = option(10, "mixture components", metavar="K")
     covariance_type: str = option("full", "the mixture's covariance type", choices=COVARIANCE_TYPES)
+    mixture: str = option(
+        "em",
+        "em (maximum likelihood: scikit-learn's GaussianMixture) or bayesian (variational: "
+        "scikit-learn's BayesianGaussianMixture; give more --clusters than needed and its "
+        "prior switches off the components the data do not need)",
+        choices=MIXTURES,
+    )
+    weight_prior: str = option(
+        "dirichlet_process",
+        "with --mixture bayesian: the weights' prior, dirichlet_process (stick-breaking) or "
+        "dirichlet_distribution",
+        choices=WEIGHT_PRIORS,
+    )
+    weight_concentration: float | None = option(
+        None,
+        "with --mixture bayesian: the weights' prior concentration (default 1/clusters; "
+        "smaller keeps fewer components)",
+        type=float,
+        metavar="X",
+    )
+    kept_weight: float = option(
+        KEPT_WEIGHT,
+        "with --mixture bayesian: a component of at least this weight is reported as kept, "
+        "the others as switched off",
+        metavar="W",
+    )
     seed: int | None = option(42, "random_state of the mixture")
     n_init: int | None = option(
         None,
@@ -225,9 +263,15 @@ class RunConfig:
         name = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(str(self.record["dataset"])).name)
         converged = "-converged" if self.converge else ""
         return Path("runs") / (
-            f"{name}-{self.reducer}{self.components}-gmm{self.clusters}-{self.covariance_type}"
+            f"{name}-{self.reducer}{self.components}-{self.model_name}{self.clusters}-"
+            f"{self.covariance_type}"
             f"-seed{self.seed}{converged}"
         )
+
+    @property
+    def model_name(self) -> str:
+        """``gmm`` (EM), or ``bgmm`` (the variational Bayesian mixture)."""
+        return "bgmm" if self.mixture == "bayesian" else "gmm"
 
 
 def flag(name: str) -> str:
@@ -319,10 +363,57 @@ def validate(config: RunConfig) -> None:
             f"unknown kind of bootstrap {literal(repr(config.bootstrap_type))}",
             f"choose one of {', '.join(BOOTSTRAP_TYPES)}",
         )
+    _validate_mixture(config)
     if config.figure_format not in FIGURE_FORMATS:
         raise ParameterError(
             f"unknown figure format {literal(repr(config.figure_format))}",
             f"choose one of {', '.join(FIGURE_FORMATS)}",
+        )
+
+
+def _validate_mixture(config: RunConfig) -> None:
+    """The variational mixture's options (checked whatever the mixture, so a bad value
+    is never silently ignored)."""
+    if config.mixture not in MIXTURES:
+        raise ParameterError(
+            f"unknown mixture {literal(repr(config.mixture))}",
+            f"choose one of {', '.join(MIXTURES)}",
+        )
+    if config.weight_prior not in WEIGHT_PRIORS:
+        raise ParameterError(
+            f"unknown weight prior {literal(repr(config.weight_prior))}",
+            f"choose one of {', '.join(WEIGHT_PRIORS)}",
+        )
+    concentration = config.weight_concentration
+    if concentration is not None and (
+        isinstance(concentration, bool)
+        or not isinstance(concentration, int | float)
+        or not concentration > 0
+        or not np.isfinite(concentration)
+    ):
+        raise ParameterError(
+            f"{{weight_concentration}} must be a number > 0, got {literal(repr(concentration))}",
+            "give e.g. {weight_concentration=0.01}, or leave it out for 1/clusters",
+        )
+    kept = config.kept_weight
+    if isinstance(kept, bool) or not isinstance(kept, int | float) or not 0 < kept < 1:
+        raise ParameterError(
+            f"{{kept_weight}} must be a number between 0 and 1, got {literal(repr(kept))}",
+            "give e.g. {kept_weight=0.01}",
+        )
+    if config.mixture != "bayesian":
+        return
+    if config.covariance_type not in BAYESIAN_COVARIANCE_TYPES:
+        raise ParameterError(
+            f"the variational mixture has no {{covariance_type={config.covariance_type}}} "
+            "(its Wishart prior is scikit-learn's)",
+            f"choose one of {', '.join(BAYESIAN_COVARIANCE_TYPES)}",
+        )
+    if config.uncertainty:
+        raise ParameterError(
+            "{uncertainty} is the bootstrap of EM's maximum-likelihood fit, which "
+            "{mixture=bayesian} is not",
+            "leave out {uncertainty}, or use {mixture=em}",
         )
 
 

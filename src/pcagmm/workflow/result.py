@@ -87,6 +87,21 @@ class Result:
         return cluster_images(self.reducer, self.gmm, self.dataset.X, self.clusters)
 
     @property
+    def kept_weight(self) -> float:
+        """The weight from which a variational component counts as kept."""
+        from .config import KEPT_WEIGHT
+
+        return float(self.config.get("kept_weight", KEPT_WEIGHT))
+
+    @property
+    def kept(self) -> np.ndarray | None:
+        """The variational mixture's kept components (weight at least
+        :attr:`kept_weight`), heaviest first; None for EM's mixture, which keeps all."""
+        if not hasattr(self.gmm, "kept"):
+            return None
+        return self.gmm.kept(self.kept_weight)
+
+    @property
     def means(self) -> np.ndarray:
         return self.gmm.means_
 
@@ -182,6 +197,12 @@ class Result:
         two) over the rows, its contours enclosing 25% to 99% of the mass, or None with
         fewer than 2 components (a matplotlib Figure)."""
         return _figure("density", self)
+
+    def plot_weights(self):
+        """The variational mixture's weights, heaviest first, on a log scale: the kept
+        in their clusters' colours, the switched off grey, a line at :attr:`kept_weight`;
+        None for EM's mixture (a matplotlib Figure)."""
+        return _figure("weights", self)
 
 
 def _figure(name: str, result: Result):

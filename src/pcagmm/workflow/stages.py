@@ -214,7 +214,8 @@ def cluster(
 
 
 def mixture(config: RunConfig, *, converged: bool = False):
-    """The (unfitted) :class:`~pcagmm.mixture.GaussianMixture` of a run: the one place
+    """The (unfitted) :class:`~pcagmm.mixture.GaussianMixture` of a run (or
+    :class:`~pcagmm.mixture.BayesianGaussianMixture` with ``mixture="bayesian"``): the one place
     a run's options become the estimator's. ``converged``: with the settings of
     :data:`CONVERGED` in place of the run's stopping rule, tolerance, acceleration and
     iteration limit (the same start: same seed and initialisation)."""
@@ -228,6 +229,19 @@ def mixture(config: RunConfig, *, converged: bool = False):
     }
     if converged:
         settings.update(CONVERGED)
+    if config.mixture == "bayesian":
+        from ..mixture import BayesianGaussianMixture
+
+        return BayesianGaussianMixture(
+            config.clusters,
+            covariance_type=config.covariance_type,
+            random_state=config.seed,
+            n_init=config.n_init,
+            reg_covar=config.reg_covar,
+            weight_concentration_prior_type=config.weight_prior,
+            weight_concentration_prior=config.weight_concentration,
+            **settings,
+        )
     return GaussianMixture(
         config.clusters,
         covariance_type=config.covariance_type,
