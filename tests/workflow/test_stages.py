@@ -87,7 +87,7 @@ def test_the_recorded_config_keeps_its_keys(digits):
 
 def test_figures_are_a_table_of_named_functions():
     assert list(FIGURES) == [
-        "pca_scatter", "gmm_clusters", "cluster_means", "uncertainty", "density",
+        "pca_scatter", "gmm_clusters", "cluster_means", "uncertainty", "density", "weights",
     ]  # fmt: skip
     assert all(callable(draw) for draw in FIGURES.values())
 

@@ -110,6 +110,10 @@ class PageInputs:
         Cluster -> the label it was matched to (None without labels); the page shows
         each as :func:`~pcagmm.report.labels.label_text` with ``class_names``
         (``Ankle boot (9)``).
+    kept_weight : float or None
+        A variational mixture's threshold (:attr:`~pcagmm.workflow.result.Result.kept_weight`):
+        the page marks the components below it as switched off. None for EM's mixture,
+        whose components are all drawn alike.
     """
 
     Z: np.ndarray
@@ -129,6 +133,7 @@ class PageInputs:
     projection: str = "PCA"
     images_id: str | None = None
     matching: dict | None = None
+    kept_weight: float | None = None
 
 
 def render(inputs: PageInputs, *, max_points: int = MAX_POINTS, rng=None) -> str:
@@ -204,7 +209,10 @@ def pack(inputs: PageInputs, *, max_points: int = MAX_POINTS, rng=None) -> Packe
         "classes": classes,
         "matched": _matched(inputs.matching, inputs.class_names, K),
         "image": image,
-        "mixture": _mixture(inputs.gmm, m, d, inputs.mean_images, inputs.pixel_max),
+        "mixture": {
+            **_mixture(inputs.gmm, m, d, inputs.mean_images, inputs.pixel_max),
+            **_kept(inputs.gmm, inputs.kept_weight),
+        },
         "cluster_rows": _cluster_rows(clusters, probabilities, K, rng),
         **_mixture_plots(),
         "blobs": layouts,
@@ -329,6 +337,18 @@ def _mixture(gmm, m: int, d: int, mean_images, pixel_max: float) -> dict:
         "covariances": np.asarray(block, dtype=np.float64).tolist(),
         "all_components": m == d,
         "mean_images": images,
+    }
+
+
+def _kept(gmm, kept_weight: float | None) -> dict:
+    """A variational mixture's kept components (heaviest first) and the threshold they
+    were kept at, as ``{"kept": [...], "kept_weight": W}``; nothing for EM's mixture
+    (``kept_weight`` None, or a mixture without ``kept``): its page is unchanged."""
+    if kept_weight is None or not hasattr(gmm, "kept"):
+        return {}
+    return {
+        "kept": [int(k) for k in gmm.kept(kept_weight)],
+        "kept_weight": float(kept_weight),
     }
 
 

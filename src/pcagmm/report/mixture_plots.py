@@ -47,6 +47,14 @@ UNCERTAINTY_CMAP = "magma_r"
 #: the contours' colours (the 99% contour the lightest) and the rows' grey beneath
 CONTOUR_CMAP = "viridis"
 ROWS_GREY = (0.6, 0.6, 0.6)
+#: the weights figure's lowest weight: a switched-off component's weight can be 1e-300,
+#: and a log axis down to it would squeeze the kept ones into its top; a bar below it is
+#: marked at the axis' foot instead
+WEIGHT_FLOOR = 1e-12
+#: a switched-off component's bar: light grey, hatched (tab10 has a grey of its own,
+#: cluster 7's), outlined in :data:`~.plots.OFF_GREY`
+OFF_FILL = (0.85, 0.85, 0.85)
+OFF_HATCH = "///"
 
 
 # ------------------------------------------------------------------------------ the numbers
@@ -399,6 +407,139 @@ def density_contours(
     return figure
 
 
+def weight_axis_floor(weights, kept_weight: float) -> float:
+    """The lowest weight the weights figure's log axis shows: a third of the smallest
+    positive weight, or of ``kept_weight`` if that is smaller (the threshold's line is
+    always inside), but not below :data:`WEIGHT_FLOOR`."""
+    weights = np.asarray(weights, dtype=np.float64)
+    positive = weights[weights > 0]
+    smallest = min(float(positive.min()), kept_weight) if positive.size else kept_weight
+    return max(WEIGHT_FLOOR, smallest / 3.0)
+
+
+def weight_bars(weights, kept, kept_weight: float, *, title):
+    """A variational mixture's weights as bars, heaviest first, on a log axis.
+
+    A log axis because the weights a prior switches off are orders of magnitude below
+    the kept ones (1e-3 to 1e-18 beside 0.3): on a linear axis they are all a flat zero,
+    and the line of the threshold sits on the axis. Each bar is labelled below by its
+    component's number; a kept component's bar is in its cluster's colour (as in the
+    clusters figure and the report page) with its weight printed above it, a switched-off
+    one light grey and hatched. A dashed line marks ``kept_weight``; the legend names it
+    and the switched-off components' number and total weight. A weight below the axis'
+    foot (:func:`weight_axis_floor`) is marked there by a grey triangle.
+
+    Parameters
+    ----------
+    weights : array-like of shape (K,)
+        Every component's weight.
+    kept : array-like of int
+        The components kept (weight at least ``kept_weight``).
+    kept_weight : float
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Its axes hold the K bars (``ax.patches``) in the order drawn, heaviest first.
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    weights = np.asarray(weights, dtype=np.float64)
+    K = len(weights)
+    order = np.argsort(-weights, kind="stable")
+    on = np.zeros(K, dtype=bool)
+    on[np.asarray(kept, dtype=np.int64)] = True
+    colours = plots.cluster_colours(K)
+    figure = plots._figure(
+        width=max(6.5, 2.0 + 0.3 * K), height=5.0, left=0.12, bottom=0.12, top=0.92
+    )
+    ax = figure.add_subplot()
+    ax.set_yscale("log")
+    positions = np.arange(K)
+    bars = ax.bar(positions, weights[order], width=0.75, zorder=2)
+    for bar, k in zip(bars, order, strict=True):
+        if on[k]:
+            bar.set_facecolor(colours[k])
+            bar.set_edgecolor("black")
+            bar.set_linewidth(0.6)
+        else:
+            bar.set_facecolor(OFF_FILL)
+            bar.set_edgecolor(plots.OFF_GREY)
+            bar.set_hatch(OFF_HATCH)
+            bar.set_linewidth(0.6)
+    floor = weight_axis_floor(weights, kept_weight)
+    ax.set_ylim(floor, 3.0)  # room above a weight of 1 for its printed value
+    ax.set_xlim(-0.6, K - 0.4)
+    for position, k in zip(positions, order, strict=True):
+        if on[k]:
+            ax.annotate(
+                f"{weights[k]:.3f}",
+                (position, weights[k]),
+                textcoords="offset points",
+                xytext=(0, 2),
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
+    below = weights[order] < floor
+    if below.any():
+        ax.plot(
+            positions[below],
+            np.full(below.sum(), floor),
+            linestyle="none",
+            marker="v",
+            color=plots.OFF_GREY,
+            markersize=5,
+            clip_on=False,
+            zorder=3,
+        )
+    ax.axhline(kept_weight, color="black", linestyle="--", linewidth=1.0, zorder=3)
+    ax.set_xticks(positions, [str(int(k)) for k in order], fontsize=8 if K > 20 else 9)
+    for label, k in zip(ax.get_xticklabels(), order, strict=True):
+        if not on[k]:
+            label.set_color(plots.OFF_GREY)
+    ax.set_xlabel("component, heaviest first")
+    ax.set_ylabel("weight (log scale)")
+    ax.grid(True, axis="y", which="major", linewidth=0.5, alpha=0.5, zorder=0)
+    ax.set_title(title)
+    n_off = K - int(on.sum())
+    handles = [
+        Line2D(
+            [],
+            [],
+            color="black",
+            linestyle="--",
+            linewidth=1.0,
+            label=f"kept from weight {kept_weight:g}",
+        ),
+    ]
+    if n_off:
+        off_total = float(weights[~on].sum())
+        handles.append(
+            Patch(
+                facecolor=OFF_FILL,
+                edgecolor=plots.OFF_GREY,
+                hatch=OFF_HATCH,
+                label=f"switched off: {n_off}, total weight {off_total:.2g}",
+            )
+        )
+    if below.any():
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="v",
+                color=plots.OFF_GREY,
+                label=f"weight below {floor:.0e}",
+            )
+        )
+    ax.legend(handles=handles, fontsize=8, loc="best", framealpha=0.9)
+    return figure
+
+
 # ----------------------------------------------------------------------------- a run's figures
 # As in plots: each takes a run's Result and returns a Figure, or None when it does not
 # apply (pcagmm.workflow.artifacts.FIGURES names them).
@@ -451,4 +592,24 @@ def density_figure(result):
         explained_ratio=result.reducer.explained_variance_ratio_,
         embedding=plots._embedding(result),
         note=f"(its marginal on the first 2 of {Z.shape[1]} axes)" if Z.shape[1] > 2 else None,
+    )
+
+
+def weights_figure(result):
+    """A variational mixture's weights, heaviest first, on a log scale: the kept in their
+    clusters' colours, the switched off grey, the line from which a component is kept.
+    None for EM's mixture (``result.kept`` is None), which switches none off."""
+    kept = result.kept
+    if kept is None:
+        return None
+    gmm = result.gmm
+    K, n_kept = gmm.weights_.shape[0], len(kept)
+    return weight_bars(
+        gmm.weights_,
+        kept,
+        result.kept_weight,
+        title=plots._title(
+            result,
+            f"mixture weights, {n_kept} of {K} components kept (weight ≥ {result.kept_weight:g})",
+        ),
     )

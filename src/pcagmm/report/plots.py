@@ -21,6 +21,20 @@ MARKER_ALPHA = 0.35
 #: density pixels across the plotting area (each about two screen pixels)
 DENSITY_WIDTH = 360
 SIGMAS = (1, 2, 3)
+#: a switched-off component's colour (a variational mixture's, :attr:`Result.kept`):
+#: its ellipse in the clusters figure, its bar in the weights figure
+OFF_GREY = (0.55, 0.55, 0.55)
+#: a switched-off component's mean image is drawn this faded
+OFF_IMAGE_ALPHA = 0.35
+
+
+def cluster_colours(n_clusters: int) -> list[tuple[float, float, float, float]]:
+    """Each cluster's colour (RGBA), as every figure and the report page draw it:
+    matplotlib's tab10, or tab20 above 10 clusters (repeating above 20)."""
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if n_clusters <= 10 else "tab20"]
+    return [cmap(k % cmap.N) for k in range(n_clusters)]
 
 
 def _figure(width=8.0, height=6.5, **margins):
@@ -142,23 +156,50 @@ def plane_covariances(gmm) -> np.ndarray:
     return covariance_type(gmm.covariance_type).plane(gmm.covariances_, K)
 
 
-def gmm_clusters(Z, clusters, gmm, *, title, explained_ratio=None, embedding=None):
+def gmm_clusters(Z, clusters, gmm, *, title, explained_ratio=None, embedding=None, kept=None):
     """Points coloured by cluster; each component as 1, 2, 3 sigma ellipses whose opacity
-    follows its weight (the notebook's second figure)."""
-    from matplotlib import colormaps
+    follows its weight (the notebook's second figure).
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_rows, >= 2)
+        The rows (the first two coordinates are drawn).
+    clusters : ndarray of shape (n_rows,)
+        The cluster of each row.
+    gmm
+        The fitted mixture (``weights_``, ``means_``, ``covariances_``).
+    title : str
+    explained_ratio, embedding
+        The axes' names (as :func:`pca_scatter`).
+    kept : array-like of int, optional
+        A variational mixture's kept components (:attr:`Result.kept`). The others are
+        switched off: each is drawn as one thin dashed grey 1 sigma ellipse, without
+        its number, and the legend lists them in one entry. None (EM's mixture): every
+        component is drawn alike.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     from matplotlib.patches import Ellipse
 
     figure = _figure()
     ax = figure.add_subplot()
     K = gmm.weights_.shape[0]
-    cmap = colormaps["tab10" if K <= 10 else "tab20"]
-    colours = [cmap(k % cmap.N) for k in range(K)]
+    colours = cluster_colours(K)
     _draw_points(ax, Z, np.asarray(clusters), [c[:3] for c in colours])
     opacity = 0.25 + 0.75 * gmm.weights_ / gmm.weights_.max()
+    on = np.ones(K, dtype=bool)
+    if kept is not None:
+        on[:] = False
+        on[np.asarray(kept, dtype=np.int64)] = True
     for k, (mean, covariance) in enumerate(
         zip(gmm.means_[:, :2], plane_covariances(gmm), strict=True)
     ):
         width, height, angle = ellipse_axes(covariance)
+        if not on[k]:
+            ax.add_patch(_off_ellipse(mean, width, height, angle))
+            continue
         for sigma in SIGMAS:
             ax.add_patch(
                 Ellipse(
@@ -194,19 +235,62 @@ def gmm_clusters(Z, clusters, gmm, *, title, explained_ratio=None, embedding=Non
             label=f"{k}: weight {gmm.weights_[k]:.3f}",
         )
         for k in range(K)
+        if on[k]
     ]
+    if not on.all():
+        off = np.flatnonzero(~on)
+        handles.append(
+            _off_ellipse(
+                (0, 0), 1, 1, 0.0, label=f"switched off ({len(off)}), 1 sigma:\n{_listed(off)}"
+            )
+        )
     ax.legend(
         handles=handles, title="cluster (1, 2, 3 sigma)", fontsize=8, loc="best", framealpha=0.8
     )
     return figure
 
 
+def _off_ellipse(mean, width, height, angle, label=None):
+    """A switched-off component's outline: one thin dashed grey 1 sigma ellipse."""
+    from matplotlib.patches import Ellipse
+
+    return Ellipse(
+        mean,
+        width,
+        height,
+        angle=angle,
+        fill=False,
+        edgecolor=OFF_GREY,
+        linestyle=(0, (4, 3)),
+        linewidth=0.8,
+        label=label,
+    )
+
+
+def _listed(components, per_line: int = 10) -> str:
+    """Component numbers, comma-separated, ``per_line`` to a line."""
+    numbers = [str(int(k)) for k in components]
+    lines = [", ".join(numbers[i : i + per_line]) for i in range(0, len(numbers), per_line)]
+    return ",\n".join(lines)
+
+
 def cluster_means(
-    images: np.ndarray, image_shape, gmm, matching: dict | None, *, title, target_names=None
+    images: np.ndarray,
+    image_shape,
+    gmm,
+    matching: dict | None,
+    *,
+    title,
+    target_names=None,
+    kept=None,
 ):
     """Each cluster's mean mapped back to image space, titled with the label it was
     matched to (:func:`~pcagmm.report.labels.label_text` of ``target_names``:
-    ``→ Ankle boot (9)``, or ``→ 9`` where the labels have no names)."""
+    ``→ Ankle boot (9)``, or ``→ 9`` where the labels have no names).
+
+    ``kept``: a variational mixture's kept components (:attr:`Result.kept`); each other
+    one is switched off: its title says ``off`` and its weight to two significant
+    digits (``w=1.1e-06``), its image faded. None (EM's mixture): all drawn alike."""
     K = len(images)
     columns = min(K, 10)
     rows = int(np.ceil(K / columns))
@@ -221,6 +305,7 @@ def cluster_means(
         wspace=0.1,
     )
     axes = figure.subplots(rows, columns, squeeze=False)
+    off = set() if kept is None else set(range(K)) - {int(k) for k in kept}
     for k, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if k >= K:
@@ -230,12 +315,16 @@ def cluster_means(
             cmap="gray_r",
             vmin=0,
             vmax=max(1.0, float(images.max())),
+            **({"alpha": OFF_IMAGE_ALPHA} if k in off else {}),
         )
         matched = matching.get(k) if matching else None
         label = f"cluster {k}" + (
             f"\n→ {label_text(matched, target_names)}" if matched is not None else ""
         )
-        ax.set_title(f"{label}\nw={gmm.weights_[k]:.2f}", fontsize=8)
+        if k in off:
+            ax.set_title(f"{label} · off\nw={gmm.weights_[k]:.2g}", fontsize=8, color=OFF_GREY)
+        else:
+            ax.set_title(f"{label}\nw={gmm.weights_[k]:.2f}", fontsize=8)
     figure.suptitle(title)
     return figure
 
@@ -266,9 +355,13 @@ def clusters_figure(result):
     if result.reducer.n_components_ < 2:
         return None
     gmm = result.gmm
-    title = _title(
-        result, f"Gaussian mixture, {gmm.n_components} components, {gmm.covariance_type} covariance"
+    kept = result.kept
+    components = (
+        f"Gaussian mixture, {gmm.n_components} components"
+        if kept is None
+        else f"variational Gaussian mixture, {len(kept)} of {gmm.n_components} components kept"
     )
+    title = _title(result, f"{components}, {gmm.covariance_type} covariance")
     return gmm_clusters(
         _projection(result),
         result.clusters,
@@ -276,6 +369,7 @@ def clusters_figure(result):
         title=title,
         explained_ratio=result.reducer.explained_variance_ratio_,
         embedding=_embedding(result),
+        kept=kept,
     )
 
 
@@ -298,6 +392,7 @@ def means_figure(result):
         matching,
         title=_title(result, what),
         target_names=result.dataset.target_names,
+        kept=result.kept,
     )
 
 

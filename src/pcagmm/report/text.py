@@ -108,11 +108,17 @@ def _converged_lines(convergence, gmm) -> list[str]:
     return [
         f"          run to convergence from the run's start: SQUAREM ({taken} extrapolations"
         f" taken, {dropped} dropped), relative change <= {gmm.tol:g}",
-        f"Early     the run's own stop: {early.n_iter_} iterations, mean log-likelihood "
+        f"Early     the run's own stop: {early.n_iter_} iterations, {_bound_name(gmm)} "
         f"{early.lower_bound_:.6f} ({gmm.lower_bound_ - early.lower_bound_:.6f} lower); its "
         f"partition against the converged one: adjusted Rand index "
         f"{convergence.partition_agreement.adjusted_rand:.4f}, {moved}",
     ]
+
+
+def _bound_name(gmm) -> str:
+    """What ``lower_bound_`` is: EM's mean log-likelihood, or the variational lower
+    bound (a total)."""
+    return "lower bound" if hasattr(gmm, "weight_concentration_") else "mean log-likelihood"
 
 
 def report(result) -> str:

@@ -37,6 +37,7 @@ FIGURES = {
     "cluster_means": plots.means_figure,
     "uncertainty": mixture_plots.uncertainty_figure,
     "density": mixture_plots.density_figure,
+    "weights": mixture_plots.weights_figure,
 }
 #: the resolution the figures are saved at
 DPI = 110
@@ -233,7 +234,12 @@ def write_run_folder(
                 names = result.dataset.target_names
                 (build / "clusters.csv").write_text(
                     report_files.clusters_csv(
-                        result.gmm, axis, matching, names, getattr(result, "bootstrap", None)
+                        result.gmm,
+                        axis,
+                        matching,
+                        names,
+                        getattr(result, "bootstrap", None),
+                        kept=getattr(result, "kept", None),
                     )
                 )
                 model_file.save_model(

@@ -46,11 +46,14 @@ def page_inputs(
     folder,
     mean_images=None,
     matching=None,
+    kept_weight=None,
 ) -> html.PageInputs:
     """What :func:`pcagmm.report.html.render` needs: the data set, its projection ``Z``
     by ``reducer`` and the ``clusters`` of ``gmm``, from a run or from a run folder.
     ``mean_images``: each cluster's picture where the caller has it (computed if not);
-    ``matching``: cluster -> the label it was matched to (None without labels)."""
+    ``matching``: cluster -> the label it was matched to (None without labels);
+    ``kept_weight``: a variational mixture's threshold of a kept component (None for
+    EM's)."""
     images = dataset.image_shape is not None
     return html.PageInputs(
         Z=Z,
@@ -76,6 +79,7 @@ def page_inputs(
         projection=name_of(reducer),
         images_id=dataset.sha256 if images else None,
         matching=matching,
+        kept_weight=kept_weight,
     )
 
 
@@ -99,6 +103,7 @@ class ReportInBackground:
             summary=None,  # added by write(), when the run's timings are all in
             folder=None,
             matching=None if result.agreement is None else result.agreement.matching,
+            kept_weight=None if result.kept is None else result.kept_weight,
         )
         self._result = result
         self._pool = ThreadPoolExecutor(max_workers=1)
@@ -199,6 +204,7 @@ def rebuild(
         summary=summary,
         folder=folder,
         matching=recorded_matching(summary),
+        kept_weight=recorded_kept_weight(summary) if hasattr(model.gmm, "kept") else None,
     )
     target = folder / REPORT_FILE
     _write(target, html.render(inputs, max_points=max_points))
@@ -212,6 +218,14 @@ def recorded_matching(summary: dict) -> dict | None:
     if not isinstance(metrics, dict) or not isinstance(metrics.get("cluster_to_label"), dict):
         return None
     return {int(k): v for k, v in metrics["cluster_to_label"].items() if str(k).isdigit()}
+
+
+def recorded_kept_weight(summary: dict) -> float:
+    """The threshold of a kept component that summary.json's configuration records (it
+    records it only where it is not the default, :data:`~.config.KEPT_WEIGHT`)."""
+    from .config import KEPT_WEIGHT
+
+    return float(summary["config"].get("kept_weight", KEPT_WEIGHT))
 
 
 def read_summary(folder: Path) -> dict:

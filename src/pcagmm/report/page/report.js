@@ -95,6 +95,12 @@
   }
   const labelColours = meta.classes ? colours(meta.classes.length) : [];
   const clusterColours = colours(K);
+  // a variational mixture's kept components (heaviest first) and its threshold: the
+  // others are switched off, drawn dashed grey and marked "off"; EM's mixture has none
+  const kept = mixture.kept ? new Set(mixture.kept) : null;
+  const OFF_GREY = "#8c8c8c";  // the figures' grey of a switched-off component
+  function isOff(k) { return kept !== null && !kept.has(k); }
+  api.isOff = isOff;
   function rgb(colour) {
     const probe = document.createElement("canvas").getContext("2d");
     probe.fillStyle = colour;
@@ -494,6 +500,7 @@
     return 0.25 + 0.75 * mixture.weights[k] / top;  // as the figure: heavier, darker
   }
   function drawEllipses(ctx) {
+    const drawn = [];
     for (let k = 0; k < K; k++) {
       const c = mixture.covariances[k];
       const a = c[state.x][state.x], b = c[state.x][state.y], d = c[state.y][state.y];
@@ -501,10 +508,13 @@
       const major = Math.sqrt(Math.max(mid + half, 0)), minor = Math.sqrt(Math.max(mid - half, 0));
       const angle = 0.5 * Math.atan2(2 * b, a - d);
       const mx = mixture.means[k][state.x], my = mixture.means[k][state.y];
-      ctx.strokeStyle = clusterColours[k];
-      ctx.globalAlpha = opacity(k);
-      for (const s of SIGMAS) {
-        ctx.lineWidth = s === 1 ? 1.6 : 1.0;
+      // a switched-off component: one thin dashed grey 1 sigma ellipse, as the figure
+      const off = isOff(k), sigmas = off ? [1] : SIGMAS;
+      ctx.strokeStyle = off ? OFF_GREY : clusterColours[k];
+      ctx.globalAlpha = off ? 1 : opacity(k);
+      ctx.setLineDash(off ? [4, 3] : []);
+      for (const s of sigmas) {
+        ctx.lineWidth = off ? 0.8 : s === 1 ? 1.6 : 1.0;
         ctx.beginPath();
         for (let step = 0; step <= 96; step++) {
           const t = (2 * Math.PI * step) / 96;
@@ -514,13 +524,17 @@
         }
         ctx.stroke();
       }
+      drawn.push({ cluster: k, off, sigmas, colour: ctx.strokeStyle, dashed: off });
     }
+    ctx.setLineDash([]);
     ctx.globalAlpha = 1;
+    api.ellipses = drawn;
   }
   function meanScreen(k) { return toScreen(mixture.means[k][state.x], mixture.means[k][state.y]); }
   function drawMeans(ctx) {
     ctx.font = "bold 12px system-ui, sans-serif"; ctx.textAlign = "left"; ctx.textBaseline = "bottom";
     for (let k = 0; k < K; k++) {
+      if (isOff(k)) continue;  // switched off: its ellipse only (they often share a place)
       const [sx, sy] = meanScreen(k);
       ctx.globalAlpha = opacity(k);
       ctx.strokeStyle = "#000"; ctx.lineWidth = 2;
@@ -606,6 +620,7 @@
   function nearestMean(sx, sy) {
     if (!state.showMeans || state.y === null) return null;
     for (let k = 0; k < K; k++) {
+      if (isOff(k)) continue;  // not drawn
       const [mx, my] = meanScreen(k);
       if ((mx - sx) ** 2 + (my - sy) ** 2 <= MEAN_RADIUS ** 2) return k;
     }
@@ -626,7 +641,8 @@
     const listed = meta.cluster_rows[k];
     $("cluster-panel").hidden = false;
     const to = matched(k) !== null ? `, matched to ${meta.label_name.toLowerCase()} ${matched(k)}` : "";
-    $("cluster-title").textContent = `Cluster ${k}: ${listed.size.toLocaleString("en")} rows shown, weight ${mixture.weights[k].toFixed(4)}${to}`;
+    const off = isOff(k) ? ` (switched off: below ${mixture.kept_weight})` : "";
+    $("cluster-title").textContent = `Cluster ${k}: ${listed.size.toLocaleString("en")} rows shown, weight ${mixture.weights[k].toFixed(4)}${off}${to}`;
     const mean = $("cluster-mean");
     mean.replaceChildren();
     if (mixture.mean_images && meta.image) {
@@ -662,11 +678,12 @@
     box.replaceChildren();
     if (state.colourBy === "uncertainty") { uncertaintyLegend(box); return; }
     const byLabel = state.colourBy === "label";
-    const names = byLabel ? meta.classes : Array.from({ length: K }, (_, k) => `cluster ${k}`);
+    const names = byLabel ? meta.classes : Array.from({ length: K }, (_, k) => `cluster ${k}` + (isOff(k) ? " (off)" : ""));
     const palette = byLabel ? labelColours : clusterColours;
     const hidden = state.hidden[state.colourBy];
     names.forEach((name, g) => {
-      const entry = el("span", { className: "entry" + (hidden.has(g) ? " hidden" : "") });
+      const off = !byLabel && isOff(g);
+      const entry = el("span", { className: "entry" + (hidden.has(g) ? " hidden" : "") + (off ? " off" : "") });
       entry.dataset.group = String(g);
       const swatch = el("span", { className: "swatch" });
       swatch.style.background = palette[g];
@@ -776,7 +793,8 @@
   }
 
   // -------------------------------------------------------------------------------- tables
-  function table(columns, rows, onClick) {
+  // rowClass(r): a class for row r (as "off"), or ""
+  function table(columns, rows, onClick, rowClass) {
     const t = el("table", { className: "data" });
     const head = el("tr");
     columns.forEach((c) => head.append(el("th", null, c)));
@@ -784,7 +802,8 @@
     rows.forEach((cells, r) => {
       const tr = el("tr");
       cells.forEach((c) => tr.append(el("td", null, c === null || c === undefined ? "" : String(c))));
-      if (onClick) { tr.className = "clickable"; tr.addEventListener("click", () => onClick(r)); }
+      if (onClick) { tr.classList.add("clickable"); tr.addEventListener("click", () => onClick(r)); }
+      if (rowClass && rowClass(r)) tr.classList.add(rowClass(r));
       t.append(tr);
     });
     return t;
@@ -813,7 +832,9 @@
     const cell = (value, error) => (error === undefined ? value.toFixed(4) : plusMinus(value, error));
     const errorOf = (name, k, j) => (u ? (j === undefined ? u[name].standard_error[k] : u[name].standard_error[k][j]) : undefined);
     const clusterRows = m.weights.map((w, k) => [k, cell(w, errorOf("weights", k)),
-      ...m.means[k].slice(0, meta.axes.length).map((v, j) => cell(v, errorOf("means", k, j)))]);
+      ...m.means[k].slice(0, meta.axes.length).map((v, j) => cell(v, errorOf("means", k, j))),
+      ...(kept ? [isOff(k) ? "off" : "kept"] : [])]);
+    const offRow = kept ? (k) => (isOff(k) ? "off" : "") : undefined;
     if (s.uncertainty) {
       const b = s.uncertainty;
       const collapsed = b.collapsed.length ? `; ${b.collapsed.length} collapsed and left out` : "";
@@ -821,10 +842,11 @@
         `${b.resamples} ${b.kind} resamples (seed ${b.seed}), refitted from the converged model: each number ± its standard error${collapsed}. The ${Math.round(b.level * 100)}% percentile intervals are in clusters.csv and summary.json.`));
     }
     section("Means of the clusters (click a row to list its rows)",
-      table(["cluster", "weight", ...short.slice(0, meta.axes.length)], clusterRows, (k) => showCluster(k)));
+      table(["cluster", "weight", ...short.slice(0, meta.axes.length), ...(kept ? ["status"] : [])],
+        clusterRows, (k) => showCluster(k), offRow));
     section("Standard deviations of the clusters",
       table(["cluster", ...short.slice(0, meta.axes.length)], m.standard_deviations.map((row, k) => [k,
-        ...row.slice(0, meta.axes.length).map((v, j) => cell(v, errorOf("standard_deviations", k, j)))])));
+        ...row.slice(0, meta.axes.length).map((v, j) => cell(v, errorOf("standard_deviations", k, j)))]), undefined, offRow));
     if (s.metrics) {
       const a = s.metrics;
       section("Agreement with the true labels",
@@ -836,14 +858,16 @@
         el("h3", null, "Matching (cluster → label)"),
         table(["cluster", "label"], Object.entries(a.cluster_to_label).map(([k, v]) => [k, matched(Number(k)) ?? v])));
     }
+    // what lower_bound is: EM's mean log-likelihood, or the variational lower bound (a total)
+    const bound = kept ? "lower bound" : "mean log-likelihood";
     const stop = [
       ["converged", String(m.converged)], ["iterations (passes)", m.n_iter],
-      ["mean log-likelihood", m.lower_bound.toFixed(6)], ["stopping rule", m.stopping], ["tol", m.tol],
+      [bound, m.lower_bound.toFixed(6)], ["stopping rule", m.stopping], ["tol", m.tol],
       ["acceleration", m.acceleration === null ? "none" : m.acceleration],
-      ["last change of the mean log-likelihood", m.last_change === null ? "" : m.last_change.toPrecision(3)],
+      [`last change of the ${bound}`, m.last_change === null ? "" : m.last_change.toPrecision(3)],
       ["Aitken's distance to the limit", m.aitken_gap === null ? "" : m.aitken_gap.toPrecision(3)],
     ];
-    section("How EM stopped", table(["", ""], stop));
+    section(kept ? "How the variational fit stopped" : "How EM stopped", table(["", ""], stop));
     section("Configuration", table(["option", "value"], Object.entries(s.config).map(([k, v]) => [k, JSON.stringify(v)])));
     const d = s.data;
     section("Data", table(["", ""], [
@@ -868,6 +892,16 @@
     }
   }
 
+  // "3 of 10 components kept (weight ≥ 0.01); switched off: 0, 2, 5 (total weight 0.0023)"
+  function keptNote() {
+    const off = Array.from({ length: K }, (_, k) => k).filter(isOff);
+    const total = off.reduce((sum, k) => sum + mixture.weights[k], 0);
+    const note = $("kept-note");
+    note.hidden = false;
+    note.textContent = `${kept.size} of ${K} components kept (weight ≥ ${mixture.kept_weight})` +
+      (off.length ? `; switched off: ${off.join(", ")} (total weight ${Number(total.toPrecision(2))})` : "");
+  }
+
   // -------------------------------------------------------------------------------- start
   async function start() {
     document.title = meta.title;
@@ -876,8 +910,9 @@
     $("subtitle").textContent = `${meta.rows_total.toLocaleString("en")} rows × ${s.data.shape[1].toLocaleString("en")} features, ` +
       (meta.projection === "PCA" ? `projected to ${meta.components} components; `
         : `embedded in ${meta.components} dimensions by ${meta.projection}; `) +
-      `${K}-component ${mixture.covariance_type} Gaussian mixture; ` +
+      `${K}-component ${mixture.covariance_type} ${kept ? "variational " : ""}Gaussian mixture; ` +
       `data SHA-256 ${s.data.sha256.slice(0, 12)}`;
+    if (kept) keptNote();
     if (meta.rows_shown < meta.rows_total) {
       const notice = $("sample-notice");
       notice.hidden = false;
