@@ -451,6 +451,7 @@ def _pack(posterior: variational.Posterior, factor) -> tuple:
 
 
 def _unpack(params, prior_type: str, kind: str) -> tuple[variational.Posterior, np.ndarray]:
+    """The posterior and the precisions' Cholesky factor of :func:`_pack`'s tuple."""
     scalars, means, covariances, factor = params
     K = means.shape[0]
     parts = 2 if prior_type == "dirichlet_process" else 1

@@ -144,6 +144,7 @@ def initial_sums(
         )
     d = X.shape[1]
     total = Sums.zeros(n_components, d, kind)
+    partial_tied = init_params in SCIKIT_LEARN_PARTIAL_STARTS and kind == "tied"
     for start, chunk in iter_row_chunks(X, chunk_rows, shift):
         stop = start + len(chunk)
         if dense is not None:
@@ -155,9 +156,17 @@ def initial_sums(
             resp[np.flatnonzero(hit), part[hit]] = 1.0
         w = None if sample_weight is None else sample_weight[start:stop]
         sums = kernels.weighted_sums(chunk, resp, w, kind)
-        if init_params in SCIKIT_LEARN_PARTIAL_STARTS and kind == "tied":
-            sums.second = covariance_type(kind).second_moments_of_every_row(chunk, w)
+        if partial_tied:  # about the origin, as scikit-learn's X.T @ X
+            sums.second = covariance_type(kind).second_moments_of_every_row(chunk + shift, w)
         total.add(sums)
+    if partial_tied:
+        # scikit-learn's (X^T X - sum_k n_k mu_k mu_k^T) / sum_k n_k over every row with
+        # absolute means mu_k = m_k + c; the M-step subtracts sum_k n_k m_k m_k^T about
+        # the shift c, so the second moments it reads are X^T X - c L^T - L c^T - N c c^T
+        # (L the assigned rows' sums about c, N their mass). Not invariant to the shift:
+        # the rows no start assigns count in X^T X alone.
+        c, L, N = shift, total.linear.sum(axis=0), total.mass.sum()
+        total.second = total.second - np.outer(c, L) - np.outer(L, c) - N * np.outer(c, c)
     return total
 
 

@@ -74,7 +74,11 @@ def page_inputs(
         label_name=plots.label_name(dataset.target_names).capitalize(),
         title=f"{dataset.name}: {name_of(reducer)} to {Z.shape[1]} "
         f"{'dimensions' if is_embedding(reducer) else 'components'}, "
-        f"{gmm.n_components}-component Gaussian mixture",
+        + (
+            f"{gmm.n_components}-component Gaussian mixture"
+            if kept_weight is None
+            else f"variational Gaussian mixture of at most {gmm.n_components} components"
+        ),
         folder=folder,
         projection=name_of(reducer),
         images_id=dataset.sha256 if images else None,
