@@ -22,10 +22,8 @@ is dropped.
 from __future__ import annotations
 
 import time
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from ..rows import validate_rows
@@ -258,18 +256,7 @@ class BayesianGaussianMixture(GaussianMixture):
                 if best is None or trace.bound > best_bound or best_bound == -np.inf:
                     best, best_bound, best_trace = trace.params, trace.bound, trace
                     self.converged_ = trace.converged
-        if not self.converged_ and self.max_iter > 0:
-            warnings.warn(
-                "Best performing initialization did not converge. Try different init "
-                "parameters, or increase max_iter, tol, or check for degenerate data.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        self._set_parameters(best)
-        self.n_iter_ = best_trace.passes
-        self.lower_bound_ = best_bound
-        self.lower_bounds_ = best_trace.bounds
-        self.extrapolations_ = (best_trace.extrapolations, best_trace.rejected)
+        self._keep_best(best_trace)
         return X, rows
 
     def _from_sums(self, sums: kernels.Sums, shift, prior: variational.Prior) -> tuple:
@@ -320,15 +307,18 @@ class BayesianGaussianMixture(GaussianMixture):
 
     # ------------------------------------------------------------------------- parameters
 
-    def _get_parameters(self):
-        posterior = variational.Posterior(
+    def _posterior(self) -> variational.Posterior:
+        """The fitted variational posterior."""
+        return variational.Posterior(
             self.weight_concentration_,
             self.mean_precision_,
             self.means_,
             self.degrees_of_freedom_,
             self.covariances_,
         )
-        return _pack(posterior, self.precisions_cholesky_)
+
+    def _get_parameters(self):
+        return _pack(self._posterior(), self.precisions_cholesky_)
 
     def _set_parameters(self, params):
         posterior, factor = _unpack(
@@ -348,15 +338,13 @@ class BayesianGaussianMixture(GaussianMixture):
     def _inference_model(self, shift) -> Model:
         """The variational E-step's model: what scikit-learn's ``predict``,
         ``predict_proba`` and ``score_samples`` evaluate."""
-        prior_type = self.weight_concentration_prior_type
-        posterior = variational.Posterior(
-            self.weight_concentration_,
-            self.mean_precision_,
-            self.means_,
-            self.degrees_of_freedom_,
-            self.covariances_,
+        return _model(
+            self._posterior(),
+            self.precisions_cholesky_,
+            shift,
+            self.weight_concentration_prior_type,
+            self.covariance_type,
         )
-        return _model(posterior, self.precisions_cholesky_, shift, prior_type, self.covariance_type)
 
     def kept(self, threshold: float = KEPT_WEIGHT) -> np.ndarray:
         """The components the data kept: indices whose weight is at least

@@ -252,19 +252,24 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 if best is None or bound > best_bound or best_bound == -np.inf:
                     best, best_bound, best_trace = trace.params, bound, trace
                     self.converged_ = converged
+        self._keep_best(best_trace)
+        return X, rows
+
+    def _keep_best(self, trace: convergence.Trace) -> None:
+        """Set the fitted attributes from the best start's trace (``converged_`` is set),
+        warning as scikit-learn does where it did not converge."""
         if not self.converged_ and self.max_iter > 0:
             warnings.warn(
                 "Best performing initialization did not converge. Try different init "
                 "parameters, or increase max_iter, tol, or check for degenerate data.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        self._set_parameters(best)
-        self.n_iter_ = best_trace.passes
-        self.lower_bound_ = best_bound
-        self.lower_bounds_ = best_trace.bounds
-        self.extrapolations_ = (best_trace.extrapolations, best_trace.rejected)
-        return X, rows
+        self._set_parameters(trace.params)
+        self.n_iter_ = trace.passes
+        self.lower_bound_ = trace.bound
+        self.lower_bounds_ = trace.bounds
+        self.extrapolations_ = (trace.extrapolations, trace.rejected)
 
     def _verbose_pass(self, started):
         previous = [-np.inf]
