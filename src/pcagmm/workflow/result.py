@@ -169,9 +169,18 @@ class Result:
         return self.report()
 
     def _repr_html_(self) -> str:
-        import html
+        """A notebook's view: the report's lines, its tables as HTML tables, and the
+        figures inline (:func:`pcagmm.report.notebook.result_html`)."""
+        from ..report.notebook import result_html
 
-        return f"<pre>{html.escape(self.report())}</pre>"
+        return result_html(self)
+
+    def show_report(self):
+        """The interactive page (report.html's) shown inline in a notebook, built in
+        memory: no server, no file (:func:`pcagmm.report.notebook.inline_report`)."""
+        from ..report.notebook import inline_report
+
+        return inline_report(self)
 
     def plot_scatter(self):
         """The projection coloured by the true label (a matplotlib Figure)."""
