@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint sweep clean
+.PHONY: demo test lint sweep docs clean
 
 demo: $(STAMP)
 	$(BIN)/pcagmm data fetch mnist --quiet
@@ -17,6 +17,16 @@ test: $(STAMP) lint
 # the numerical tests under each OpenBLAS kernel and NumPy SIMD level (tools/kernel_sweep.py)
 sweep: $(STAMP)
 	$(BIN)/python tools/kernel_sweep.py
+
+# the documentation site, offline, warnings as errors: open docs/_build/html/index.html
+DOCS_STAMP := $(VENV)/.installed-docs
+docs: $(DOCS_STAMP)
+	$(BIN)/sphinx-build -W --keep-going -n -b html docs/site docs/_build/html
+
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3
+	touch $@
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools

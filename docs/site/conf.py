@@ -17,4 +17,4 @@ nb_execution_mode = "cache"
 nb_execution_raise_on_error = True
 html_theme = "pydata_sphinx_theme"
 html_theme_options = {"navigation_with_keys": False}
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "PLAN.md"]

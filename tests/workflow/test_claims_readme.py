@@ -149,4 +149,5 @@ def test_a_runs_summary_and_result_hold_what_the_readme_lists(tmp_path):
     for plot in (result.plot_scatter, result.plot_clusters, result.plot_means):
         assert plot().axes  # a matplotlib Figure
     assert result.pca is not None and result.gmm is not None and result.agreement is not None
-    assert result._repr_html_() == f"<pre>{__import__('html').escape(result.report())}</pre>"
+    shown = result._repr_html_()  # the report's header, its tables and the figures
+    assert __import__("html").escape(result.report().split("\n\n")[0]) in shown

@@ -53,7 +53,8 @@ def test_digits_run_files_and_report(tmp_path):
     for text in ("Means of the clusters", "Standard deviations of the clusters", "weight",
                  "adjusted Rand index", "Time", "pca_scatter.svg"):  # fmt: skip
         assert text in report
-    assert result._repr_html_().startswith("<pre>")
+    shown = result._repr_html_()  # the notebook view (tests/report/test_notebook_html.py)
+    assert shown.startswith('<div class="pcagmm-result">') and "Means of the clusters" in shown
     rows = (out / "clusters.csv").read_text().splitlines()
     assert rows[0] == "cluster,weight,mean_pc1,mean_pc2,std_pc1,std_pc2"
     assert len(rows) == 11
