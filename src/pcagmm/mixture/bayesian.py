@@ -21,8 +21,6 @@ is dropped.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 from sklearn.utils import check_random_state
 
@@ -33,7 +31,6 @@ from .covariance import IllConditionedError, covariance_type
 from .em_pass import EMPass
 from .gaussian_mixture import (
     _FLOATS,
-    SINGLE_THREAD_BELOW_FEATURES,
     GaussianMixture,
     _check_int,
     _check_number,
@@ -195,13 +192,25 @@ class BayesianGaussianMixture(GaussianMixture):
             threads=rows.threads,
             keep_features=rows.keeps_row_data,
         )
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
-        n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
-        best, best_bound, best_trace = None, -np.inf, None
-        self.converged_ = False
         with em, blas_threads(1):
             prior = self._resolve_prior(X, rows, sample_weight, shift, chunk_rows)
+
+            def initial(init):
+                """The ``init``-th start: the variational M-step from its responsibilities."""
+                start = initial_sums(
+                    X,
+                    rows,
+                    init_params=self.init_params,
+                    n_components=self.n_components,
+                    kind=kind,
+                    shift=shift,
+                    random_state=random_state,
+                    chunk_rows=self._chunk_rows(d),
+                    sample_weight=sample_weight,
+                    init_index=init,
+                )
+                return self._from_sums(start, shift, prior)
 
             def variational_pass(params):
                 """One pass: the lower bound after the next variational M-step, and
@@ -211,52 +220,14 @@ class BayesianGaussianMixture(GaussianMixture):
                 following = self._from_sums(sums, shift, prior)
                 return _lower_bound(sums, model, following, prior, kind), following
 
-            for init in range(n_init):
-                if self.verbose:
-                    print(f"Initialization {init}")
-                started = time.perf_counter()
-                if do_init:
-                    with blas_threads(1 if d < SINGLE_THREAD_BELOW_FEATURES else None):
-                        start = initial_sums(
-                            X,
-                            rows,
-                            init_params=self.init_params,
-                            n_components=self.n_components,
-                            kind=kind,
-                            shift=shift,
-                            random_state=random_state,
-                            chunk_rows=self._chunk_rows(d),
-                            sample_weight=sample_weight,
-                            init_index=init,
-                        )
-                    params = self._from_sums(start, shift, prior)
-                    bound = -np.inf
-                else:
-                    params = self._get_parameters()
-                    bound = self.lower_bound_
-                trace = convergence.iterate(
-                    variational_pass,
-                    params,
-                    stopping=self.stopping,
-                    tol=self.tol,
-                    max_iter=self.max_iter,
-                    weight=1.0,  # the rules read the total bound
-                    acceleration=self.acceleration,
-                    valid=lambda partial: _complete(partial, prior, kind),
-                    bound=bound,
-                    on_pass=self._verbose_pass(started) if self.verbose >= 2 else None,
-                    end_at_evaluated=False,
-                )
-                if self.verbose:
-                    print(
-                        f"Initialization {'converged' if trace.converged else 'did not'}"
-                        f"{'' if trace.converged else ' converge'}. time lapse "
-                        f"{time.perf_counter() - started:.5f}s\t lower bound {trace.bound:.5f}"
-                    )
-                if best is None or trace.bound > best_bound or best_bound == -np.inf:
-                    best, best_bound, best_trace = trace.params, trace.bound, trace
-                    self.converged_ = trace.converged
-        self._keep_best(best_trace)
+            self._fit_from_starts(
+                initial,
+                variational_pass,
+                d=d,
+                weight=1.0,  # the rules read the total bound
+                valid=lambda partial: _complete(partial, prior, kind),
+                end_at_evaluated=False,
+            )
         return X, rows
 
     def _from_sums(self, sums: kernels.Sums, shift, prior: variational.Prior) -> tuple:
