@@ -240,34 +240,24 @@ class BayesianGaussianMixture(GaussianMixture):
     def _resolve_prior(self, X, rows, sample_weight, shift, chunk_rows) -> variational.Prior:
         """The priors, the defaults from one pass over the rows where not given (their
         weighted mean and covariance, ``ddof=1``); sets the ``*_prior_`` attributes."""
-        d = X.shape[1]
         kind = self.covariance_type
-        mean, covariance = self.mean_prior, self.covariance_prior
-        if mean is None or covariance is None:
+        data_mean = data_covariance = None
+        if self.mean_prior is None or self.covariance_prior is None:
             data_mean, data_covariance = _mean_and_covariance(
                 X, rows, sample_weight, shift, chunk_rows, kind
             )
-            mean = data_mean if mean is None else mean
-            covariance = data_covariance if covariance is None else covariance
-        mean = np.asarray(mean, dtype=np.float64)
-        covariance = (
-            float(covariance) if kind == "spherical" else np.asarray(covariance, dtype=np.float64)
-        )
-        prior = variational.Prior(
-            weight_concentration_type=self.weight_concentration_prior_type,
-            weight_concentration=float(
-                1.0 / self.n_components
-                if self.weight_concentration_prior is None
-                else self.weight_concentration_prior
-            ),
-            mean_precision=float(
-                1.0 if self.mean_precision_prior is None else self.mean_precision_prior
-            ),
-            mean=mean,
-            degrees_of_freedom=float(
-                d if self.degrees_of_freedom_prior is None else self.degrees_of_freedom_prior
-            ),
-            covariance=covariance,
+        prior = variational.resolve_prior(
+            self.weight_concentration_prior_type,
+            self.n_components,
+            X.shape[1],
+            kind,
+            data_mean=data_mean,
+            data_covariance=data_covariance,
+            weight_concentration=self.weight_concentration_prior,
+            mean_precision=self.mean_precision_prior,
+            mean=self.mean_prior,
+            degrees_of_freedom=self.degrees_of_freedom_prior,
+            covariance=self.covariance_prior,
         )
         self.weight_concentration_prior_ = prior.weight_concentration
         self.mean_precision_prior_ = prior.mean_precision
