@@ -138,3 +138,14 @@ def test_bad_settings_are_one_line_errors(three_groups, tmp_path, args, fragment
                  "--out", tmp_path / "o")  # fmt: skip
     one_line_error(result, *fragments)
     assert not (tmp_path / "o").exists()
+
+
+def test_the_command_lines_copies_of_the_estimators_names_agree():
+    """config keeps its own copies so that the command line starts without
+    scikit-learn; they must be the estimator's."""
+    from pcagmm.mixture import bayesian, variational
+    from pcagmm.workflow import config
+
+    assert config.BAYESIAN_COVARIANCE_TYPES == bayesian.COVARIANCE_TYPES
+    assert config.WEIGHT_PRIORS == variational.PRIOR_TYPES
+    assert config.KEPT_WEIGHT == bayesian.KEPT_WEIGHT

@@ -247,9 +247,9 @@ def convergence_lines(gmm, rows: int, converge_flag: str = "--converge") -> list
     if change is None:
         return []
     bound = gmm.lower_bound_
-    quantity = "mean log-likelihood"
-    if hasattr(gmm, "weight_concentration_"):  # the variational bound is a total
-        rows, quantity = 1, "lower bound"
+    quantity = _bound_name(gmm)
+    if quantity == "lower bound":  # the variational bound is a total
+        rows = 1
     # met the rule of a converged run (relative change of the total)
     if gmm.converged_ and abs(change) * rows <= CONVERGED["tol"] * (1 + abs(bound) * rows):
         return []
