@@ -247,6 +247,7 @@ def test_unneeded_components_are_switched_off():
                                           random_state=0), X)  # fmt: skip
     assert len(gmm.kept()) == 3
     assert list(gmm.kept()) == list(np.argsort(-gmm.weights_)[:3])
+    assert sorted([*gmm.kept(), *gmm.switched_off()]) == list(range(12))
     assert np.sort(gmm.weights_)[:-3].sum() < 0.01
     # a switched-off component falls back to the priors, never to NaN
     for name in ATTRIBUTES:

@@ -314,6 +314,11 @@ class BayesianGaussianMixture(GaussianMixture):
         order = np.argsort(-weights, kind="stable")
         return order[weights[order] >= threshold]
 
+    def switched_off(self, threshold: float = KEPT_WEIGHT) -> np.ndarray:
+        """The components below ``threshold`` (those :meth:`kept` leaves out), in
+        increasing order."""
+        return np.flatnonzero(np.asarray(self.weights_) < threshold)
+
     # ------------------------------------------------------------------------- checks
 
     def _check_parameters(self, n: int, d: int) -> None:
