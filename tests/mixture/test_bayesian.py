@@ -247,6 +247,7 @@ def test_unneeded_components_are_switched_off():
                                           random_state=0), X)  # fmt: skip
     assert len(gmm.kept()) == 3
     assert list(gmm.kept()) == list(np.argsort(-gmm.weights_)[:3])
+    assert sorted([*gmm.kept(), *gmm.switched_off()]) == list(range(12))
     assert np.sort(gmm.weights_)[:-3].sum() < 0.01
     # a switched-off component falls back to the priors, never to NaN
     for name in ATTRIBUTES:
@@ -273,6 +274,11 @@ def test_scikit_learn_estimator_checks():
 # ----------------------------------------------------------------------------- bad input
 
 
+def test_a_prior_that_is_not_a_number_is_a_type_error():
+    with pytest.raises(TypeError, match="degrees_of_freedom_prior must be a number, got 'x'"):
+        BayesianGaussianMixture(degrees_of_freedom_prior="x").fit(blobs(16))
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
@@ -289,6 +295,11 @@ def test_scikit_learn_estimator_checks():
          "covariance_prior must be > 0"),
         ({"covariance_type": "spherical", "covariance_prior": [1.0, 2.0]},
          "covariance_prior must be a number for spherical"),
+        ({"covariance_prior": [[1.0, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]},
+         "covariance_prior must be symmetric for full"),
+        ({"mean_prior": [0.0, np.nan, 0.0]}, "mean_prior must be finite"),
+        ({"mean_prior": ["a", "b", "c"]},
+         r"mean_prior must be an array of numbers of shape \(3,\)"),
         ({"covariance_type": "VEV"}, "covariance_type must be one of full, tied, diag"),
         ({"weight_concentration_prior_type": "pitman_yor"},
          "weight_concentration_prior_type must be one of"),

@@ -114,6 +114,56 @@ def test_a_changed_variational_array_is_refused(bayesian_run, tmp_path):
         load_model(tmp_path / "negative.npz")
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"mixture": "em"}, "mixture is 'em', not 'bayesian'"),
+        ({"bgmm_weight_concentration_prior_type": "pitman_yor"},
+         "bgmm_weight_concentration_prior_type is 'pitman_yor', not one of dirichlet_process"),
+        ({"bgmm_weight_concentration_prior_type": np.array([1.0])}, "is not a name"),
+    ],
+)  # fmt: skip
+def test_a_variational_model_file_with_wrong_names_is_refused(bayesian_run, tmp_path, change,
+                                                               message):  # fmt: skip
+    _, out = bayesian_run
+    with np.load(out / "model.npz") as archive:
+        arrays = {**dict(archive), **{k: np.asarray(v) for k, v in change.items()}}
+    del arrays["content_sha256"]
+    np.savez(tmp_path / "changed.npz", **arrays)
+    with pytest.raises(ModelFileError, match=message):
+        load_model(tmp_path / "changed.npz")
+
+
+def test_degrees_of_freedom_at_or_below_the_dimension_less_one_are_refused(bayesian_run, tmp_path):
+    _, out = bayesian_run
+    with np.load(out / "model.npz") as archive:
+        arrays = dict(archive)
+    arrays["bgmm_degrees_of_freedom"] = np.full_like(arrays["bgmm_degrees_of_freedom"], 0.5)
+    del arrays["content_sha256"]
+    np.savez(tmp_path / "low.npz", **arrays)
+    with pytest.raises(ModelFileError, match="bgmm_degrees_of_freedom go down to 0.5, not above 1"):
+        load_model(tmp_path / "low.npz")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"mixture": "variational"}, "unknown mixture 'variational'; choose one of em, bayesian"),
+        ({"weight_prior": "pitman_yor"}, "unknown weight prior 'pitman_yor'; choose one of "
+         "dirichlet_process, dirichlet_distribution"),
+        ({"kept_weight": 0}, "kept_weight must be a number between 0 and 1, got 0; give e.g. "
+         "kept_weight=0.01"),
+    ],
+)  # fmt: skip
+def test_bad_options_from_python_name_the_parameter(options, message):
+    from pcagmm.errors import ParameterError
+    from pcagmm.workflow.config import RunConfig
+
+    with pytest.raises(ParameterError) as raised:
+        RunConfig(**options)
+    assert str(raised.value) == message
+
+
 def test_the_run_folder_is_named_for_the_variational_mixture(three_groups):
     from pcagmm.workflow.config import RunConfig
 
@@ -138,3 +188,14 @@ def test_bad_settings_are_one_line_errors(three_groups, tmp_path, args, fragment
                  "--out", tmp_path / "o")  # fmt: skip
     one_line_error(result, *fragments)
     assert not (tmp_path / "o").exists()
+
+
+def test_the_command_lines_copies_of_the_estimators_names_agree():
+    """config keeps its own copies so that the command line starts without
+    scikit-learn; they must be the estimator's."""
+    from pcagmm.mixture import bayesian, variational
+    from pcagmm.workflow import config
+
+    assert config.BAYESIAN_COVARIANCE_TYPES == bayesian.COVARIANCE_TYPES
+    assert config.WEIGHT_PRIORS == variational.PRIOR_TYPES
+    assert config.KEPT_WEIGHT == bayesian.KEPT_WEIGHT

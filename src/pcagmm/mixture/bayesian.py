@@ -21,8 +21,6 @@ is dropped.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 from sklearn.utils import check_random_state
 
@@ -33,7 +31,6 @@ from .covariance import IllConditionedError, covariance_type
 from .em_pass import EMPass
 from .gaussian_mixture import (
     _FLOATS,
-    SINGLE_THREAD_BELOW_FEATURES,
     GaussianMixture,
     _check_int,
     _check_number,
@@ -195,13 +192,25 @@ class BayesianGaussianMixture(GaussianMixture):
             threads=rows.threads,
             keep_features=rows.keeps_row_data,
         )
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
-        n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
-        best, best_bound, best_trace = None, -np.inf, None
-        self.converged_ = False
         with em, blas_threads(1):
             prior = self._resolve_prior(X, rows, sample_weight, shift, chunk_rows)
+
+            def initial(init):
+                """The ``init``-th start: the variational M-step from its responsibilities."""
+                start = initial_sums(
+                    X,
+                    rows,
+                    init_params=self.init_params,
+                    n_components=self.n_components,
+                    kind=kind,
+                    shift=shift,
+                    random_state=random_state,
+                    chunk_rows=self._chunk_rows(d),
+                    sample_weight=sample_weight,
+                    init_index=init,
+                )
+                return self._from_sums(start, shift, prior)
 
             def variational_pass(params):
                 """One pass: the lower bound after the next variational M-step, and
@@ -211,52 +220,14 @@ class BayesianGaussianMixture(GaussianMixture):
                 following = self._from_sums(sums, shift, prior)
                 return _lower_bound(sums, model, following, prior, kind), following
 
-            for init in range(n_init):
-                if self.verbose:
-                    print(f"Initialization {init}")
-                started = time.perf_counter()
-                if do_init:
-                    with blas_threads(1 if d < SINGLE_THREAD_BELOW_FEATURES else None):
-                        start = initial_sums(
-                            X,
-                            rows,
-                            init_params=self.init_params,
-                            n_components=self.n_components,
-                            kind=kind,
-                            shift=shift,
-                            random_state=random_state,
-                            chunk_rows=self._chunk_rows(d),
-                            sample_weight=sample_weight,
-                            init_index=init,
-                        )
-                    params = self._from_sums(start, shift, prior)
-                    bound = -np.inf
-                else:
-                    params = self._get_parameters()
-                    bound = self.lower_bound_
-                trace = convergence.iterate(
-                    variational_pass,
-                    params,
-                    stopping=self.stopping,
-                    tol=self.tol,
-                    max_iter=self.max_iter,
-                    weight=1.0,  # the rules read the total bound
-                    acceleration=self.acceleration,
-                    valid=lambda partial: _complete(partial, prior, kind),
-                    bound=bound,
-                    on_pass=self._verbose_pass(started) if self.verbose >= 2 else None,
-                    end_at_evaluated=False,
-                )
-                if self.verbose:
-                    print(
-                        f"Initialization {'converged' if trace.converged else 'did not'}"
-                        f"{'' if trace.converged else ' converge'}. time lapse "
-                        f"{time.perf_counter() - started:.5f}s\t lower bound {trace.bound:.5f}"
-                    )
-                if best is None or trace.bound > best_bound or best_bound == -np.inf:
-                    best, best_bound, best_trace = trace.params, trace.bound, trace
-                    self.converged_ = trace.converged
-        self._keep_best(best_trace)
+            self._fit_from_starts(
+                initial,
+                variational_pass,
+                d=d,
+                weight=1.0,  # the rules read the total bound
+                valid=lambda partial: _complete(partial, prior, kind),
+                end_at_evaluated=False,
+            )
         return X, rows
 
     def _from_sums(self, sums: kernels.Sums, shift, prior: variational.Prior) -> tuple:
@@ -269,34 +240,24 @@ class BayesianGaussianMixture(GaussianMixture):
     def _resolve_prior(self, X, rows, sample_weight, shift, chunk_rows) -> variational.Prior:
         """The priors, the defaults from one pass over the rows where not given (their
         weighted mean and covariance, ``ddof=1``); sets the ``*_prior_`` attributes."""
-        d = X.shape[1]
         kind = self.covariance_type
-        mean, covariance = self.mean_prior, self.covariance_prior
-        if mean is None or covariance is None:
+        data_mean = data_covariance = None
+        if self.mean_prior is None or self.covariance_prior is None:
             data_mean, data_covariance = _mean_and_covariance(
                 X, rows, sample_weight, shift, chunk_rows, kind
             )
-            mean = data_mean if mean is None else mean
-            covariance = data_covariance if covariance is None else covariance
-        mean = np.asarray(mean, dtype=np.float64)
-        covariance = (
-            float(covariance) if kind == "spherical" else np.asarray(covariance, dtype=np.float64)
-        )
-        prior = variational.Prior(
-            weight_concentration_type=self.weight_concentration_prior_type,
-            weight_concentration=float(
-                1.0 / self.n_components
-                if self.weight_concentration_prior is None
-                else self.weight_concentration_prior
-            ),
-            mean_precision=float(
-                1.0 if self.mean_precision_prior is None else self.mean_precision_prior
-            ),
-            mean=mean,
-            degrees_of_freedom=float(
-                d if self.degrees_of_freedom_prior is None else self.degrees_of_freedom_prior
-            ),
-            covariance=covariance,
+        prior = variational.resolve_prior(
+            self.weight_concentration_prior_type,
+            self.n_components,
+            X.shape[1],
+            kind,
+            data_mean=data_mean,
+            data_covariance=data_covariance,
+            weight_concentration=self.weight_concentration_prior,
+            mean_precision=self.mean_precision_prior,
+            mean=self.mean_prior,
+            degrees_of_freedom=self.degrees_of_freedom_prior,
+            covariance=self.covariance_prior,
         )
         self.weight_concentration_prior_ = prior.weight_concentration
         self.mean_precision_prior_ = prior.mean_precision
@@ -352,6 +313,11 @@ class BayesianGaussianMixture(GaussianMixture):
         weights = np.asarray(self.weights_)
         order = np.argsort(-weights, kind="stable")
         return order[weights[order] >= threshold]
+
+    def switched_off(self, threshold: float = KEPT_WEIGHT) -> np.ndarray:
+        """The components below ``threshold`` (those :meth:`kept` leaves out), in
+        increasing order."""
+        return np.flatnonzero(np.asarray(self.weights_) < threshold)
 
     # ------------------------------------------------------------------------- checks
 

@@ -200,10 +200,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             threads=rows.threads,
             keep_features=rows.keeps_row_data,
         )
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
-        n_init = self.n_init if do_init else 1
         random_state = check_random_state(self.random_state)
-        best, best_bound, best_trace = None, -np.inf, None
 
         def em_pass(params):
             """One pass: the mean log-likelihood at ``params`` and the next parameters."""
@@ -212,52 +209,62 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             sums = rows.reduce(em.sums, X, model, sample_weight)
             return sums.log_likelihood / sums.weight, self._m_step(sums, shift, params[2])
 
-        total_weight = float(n if sample_weight is None else sample_weight.sum())
-        self.converged_ = False
         with em, blas_threads(1):
-            for init in range(n_init):
-                if self.verbose:
-                    print(f"Initialization {init}")
-                started = time.perf_counter()
-                if do_init:
-                    # k-means gains from threads only on wider data (measured: 22 ms on
-                    # one thread, 137 ms on two, for MNIST-PCA-2)
-                    with blas_threads(1 if d < SINGLE_THREAD_BELOW_FEATURES else None):
-                        params = self._initial_parameters(
-                            X, rows, sample_weight, random_state, shift, init
-                        )
-                    bound = -np.inf
-                else:
-                    params = self._get_parameters()
-                    bound = self.lower_bound_
-                trace = convergence.iterate(
-                    em_pass,
-                    params,
-                    stopping=self.stopping,
-                    tol=self.tol,
-                    max_iter=self.max_iter,
-                    weight=total_weight,
-                    acceleration=self.acceleration,
-                    valid=self._complete,
-                    bound=bound,
-                    on_pass=self._verbose_pass(started) if self.verbose >= 2 else None,
-                )
-                converged, bound = trace.converged, trace.bound
-                if self.verbose:
-                    print(
-                        f"Initialization {'converged' if converged else 'did not converge'}."
-                        f" time lapse {time.perf_counter() - started:.5f}s\t lower bound "
-                        f"{bound:.5f}"
-                    )
-                if best is None or bound > best_bound or best_bound == -np.inf:
-                    best, best_bound, best_trace = trace.params, bound, trace
-                    self.converged_ = converged
-        self._keep_best(best_trace)
+            self._fit_from_starts(
+                lambda init: self._initial_parameters(
+                    X, rows, sample_weight, random_state, shift, init
+                ),
+                em_pass,
+                d=d,
+                weight=float(n if sample_weight is None else sample_weight.sum()),
+                valid=self._complete,
+            )
         return X, rows
 
-    def _keep_best(self, trace: convergence.Trace) -> None:
-        """Set the fitted attributes from the best start's trace (``converged_`` is set),
-        warning as scikit-learn does where it did not converge."""
+    def _fit_from_starts(self, initial, em_pass, *, d, weight, valid, end_at_evaluated=None):
+        """Iterate ``em_pass`` to its stop from each of the ``n_init`` starts
+        (``initial(init)`` makes the ``init``-th start's parameters), or once from the
+        fitted parameters on a warm start; keep the start with the best final bound and
+        set the fitted attributes from it, warning as scikit-learn does where it did not
+        converge. ``weight``, ``valid`` and ``end_at_evaluated`` go to
+        :func:`~pcagmm.mixture.convergence.iterate`."""
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        best = None
+        self.converged_ = False
+        for init in range(self.n_init if do_init else 1):
+            if self.verbose:
+                print(f"Initialization {init}")
+            started = time.perf_counter()
+            if do_init:
+                # k-means gains from threads only on wider data (measured: 22 ms on one
+                # thread, 137 ms on two, for MNIST-PCA-2)
+                with blas_threads(1 if d < SINGLE_THREAD_BELOW_FEATURES else None):
+                    params = initial(init)
+                bound = -np.inf
+            else:
+                params, bound = self._get_parameters(), self.lower_bound_
+            trace = convergence.iterate(
+                em_pass,
+                params,
+                stopping=self.stopping,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                weight=weight,
+                acceleration=self.acceleration,
+                valid=valid,
+                bound=bound,
+                on_pass=self._verbose_pass(started) if self.verbose >= 2 else None,
+                end_at_evaluated=end_at_evaluated,
+            )
+            if self.verbose:
+                print(
+                    f"Initialization {'converged' if trace.converged else 'did not converge'}."
+                    f" time lapse {time.perf_counter() - started:.5f}s\t lower bound "
+                    f"{trace.bound:.5f}"
+                )
+            if best is None or trace.bound > best.bound or best.bound == -np.inf:
+                best = trace
+                self.converged_ = trace.converged
         if not self.converged_ and self.max_iter > 0:
             warnings.warn(
                 "Best performing initialization did not converge. Try different init "
@@ -265,11 +272,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=4,
             )
-        self._set_parameters(trace.params)
-        self.n_iter_ = trace.passes
-        self.lower_bound_ = trace.bound
-        self.lower_bounds_ = trace.bounds
-        self.extrapolations_ = (trace.extrapolations, trace.rejected)
+        self._set_parameters(best.params)
+        self.n_iter_ = best.passes
+        self.lower_bound_ = best.bound
+        self.lower_bounds_ = best.bounds
+        self.extrapolations_ = (best.extrapolations, best.rejected)
 
     def _verbose_pass(self, started):
         previous = [-np.inf]

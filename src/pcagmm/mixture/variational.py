@@ -63,32 +63,37 @@ class Posterior:
     covariances: np.ndarray  # normalised by the degrees of freedom
 
 
-def default_prior(X, n_components: int, covariance_type: str, **given) -> Prior:
-    """scikit-learn's defaults for the priors not ``given`` (None): weight concentration
-    1 / K, mean precision 1, the data's mean, d degrees of freedom, the data's covariance
-    (ddof=1; its diagonal for diag, the mean variance for spherical)."""
-    X = np.asarray(X, dtype=np.float64)
-    d = X.shape[1]
-    covariance = given.get("covariance_prior")
-    if covariance is None:
-        covariance = {
-            "full": np.atleast_2d(np.cov(X.T)),
-            "tied": np.atleast_2d(np.cov(X.T)),
-            "diag": np.var(X, axis=0, ddof=1),
-            "spherical": np.var(X, axis=0, ddof=1).mean(),
-        }[covariance_type]
-
-    def value(name, default):
-        chosen = given.get(name)
-        return default if chosen is None else chosen
-
+def resolve_prior(
+    prior_type: str,
+    n_components: int,
+    n_features: int,
+    covariance_type: str,
+    *,
+    data_mean=None,
+    data_covariance=None,
+    weight_concentration=None,
+    mean_precision=None,
+    mean=None,
+    degrees_of_freedom=None,
+    covariance=None,
+) -> Prior:
+    """The priors, scikit-learn's defaults for those not given (None): weight
+    concentration 1 / K, mean precision 1, the data's mean, d degrees of freedom, the
+    data's covariance in the form of ``covariance_type`` (``data_mean`` and
+    ``data_covariance``, needed only where ``mean`` or ``covariance`` is not given)."""
+    mean = data_mean if mean is None else mean
+    covariance = data_covariance if covariance is None else covariance
     return Prior(
-        weight_concentration_type=value("weight_concentration_prior_type", "dirichlet_process"),
-        weight_concentration=float(value("weight_concentration_prior", 1.0 / n_components)),
-        mean_precision=float(value("mean_precision_prior", 1.0)),
-        mean=np.asarray(value("mean_prior", X.mean(axis=0)), dtype=np.float64),
-        degrees_of_freedom=float(value("degrees_of_freedom_prior", d)),
-        covariance=covariance,
+        weight_concentration_type=prior_type,
+        weight_concentration=float(
+            1.0 / n_components if weight_concentration is None else weight_concentration
+        ),
+        mean_precision=float(1.0 if mean_precision is None else mean_precision),
+        mean=np.asarray(mean, dtype=np.float64),
+        degrees_of_freedom=float(n_features if degrees_of_freedom is None else degrees_of_freedom),
+        covariance=float(covariance)
+        if covariance_type == "spherical"
+        else np.asarray(covariance, dtype=np.float64),
     )
 
 
@@ -223,11 +228,11 @@ __all__ = [
     "PRIOR_TYPES",
     "Posterior",
     "Prior",
-    "default_prior",
     "expected_log_weights",
     "log_offsets",
     "log_wishart_norm",
     "lower_bound",
+    "resolve_prior",
     "sum_of_weighted_log_probs",
     "update",
     "weight_concentration",

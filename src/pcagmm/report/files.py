@@ -142,7 +142,7 @@ def variational_record(gmm, kept, kept_weight: float) -> dict:
             },
             "kept_weight": kept_weight,
             "kept": [int(k) for k in kept],
-            "switched_off": sorted(set(range(gmm.n_components)) - {int(k) for k in kept}),
+            "switched_off": [int(k) for k in gmm.switched_off(kept_weight)],
         },
     }
 

@@ -162,8 +162,9 @@ def report(result) -> str:
         lines += _converged_lines(result.convergence, gmm)
     switched_off = ()
     if kept is not None:
-        lines.append(kept_line(gmm, kept, result.kept_weight))
-        switched_off = set(range(gmm.n_components)) - set(kept.tolist())
+        switched_off = gmm.switched_off(result.kept_weight)
+        lines.append(kept_line(gmm, len(kept), switched_off, result.kept_weight))
+        switched_off = set(switched_off.tolist())
     means, stds = cluster_rows(gmm)
     axis = axis_prefix(reducer)
     errors = {}
@@ -222,12 +223,12 @@ def describe_prior(gmm) -> str:
     return f"{name} (concentration {gmm.weight_concentration_prior_:.4g})"
 
 
-def kept_line(gmm, kept, threshold: float) -> str:
-    """How many components the variational mixture kept, and which it switched off."""
-    K = gmm.n_components
-    off = sorted(set(range(K)) - {int(k) for k in kept})
+def kept_line(gmm, n_kept: int, off, threshold: float) -> str:
+    """How many components the variational mixture kept, and which (``off``, in
+    increasing order) it switched off."""
+    off = [int(k) for k in off]
     weights = np.asarray(gmm.weights_)
-    line = f"Kept      {len(kept)} of {K} components (weight >= {threshold:g})"
+    line = f"Kept      {n_kept} of {gmm.n_components} components (weight >= {threshold:g})"
     if not off:
         return line + "; none switched off"
     shown = ", ".join(map(str, off[:20])) + (", ..." if len(off) > 20 else "")
@@ -247,9 +248,9 @@ def convergence_lines(gmm, rows: int, converge_flag: str = "--converge") -> list
     if change is None:
         return []
     bound = gmm.lower_bound_
-    quantity = "mean log-likelihood"
-    if hasattr(gmm, "weight_concentration_"):  # the variational bound is a total
-        rows, quantity = 1, "lower bound"
+    quantity = _bound_name(gmm)
+    if quantity == "lower bound":  # the variational bound is a total
+        rows = 1
     # met the rule of a converged run (relative change of the total)
     if gmm.converged_ and abs(change) * rows <= CONVERGED["tol"] * (1 + abs(bound) * rows):
         return []

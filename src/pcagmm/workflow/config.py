@@ -87,7 +87,9 @@ MIXTURES = ("em", "bayesian")
 #: ``weight_concentration_prior_type``) and its covariance types
 WEIGHT_PRIORS = ("dirichlet_process", "dirichlet_distribution")
 BAYESIAN_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
-#: a variational component is reported as kept at this weight or more
+#: a variational component is reported as kept at this weight or more (these three are
+#: copies of pcagmm.mixture.bayesian's and variational's, so that the command line starts
+#: without scikit-learn; a test checks they agree)
 KEPT_WEIGHT = 0.01
 #: resamples of ``uncertainty`` by default (:data:`pcagmm.mixture.bootstrap.RESAMPLES`)
 RESAMPLES = 199
@@ -272,6 +274,13 @@ class RunConfig:
     def model_name(self) -> str:
         """``gmm`` (EM), or ``bgmm`` (the variational Bayesian mixture)."""
         return "bgmm" if self.mixture == "bayesian" else "gmm"
+
+
+def recorded_kept_weight(record: dict) -> float:
+    """The weight from which a variational component counts as kept, in a run's recorded
+    config (:attr:`RunConfig.record`, summary.json's ``config``): recorded only where it
+    is not the default :data:`KEPT_WEIGHT`."""
+    return float(record.get("kept_weight", KEPT_WEIGHT))
 
 
 def flag(name: str) -> str:

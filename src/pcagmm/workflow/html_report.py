@@ -15,6 +15,7 @@ from .._files import atomic_file
 from ..errors import ParameterError, PcagmmError, literal
 from ..reducers import axis_names, cluster_images, is_embedding, name_of
 from ..report import html, plots
+from .config import recorded_kept_weight
 
 #: the page's file name in a run folder
 REPORT_FILE = "report.html"
@@ -208,7 +209,7 @@ def rebuild(
         summary=summary,
         folder=folder,
         matching=recorded_matching(summary),
-        kept_weight=recorded_kept_weight(summary) if hasattr(model.gmm, "kept") else None,
+        kept_weight=recorded_kept_weight(summary["config"]) if hasattr(model.gmm, "kept") else None,
     )
     target = folder / REPORT_FILE
     _write(target, html.render(inputs, max_points=max_points))
@@ -222,14 +223,6 @@ def recorded_matching(summary: dict) -> dict | None:
     if not isinstance(metrics, dict) or not isinstance(metrics.get("cluster_to_label"), dict):
         return None
     return {int(k): v for k, v in metrics["cluster_to_label"].items() if str(k).isdigit()}
-
-
-def recorded_kept_weight(summary: dict) -> float:
-    """The threshold of a kept component that summary.json's configuration records (it
-    records it only where it is not the default, :data:`~.config.KEPT_WEIGHT`)."""
-    from .config import KEPT_WEIGHT
-
-    return float(summary["config"].get("kept_weight", KEPT_WEIGHT))
 
 
 def read_summary(folder: Path) -> dict:

@@ -89,9 +89,9 @@ class Result:
     @property
     def kept_weight(self) -> float:
         """The weight from which a variational component counts as kept."""
-        from .config import KEPT_WEIGHT
+        from .config import recorded_kept_weight
 
-        return float(self.config.get("kept_weight", KEPT_WEIGHT))
+        return recorded_kept_weight(self.config)
 
     @property
     def kept(self) -> np.ndarray | None:

@@ -222,6 +222,10 @@ def mixture(config: RunConfig, *, converged: bool = False):
     from ..mixture import GaussianMixture
 
     settings = {
+        "covariance_type": config.covariance_type,
+        "random_state": config.seed,
+        "n_init": config.n_init,
+        "reg_covar": config.reg_covar,
         "stopping": config.stopping,
         "tol": config.tol,
         "acceleration": config.acceleration,
@@ -234,22 +238,11 @@ def mixture(config: RunConfig, *, converged: bool = False):
 
         return BayesianGaussianMixture(
             config.clusters,
-            covariance_type=config.covariance_type,
-            random_state=config.seed,
-            n_init=config.n_init,
-            reg_covar=config.reg_covar,
             weight_concentration_prior_type=config.weight_prior,
             weight_concentration_prior=config.weight_concentration,
             **settings,
         )
-    return GaussianMixture(
-        config.clusters,
-        covariance_type=config.covariance_type,
-        random_state=config.seed,
-        n_init=config.n_init,
-        reg_covar=config.reg_covar,
-        **settings,
-    )
+    return GaussianMixture(config.clusters, **settings)
 
 
 @dataclasses.dataclass
