@@ -20,8 +20,12 @@ sweep: $(STAMP)
 
 # the documentation site, offline, warnings as errors: open docs/_build/html/index.html
 DOCS_STAMP := $(VENV)/.installed-docs
+# (the notebooks that read MNIST take it from ../shared/data/mnist where it is, as the
+# tests do; elsewhere pcagmm fetches it into its cache on first use)
+SHARED_MNIST := $(abspath ../shared/data/mnist)
 docs: $(DOCS_STAMP)
-	$(BIN)/sphinx-build -W --keep-going -n -b html docs/site docs/_build/html
+	$(if $(wildcard $(SHARED_MNIST)/SHA256SUMS.raw),PCAGMM_MNIST_DIR="$${PCAGMM_MNIST_DIR:-$(SHARED_MNIST)}") \
+	  $(BIN)/sphinx-build -W --keep-going -n -b html docs/site docs/_build/html
 
 $(DOCS_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
