@@ -29,7 +29,6 @@ docs: $(DOCS_STAMP)
 
 $(DOCS_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3
 	touch $@
 
 lint: $(STAMP)
@@ -40,6 +39,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3
 	touch $@
 
 clean:

@@ -32,6 +32,9 @@ REQUIRED_ON_CI = (
     "could not import 'distributed'",
     "could not import 'playwright",
     "could not import 'umap",
+    "could not import 'nbformat'",
+    "could not import 'nbclient'",
+    "no Jupyter kernel",
 )
 
 

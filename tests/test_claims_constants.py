@@ -1,7 +1,7 @@
-"""The figures README.md and BENCHMARKS.md give of pcagmm's design, against the code
-that has them (issue 17). What each figure does is tested where the behaviour is (the
-large-data start, the hierarchical subset, page release, the Dask tree); these say the
-documents name the values the code uses."""
+"""The figures the user guide (README.md until issue 29) and BENCHMARKS.md give of pcagmm's
+design, against the code that has them (issue 17). What each figure does is tested where
+the behaviour is (the large-data start, the hierarchical subset, page release, the Dask
+tree); these say the documents name the values the code uses."""
 
 from __future__ import annotations
 

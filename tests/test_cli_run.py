@@ -161,8 +161,14 @@ def test_the_command_line_defaults_are_the_config_defaults():
     from pcagmm.cli.options import run_options
     from pcagmm.workflow import RunConfig
 
-    defaults = {f.name: f.default for f in dataclasses.fields(RunConfig) if f.metadata["cli"]}
+    fields = [f for f in dataclasses.fields(RunConfig) if f.metadata["cli"]]
+    defaults = {f.name: f.metadata["cli_default"] for f in fields}
     assert run_options(build_parser().parse_args(["run"])) == defaults
+    # the one difference: Python makes the figures and report.html when asked (None),
+    # the command line with every run (so every folder it writes holds them)
+    differ = {f.name: (f.default, f.metadata["cli_default"]) for f in fields
+              if f.default != f.metadata["cli_default"]}  # fmt: skip
+    assert differ == {"plots": (None, True), "report": (None, True)}
     given = build_parser().parse_args(["run", "--data", "x.npy", "--no-plots", "--format", "svg"])
     assert run_options(given) == {**defaults, "dataset": "x.npy", "plots": False,
                                   "figure_format": "svg"}  # fmt: skip

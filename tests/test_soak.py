@@ -26,7 +26,7 @@ def open_descriptors() -> list[str]:
 def test_twenty_runs_leak_no_descriptors_or_threads(tmp_path):
     def both(number: int) -> None:
         pcagmm.run("digits", write=False)
-        pcagmm.run("digits", out=tmp_path / f"run-{number}", plots=False)
+        pcagmm.run("digits", out=tmp_path / f"run-{number}", plots=False, report=True)
 
     both(-1)  # warm-up: the data set is fetched, modules and thread pools start
     gc.collect()

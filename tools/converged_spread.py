@@ -1,12 +1,13 @@
 """How far the converged MNIST fit moves between processors, and under one-ulp moves.
 
-The README says the converged fit (``pcagmm run --converge``) is pinned down only so far:
-the likelihood is flat near its optimum, so rounding that differs between processors
-(BLAS kernels, NumPy's SIMD loops) and one-ulp moves of the projection move it. This
+The user guide's page "Has EM converged?" (``docs/site/guide/converge.md``) says the
+converged fit (``pcagmm run --converge``) is pinned down only so far: the likelihood is
+flat near its optimum, so rounding that differs between processors (BLAS kernels,
+NumPy's SIMD loops) and one-ulp moves of the projection move it. This
 script measures both on this machine under the configurations of
 ``tools/kernel_sweep.py`` (each in a fresh process), and prints, per configuration, the
 largest distance of the converged means, standard deviations and weights from the
-README's table, the printed log-likelihood, and the largest moves of the six one-ulp
+page's table, the printed log-likelihood, and the largest moves of the six one-ulp
 moves that ``tests/workflow/test_claims_readme.py`` makes:
 
     .venv/bin/python tools/converged_spread.py [--folder ../shared/data/mnist]
@@ -70,6 +71,9 @@ out["one_ulp"] = {key: [m[key] for m in moves] for key in moves[0]}
 print(json.dumps(out))
 """
 
+#: the page that holds the converged table
+CONVERGE_PAGE = ROOT / "docs" / "site" / "guide" / "converge.md"
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -80,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for name, env, what in configurations(inherited_environment()):
         done = subprocess.run(
-            [sys.executable, "-c", _MEASURE, args.folder, str(ROOT / "README.md")],
+            [sys.executable, "-c", _MEASURE, args.folder, str(CONVERGE_PAGE)],
             env=env,
             capture_output=True,
             text=True,

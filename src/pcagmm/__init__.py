@@ -22,6 +22,7 @@ __all__ = [
     "__version__",
     "datasets",
     "run",
+    "select",
     "stability",
 ]
 
@@ -37,7 +38,7 @@ def __getattr__(name: str):
         from . import mixture
 
         return getattr(mixture, name)
-    if name in ("run", "RunConfig", "stability", "Stability", "StabilityConfig"):
+    if name in ("run", "RunConfig", "select", "stability", "Stability", "StabilityConfig"):
         from . import workflow
 
         return getattr(workflow, name)

@@ -33,13 +33,30 @@ class PcagmmError(Exception):
         super().__init__(f"{problem}; {fix}" if fix else problem)
 
     def render(self, flags: Callable[[str], str] | None = None) -> str:
-        """The one-line message; ``flags`` (name -> command-line flag) is used by
-        :class:`ParameterError` only."""
+        """Return the one-line message.
+
+        Parameters
+        ----------
+        flags : callable, optional
+            Name -> command-line flag: the parameters named as the command line
+            spells them (used by :class:`~pcagmm.errors.ParameterError` only).
+
+        Returns
+        -------
+        str
+            The message, ``problem; fix``.
+        """
         return str(self)
 
 
 class RunError(PcagmmError, ValueError):
-    """A run that cannot start as configured."""
+    """A run that cannot start as configured.
+
+    Parameters
+    ----------
+    problem, fix : str
+        What is wrong, and what to do about it (see :class:`PcagmmError`).
+    """
 
 
 #: ``{name}``, ``{name=value}``, and ``{{`` / ``}}`` for literal braces
@@ -56,10 +73,15 @@ class ParameterError(RunError):
     """A parameter whose value a run cannot use.
 
     ``problem`` and ``fix`` are templates: ``{name}`` names a parameter and
-    ``{name=value}`` names it with a value; other text goes through :func:`literal`.
+    ``{name=value}`` names it with a value; other text goes through ``literal()``.
     ``str(error)`` spells them as Python does (``components``, ``components=5``);
     :meth:`render` with a flag map spells them as the command line does
     (``--components``, ``--components 5``; a boolean ``{force=True}`` is ``--force``).
+
+    Parameters
+    ----------
+    problem, fix : str
+        Templates of what is wrong and of what to do about it.
     """
 
     def __init__(self, problem: str, fix: str | None = None):
@@ -67,6 +89,18 @@ class ParameterError(RunError):
         super().__init__(_fill(problem, _python), _fill(fix, _python) if fix else None)
 
     def render(self, flags: Callable[[str], str] | None = None) -> str:
+        """Return the one-line message, the parameters spelled by ``flags``.
+
+        Parameters
+        ----------
+        flags : callable, optional
+            Name -> command-line flag (None: the parameters as Python spells them).
+
+        Returns
+        -------
+        str
+            The message, ``problem; fix``.
+        """
         if flags is None:
             return str(self)
 
@@ -92,26 +126,56 @@ def _fill(template: str, spell: Callable[[str, str | None], str]) -> str:
 
 
 class UnknownDatasetError(PcagmmError, KeyError):
-    """A data set name that is neither built in nor a path to a file."""
+    """A data set name that is neither built in nor a path to a file.
+
+    Parameters
+    ----------
+    problem, fix : str
+        What is wrong, and what to do about it (see :class:`PcagmmError`).
+    """
 
     def __str__(self) -> str:  # KeyError would quote the message
         return Exception.__str__(self)
 
 
 class DataFormatError(PcagmmError, ValueError):
-    """A file that cannot be read as the format it claims to be."""
+    """A file that cannot be read as the format it claims to be.
+
+    Parameters
+    ----------
+    problem, fix : str
+        What is wrong, and what to do about it (see :class:`PcagmmError`).
+    """
 
 
 class HashMismatchError(PcagmmError, ValueError):
-    """Content whose SHA-256 is not the one recorded for it."""
+    """Content whose SHA-256 is not the one recorded for it.
+
+    Parameters
+    ----------
+    problem, fix : str
+        What is wrong, and what to do about it (see :class:`PcagmmError`).
+    """
 
 
 class FetchError(PcagmmError, OSError):
-    """No source could supply a data set."""
+    """No source could supply a data set.
+
+    Parameters
+    ----------
+    problem, fix : str
+        What is wrong, and what to do about it (see :class:`PcagmmError`).
+    """
 
 
 class CacheError(PcagmmError, OSError):
-    """The cache folder cannot be created, written or read."""
+    """The cache folder cannot be created, written or read.
+
+    Parameters
+    ----------
+    problem, fix : str
+        What is wrong, and what to do about it (see :class:`PcagmmError`).
+    """
 
 
 class DiskFullError(PcagmmError, OSError):
@@ -130,7 +194,7 @@ class DiskFullError(PcagmmError, OSError):
     folder : path-like
         The folder whose device is full.
     needed : int
-        Bytes the write needs (an estimate; see :func:`pcagmm._files.disk_full_error`).
+        Bytes the write needs (an estimate; see ``pcagmm._files.disk_full_error``).
     written : int
         Bytes it had written when the device filled.
     free : int or None
@@ -149,4 +213,10 @@ class DiskFullError(PcagmmError, OSError):
 
 
 class FileChangedError(PcagmmError, OSError):
-    """A data file that another program changed (shortened) while pcagmm read it."""
+    """A data file that another program changed (shortened) while pcagmm read it.
+
+    Parameters
+    ----------
+    problem, fix : str
+        What is wrong, and what to do about it (see :class:`PcagmmError`).
+    """

@@ -8,7 +8,7 @@ import numpy as np
 
 
 @dataclass(frozen=True)
-class Agreement:
+class Agreement:  # numpydoc ignore=PR01
     """Agreement between predicted clusters and true labels.
 
     Attributes

@@ -42,32 +42,86 @@ def rows_done(count: int) -> None:
 
 
 class Task:
-    """A running stage: advance it as work is done."""
+    """A running stage: advance it as work is done.
+
+    Parameters
+    ----------
+    total : float, optional
+        The units of work the stage has (None: unknown).
+
+    Attributes
+    ----------
+    total : float or None
+        The units of work the stage has.
+    completed : float
+        The units done so far.
+    """
 
     def __init__(self, total: float | None = None):
         self.total = total
         self.completed = 0.0
 
     def advance(self, amount: float) -> None:
+        """Count ``amount`` more units as done.
+
+        Parameters
+        ----------
+        amount : float
+            The units just done.
+        """
         self.completed += amount
 
     def set_total(self, total: float | None) -> None:
+        """Change the units of work the stage has, once they are known.
+
+        Parameters
+        ----------
+        total : float or None
+            The units of work (None: unknown).
+        """
         self.total = total
 
     def reset(self) -> None:
+        """Start counting again from zero (a new pass over the same rows)."""
         self.completed = 0.0
 
 
 class Progress:
-    """Reports nothing; the base of every progress reporter."""
+    """Report nothing: the base of every progress reporter.
+
+    Library functions take a ``progress`` and report their stages through it; a
+    subclass overrides :meth:`task` and :meth:`note` to show them (the command line's
+    draws bars on standard error with rich).
+    """
 
     @contextlib.contextmanager
     def task(self, description: str, total: float | None = None, unit: str = "") -> Iterator[Task]:
-        """A stage of ``total`` units (bytes when ``unit == "B"``), shown while it runs."""
+        """Show a stage of ``total`` units while it runs.
+
+        Parameters
+        ----------
+        description : str
+            What the stage does, in a few words.
+        total : float, optional
+            The units of work (None: unknown).
+        unit : str, default=""
+            What a unit is: ``"B"`` for bytes, ``"rows"``, or nothing.
+
+        Yields
+        ------
+        Task
+            The stage, to advance as work is done.
+        """
         yield Task(total)
 
     def note(self, message: str) -> None:
-        """A one-off status message (which source is tried, what is waited for)."""
+        """Show a one-off status message (which source is tried, what is waited for).
+
+        Parameters
+        ----------
+        message : str
+            The message, one line.
+        """
 
 
 class RichProgress(Progress):

@@ -14,7 +14,13 @@ from .errors import PcagmmError
 
 
 class ResourceError(PcagmmError, MemoryError):
-    """A step that would need more memory than there is."""
+    """A step that would need more memory than there is.
+
+    Parameters
+    ----------
+    problem, fix : str
+        What is wrong, and what to do about it (see :class:`~pcagmm.PcagmmError`).
+    """
 
 
 def available_memory() -> int:

@@ -1,7 +1,7 @@
-"""The README's make-big: "random shifts (up to 2 pixels), rotations (up to 10 degrees)",
-measured on the images ``deform`` makes (issue 17): each deformation alone (the others
-set to zero), read back from the picture's centre of mass and the orientation of its
-second moments, not from the random numbers drawn."""
+"""make-big in the user guide (docs/site/guide/data.md): "random shifts (up to 2 pixels),
+rotations (up to 10 degrees)", measured on the images ``deform`` makes (issue 17): each
+deformation alone (the others set to zero), read back from the picture's centre of mass
+and the orientation of its second moments, not from the random numbers drawn."""
 
 from __future__ import annotations
 

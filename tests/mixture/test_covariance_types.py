@@ -180,7 +180,12 @@ def test_a_run_draws_writes_and_prints_it(shared_isotropic, tmp_path, capsys):
 
     X, _ = shared_isotropic_data(seed=3, n=1500, d=4)
     result = run(
-        X, components=2, clusters=3, covariance_type="shared-isotropic", out=tmp_path / "run"
+        X,
+        components=2,
+        clusters=3,
+        covariance_type="shared-isotropic",
+        out=tmp_path / "run",
+        plots=True,
     )
     s = float(result.gmm.covariances_)
     drawn = [p for p in result.plot_clusters().axes[0].patches if isinstance(p, Ellipse)]

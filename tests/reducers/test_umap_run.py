@@ -26,7 +26,13 @@ def umap_run(tmp_path_factory):
     umap_stage.SAMPLE_ROWS = 400
     try:
         result = pcagmm.run(
-            str(path), reducer="umap", umap_neighbors=15, clusters=3, out=str(folder / "run")
+            str(path),
+            reducer="umap",
+            umap_neighbors=15,
+            clusters=3,
+            out=str(folder / "run"),
+            plots=True,
+            report=True,
         )
     finally:
         umap_stage.SAMPLE_ROWS = saved

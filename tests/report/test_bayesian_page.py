@@ -57,8 +57,8 @@ def runs(tmp_path_factory):
     path = image_data(folder, n=500, seed=3)
     bayesian = pcagmm.run(str(path), out=str(folder / "vb"), clusters=8, mixture="bayesian",
                           weight_concentration=1e-3, max_iter=500, kept_weight=KEPT_WEIGHT,
-                          plots=False)  # fmt: skip
-    em = pcagmm.run(str(path), out=str(folder / "em"), clusters=3, plots=False)
+                          plots=False, report=True)  # fmt: skip
+    em = pcagmm.run(str(path), out=str(folder / "em"), clusters=3, plots=False, report=True)
     return bayesian, em
 
 

@@ -27,7 +27,7 @@ def run_cli(args, capsys):
 def image_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("page")
     path = image_data(folder)
-    result = pcagmm.run(str(path), out=str(folder / "run"), clusters=3, plots=False)
+    result = pcagmm.run(str(path), out=str(folder / "run"), clusters=3, plots=False, report=True)
     return result, folder / "run"
 
 
@@ -176,7 +176,7 @@ def test_bad_run_folders_are_refused_with_one_line(image_run, tmp_path, capsys):
 
 def test_a_run_on_an_array_in_memory_cannot_be_rebuilt(tmp_path):
     X = np.random.default_rng(1).normal(size=(300, 4))
-    pcagmm.run(X, out=str(tmp_path / "run"), clusters=2, plots=False)
+    pcagmm.run(X, out=str(tmp_path / "run"), clusters=2, plots=False, report=True)
     assert (tmp_path / "run" / "report.html").is_file()
     with pytest.raises(ReportError, match="array in memory"):
         rebuild(tmp_path / "run")
@@ -186,7 +186,9 @@ def test_more_than_ten_components_keep_ten_axes_and_store_probabilities(tmp_path
     """Beyond MAX_AXES components the page holds the first ten and the probabilities to
     1/255 (it cannot compute them from the axes it holds)."""
     X = np.random.default_rng(2).normal(size=(400, 14)) + np.repeat(np.eye(14)[:2] * 6, 200, 0)
-    result = pcagmm.run(X, components=12, clusters=2, out=str(tmp_path / "run"), plots=False)
+    result = pcagmm.run(
+        X, components=12, clusters=2, out=str(tmp_path / "run"), plots=False, report=True
+    )
     text = (tmp_path / "run" / "report.html").read_text()
     meta = page_meta(text)
     assert len(meta["axes"]) == html.MAX_AXES == 10 and meta["components"] == 12
@@ -202,7 +204,7 @@ def test_a_csv_runs_page_is_rebuilt_with_its_label_column(tmp_path, capsys):
                       np.repeat(np.arange(3), 30)[:, None]])  # fmt: skip
     path = tmp_path / "rows.csv"
     np.savetxt(path, rows, delimiter=",", header="a,b,c,kind", comments="")
-    pcagmm.run(str(path), label_column="kind", clusters=3, out=str(tmp_path / "run"))
+    pcagmm.run(str(path), label_column="kind", clusters=3, out=str(tmp_path / "run"), report=True)
     own = (tmp_path / "run" / "report.html").read_text()
     code, _, err = run_cli(["report", str(tmp_path / "run")], capsys)  # no --label-column
     assert code == 0, err

@@ -19,7 +19,7 @@ from pcagmm.report import html, image_cache
 
 
 def page(path, out, **options) -> str:
-    pcagmm.run(str(path), out=str(out), clusters=3, plots=False, **options)
+    pcagmm.run(str(path), out=str(out), clusters=3, plots=False, report=True, **options)
     return (out / "report.html").read_text()
 
 

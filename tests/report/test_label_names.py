@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import pcagmm
+from documents import page_text
 from page_reading import image_data, page_meta
 from pcagmm.cli import main
 from pcagmm.datasets import Dataset
@@ -53,7 +54,7 @@ def run_on(data, target_names, name):
     folder, X, y = data
     dataset = Dataset(X, y, name="toy", source="a test", image_shape=(8, 8),
                       target_names=target_names)  # fmt: skip
-    return pcagmm.run(dataset, out=str(folder / name), clusters=3)
+    return pcagmm.run(dataset, out=str(folder / name), clusters=3, plots=True, report=True)
 
 
 @pytest.fixture(scope="module")
@@ -277,15 +278,15 @@ def test_fashion_mnist_end_to_end(tmp_path):
     the page that pcagmm report rebuilds from the run folder."""
     names = FASHION_MNIST.target_names
     folder = tmp_path / "run"
-    result = pcagmm.run("fashion-mnist", out=str(folder), plots=False)
+    result = pcagmm.run("fashion-mnist", out=str(folder), plots=False, report=True)
     matching = result.agreement.matching
     text = ", ".join(f"{k}->{names[v]} ({v})" for k, v in sorted(matching.items()))
     assert f"Matching (cluster->label): {text}\n" in result.report()
-    # the README's example of the line, as this run prints it
+    # the example of the line in the guide's page "Data sets", as this run prints it
     assert text.startswith("0->Ankle boot (9), 1->T-shirt/top (0), ")
     assert "`Matching (cluster->label): 0->Ankle boot (9), 1->T-shirt/top (0), ...`" in (
-        Path(__file__).resolve().parents[2] / "README.md"
-    ).read_text().replace("\n  ", " ")
+        page_text("Data sets").replace("\n  ", " ")
+    )
     expected = [f"{names[matching[k]]} ({matching[k]})" for k in range(10)]
     assert page_meta((folder / "report.html").read_text())["matched"] == expected
     (folder / "report.html").unlink()

@@ -36,7 +36,7 @@ def browser():
 def image_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
     path = image_data(folder, n=500, seed=3)
-    result = pcagmm.run(str(path), out=str(folder / "run"), clusters=3, plots=False)
+    result = pcagmm.run(str(path), out=str(folder / "run"), clusters=3, plots=False, report=True)
     return result, folder / "run"
 
 
@@ -276,7 +276,7 @@ def hostile_dataset(n=240, scale=1.0, seed=5, labels=HOSTILE_LABELS):
 
 
 def test_labels_holding_html_are_shown_as_text_never_run(browser, tmp_path):
-    pcagmm.run(hostile_dataset(), out=str(tmp_path / "run"), clusters=3)
+    pcagmm.run(hostile_dataset(), out=str(tmp_path / "run"), clusters=3, report=True)
     opened = Page(browser, tmp_path / "run" / "report.html")
     assert opened.evaluate("window.__attacked === undefined")
     legend = opened.page.locator("#legend .entry").all_inner_texts()
@@ -290,7 +290,10 @@ def test_labels_holding_html_are_shown_as_text_never_run(browser, tmp_path):
 
 def test_extreme_coordinates_draw_and_hover(browser, tmp_path):
     result = pcagmm.run(
-        hostile_dataset(scale=1e120, labels=["a", "b", "c"]), out=str(tmp_path / "run"), clusters=3
+        hostile_dataset(scale=1e120, labels=["a", "b", "c"]),
+        out=str(tmp_path / "run"),
+        clusters=3,
+        report=True,
     )
     opened = Page(browser, tmp_path / "run" / "report.html")
     positions = screen_positions(opened)
@@ -305,7 +308,9 @@ def test_extreme_coordinates_draw_and_hover(browser, tmp_path):
 
 def test_more_components_give_selectable_axes(browser, tmp_path):
     path = image_data(tmp_path, n=300, seed=9)
-    result = pcagmm.run(str(path), out=str(tmp_path / "run"), components=4, clusters=3, plots=False)
+    result = pcagmm.run(
+        str(path), out=str(tmp_path / "run"), components=4, clusters=3, plots=False, report=True
+    )
     opened = Page(browser, tmp_path / "run" / "report.html")
     assert opened.page.is_visible("#x-axis") and opened.page.is_visible("#y-axis")
     assert len(opened.page.locator("#y-axis option").all()) == 4
@@ -346,7 +351,9 @@ def test_a_select_or_stability_folder_shows_its_figure_and_table(browser, tmp_pa
 
 def test_one_component_is_drawn_against_the_row_order(browser, tmp_path):
     path = image_data(tmp_path, n=200, seed=11)
-    pcagmm.run(str(path), out=str(tmp_path / "run"), components=1, clusters=2, plots=False)
+    pcagmm.run(
+        str(path), out=str(tmp_path / "run"), components=1, clusters=2, plots=False, report=True
+    )
     opened = Page(browser, tmp_path / "run" / "report.html")
     assert opened.evaluate("pcagmmReport.state.y") is None
     positions = screen_positions(opened)

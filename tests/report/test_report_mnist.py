@@ -18,7 +18,7 @@ MNIST_PAGE_BYTES = 10_000_000
 
 @pytest.mark.slow
 def test_mnist_page_fits_the_budget_and_shows_each_rows_image(shared_mnist, tmp_path):
-    result = run(folder=shared_mnist, out=tmp_path / "run", plots=False)
+    result = run(folder=shared_mnist, out=tmp_path / "run", plots=False, report=True)
     page_file = tmp_path / "run" / "report.html"
     assert page_file.stat().st_size <= MNIST_PAGE_BYTES
     with sync_api.sync_playwright() as playwright:

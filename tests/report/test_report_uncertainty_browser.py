@@ -54,7 +54,9 @@ def browser():
 
 def blob_run(folder, d):
     X = blobs(seed=2, d=d, apart=0.6)  # closer: rows above 0.5 in the plane too
-    return pcagmm.run(X, out=str(folder / "run"), components=d, clusters=3, plots=False)
+    return pcagmm.run(
+        X, out=str(folder / "run"), components=d, clusters=3, plots=False, report=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +209,7 @@ def test_the_tables_show_each_number_with_its_bootstrap_error(browser, tmp_path)
 
     X = blobs(seed=3, d=2, apart=1.0)
     result = pcagmm.run(X, out=str(tmp_path / "run"), clusters=3, uncertainty=True,
-                        bootstrap=12, plots=False)  # fmt: skip
+                        bootstrap=12, plots=False, report=True)  # fmt: skip
     page = opened(browser, tmp_path / "run")
     cells = page.evaluate(
         "[...document.querySelectorAll('#tables table.data')].slice(0, 2).map((t) =>"

@@ -350,7 +350,7 @@ def three_component_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("mixture-plots") / "run"
     rng = np.random.default_rng(5)
     X = np.hstack([blobs(seed=5, d=3), rng.normal(scale=0.1, size=(900, 3))])
-    return pcagmm.run(X, components=3, clusters=3, out=str(out)), out
+    return pcagmm.run(X, components=3, clusters=3, out=str(out), plots=True), out
 
 
 def test_a_run_writes_the_uncertainty_and_density_figures(three_component_run):
@@ -398,7 +398,7 @@ def test_a_runs_density_is_the_marginal_on_its_first_two_axes(three_component_ru
 
 def test_one_component_draws_neither_figure(tmp_path):
     X = blobs(d=3)
-    result = pcagmm.run(X, components=1, clusters=2, out=str(tmp_path / "one"))
+    result = pcagmm.run(X, components=1, clusters=2, out=str(tmp_path / "one"), plots=True)
     assert "uncertainty.png" not in result.files and "density.png" not in result.files
     assert result.plot_uncertainty() is None and result.plot_density() is None
     assert mixture_plots.uncertainty_figure(result) is plots.scatter_figure(result) is None

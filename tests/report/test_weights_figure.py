@@ -183,10 +183,11 @@ def test_an_em_run_draws_no_weights_figure(em_run):
 def test_a_run_folder_holds_weights_png_only_for_a_bayesian_run(tmp_path):
     X = three_groups(seed=1)
     bayesian = pcagmm.run(X, out=str(tmp_path / "vb"), clusters=6, mixture="bayesian",
-                          weight_concentration=1e-3, max_iter=500, report=False)  # fmt: skip
+                          weight_concentration=1e-3, max_iter=500, plots=True,
+                          report=False)  # fmt: skip
     assert "weights.png" in bayesian.files
     assert (tmp_path / "vb" / "weights.png").stat().st_size > 5_000
-    em = pcagmm.run(X, out=str(tmp_path / "em"), clusters=3, report=False)
+    em = pcagmm.run(X, out=str(tmp_path / "em"), clusters=3, plots=True, report=False)
     assert "weights.png" not in em.files
     assert not (tmp_path / "em" / "weights.png").exists()
 

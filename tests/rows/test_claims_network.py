@@ -1,6 +1,7 @@
-"""README, "What crosses the network": each EM pass sends the current model, under 2 KB
-at 2 dimensions and 10 components, to every block task (issue 17). Measured on what the
-estimator hands to each reduction over the blocks, pickled as Dask sends it."""
+"""The user guide (docs/site/guide/large-data.md), "What crosses the network": each EM pass
+sends the current model, under 2 KB at 2 dimensions and 10 components, to every block
+task (issue 17). Measured on what the estimator hands to each reduction over the blocks,
+pickled as Dask sends it."""
 
 from __future__ import annotations
 

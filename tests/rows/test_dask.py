@@ -220,7 +220,7 @@ def test_run_on_a_cluster_equals_the_streamed_run(client, images, tmp_path):
     path = Path(images.filename)
     streamed = run(path, components=2, clusters=5, seed=1, out=tmp_path / "streamed", plots=False)
     on_dask = run(path, components=2, clusters=5, seed=1, out=tmp_path / "dask",
-                  dask=client.scheduler.address)  # fmt: skip
+                  dask=client.scheduler.address, plots=True)  # fmt: skip
     assert {"pca_scatter.png", "gmm_clusters.png"} <= set(on_dask.files)  # drawn from its Z
     assert on_dask.computed_on == f"Dask cluster at {client.scheduler.address}, 2 workers"
     assert streamed.computed_on == "this process"

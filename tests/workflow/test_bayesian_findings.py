@@ -1,5 +1,6 @@
-"""The README's findings of the variational mixture on MNIST PCA-2 (slow: MNIST, and
-fits to convergence of 1,400-2,200 SQUAREM passes).
+"""The findings of the variational mixture on MNIST PCA-2 that the user guide gives
+(docs/site/guide/bayesian.md; the README's until issue 29) (slow: MNIST, and fits to
+convergence of 1,400-2,200 SQUAREM passes).
 
 The counts are of components with weight >= 0.01. They are far from the threshold: the
 converged fits' switched-off components hold less than 0.001 of the weight together and

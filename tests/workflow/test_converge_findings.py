@@ -1,17 +1,17 @@
-"""``pcagmm run --converge`` on MNIST, and what the README says of the notebook's early stop,
-checked at the precision it is printed."""
+"""``pcagmm run --converge`` on MNIST, and what the README and the user guide's page "Has EM
+converged?" say of the notebook's early stop, checked at the precision it is printed."""
 
 from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from commandline import cli, one_line_error
+from documents import README, page_text
 from pcagmm import GaussianMixture, run
 from pcagmm.evaluate import agreement
 
@@ -46,7 +46,7 @@ def test_run_converge_reports_the_converged_fit_beside_the_early_stop(converged_
     assert round(gmm.lower_bound_, 6) == -15.130227
     assert convergence.early.n_iter_ == 9
     assert round(convergence.early.lower_bound_, 6) == -15.151062
-    # the README's figures of the converged partition, to the digits it gives them
+    # the figures of the converged partition (guide, "Has EM converged?"), to its digits
     assert round(convergence.partition_agreement.adjusted_rand, 1) == 0.4
     assert (round(convergence.changed, 2), round(convergence.changed_matched, 2)) == (0.56, 0.45)
     assert round(result.agreement.adjusted_rand, 2) == 0.19
@@ -103,13 +103,11 @@ def test_the_command_line_converges_and_refuses_a_bad_rule(shared_mnist, tmp_pat
     one_line_error(bad, "use --stopping relative with --acceleration squarem")
 
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
 @pytest.mark.slow
 def test_the_readmes_converged_table_is_what_the_run_gives(converged_run):
+    """The table of the guide's page "Has EM converged?" (the README's until issue 29)."""
     result, _ = converged_run
-    text = README.read_text()
+    text = page_text("Has EM converged?")
     table = text.split("<!-- converged-table -->")[1].split("<!-- /converged-table -->")[0]
     rows = [line for line in table.strip().splitlines()[2:]]
     early, converged = result.convergence.early, result.gmm
@@ -122,7 +120,7 @@ def test_the_readmes_converged_table_is_what_the_run_gives(converged_run):
         # the notebook's fit exactly as printed
         assert cells[:2] == [str(k), f"{early.weights_[k]:.4f}"]
         assert (cells[3], cells[5]) == (pair(*early.means_[k]), pair(*early_sd[k]))
-        # the converged fit within what the README says it holds to on any processor:
+        # the converged fit within what the page says it holds to on any processor:
         # +-0.5 in the means, +-0.2 in the deviations, +-0.0002 in the weights (under
         # OpenBLAS's Nehalem kernel a mean lies 0.35 from the printed one)
         assert abs(float(cells[2]) - converged.weights_[k]) <= 2e-4
@@ -130,7 +128,7 @@ def test_the_readmes_converged_table_is_what_the_run_gives(converged_run):
                                     (cells[6], converged_sd[k], 0.2)):  # fmt: skip
             printed = np.array([float(v) for v in cell.split(",")])
             assert np.all(np.abs(printed - values) <= bound), (k, cell, values)
-    # the report's lines the README quotes: the log-likelihoods to the digits printed
+    # the report's lines the page quotes: the log-likelihoods to the digits printed
     assert f"passes, mean log-likelihood {result.gmm.lower_bound_:.6f}\n" in text
     assert "mean log-likelihood -15.151062 (0.020836 lower)" in text
 

@@ -28,7 +28,7 @@ def relative(a, b):
 
 @pytest.mark.slow
 def test_default_run_equals_the_notebook_on_mnist(shared_mnist, tmp_path):
-    result = run(folder=shared_mnist, out=tmp_path / "run")
+    result = run(folder=shared_mnist, out=tmp_path / "run", plots=True, report=True)  # the CLI's
     gmm, stds = notebook(datasets.load("mnist").X)
     assert result.gmm.n_iter_ == gmm.n_iter_
     assert relative(result.means, gmm.means_) < 1e-9
@@ -45,7 +45,7 @@ def test_default_run_equals_the_notebook_on_mnist(shared_mnist, tmp_path):
 
 def test_digits_run_files_and_report(tmp_path):
     out = tmp_path / "digits-run"
-    result = run("digits", clusters=10, out=out, figure_format="svg")
+    result = run("digits", clusters=10, out=out, figure_format="svg", plots=True)
     gmm, stds = notebook(datasets.load("digits").X)
     assert relative(result.means, gmm.means_) < 1e-9
     assert relative(result.standard_deviations, stds) < 1e-9
@@ -54,7 +54,8 @@ def test_digits_run_files_and_report(tmp_path):
                  "adjusted Rand index", "Time", "pca_scatter.svg"):  # fmt: skip
         assert text in report
     shown = result._repr_html_()  # the notebook view (tests/report/test_notebook_html.py)
-    assert shown.startswith('<div class="pcagmm-result">') and "Means of the clusters" in shown
+    assert shown.startswith('<div class="pcagmm-view pcagmm-result">')
+    assert "Means of the clusters" in shown
     rows = (out / "clusters.csv").read_text().splitlines()
     assert rows[0] == "cluster,weight,mean_pc1,mean_pc2,std_pc1,std_pc2"
     assert len(rows) == 11
@@ -74,7 +75,7 @@ def test_digits_run_files_and_report(tmp_path):
 def test_run_without_labels_or_images(tmp_path):
     rng = np.random.default_rng(0)
     np.save(tmp_path / "x.npy", np.vstack([rng.normal(c, size=(60, 4)) for c in (0, 6)]))
-    result = run(tmp_path / "x.npy", clusters=2, out=tmp_path / "out")
+    result = run(tmp_path / "x.npy", clusters=2, out=tmp_path / "out", plots=True, report=True)
     assert result.agreement is None
     assert result.files == ["pca_scatter.png", "gmm_clusters.png", "uncertainty.png",
                             "density.png", "clusters.csv", "model.npz", "report.html",
@@ -82,7 +83,7 @@ def test_run_without_labels_or_images(tmp_path):
 
 
 def test_one_component_runs_without_the_scatter_plots(tmp_path):
-    result = run("digits", components=1, clusters=3, out=tmp_path / "one")
+    result = run("digits", components=1, clusters=3, out=tmp_path / "one", plots=True)
     assert result.files[0] == "cluster_means.png"
     assert "pca_scatter.png" not in result.files
 

@@ -1,5 +1,5 @@
-"""What the README says ``pcagmm select`` finds on MNIST and Fashion-MNIST, checked at the
-precision it states."""
+"""What the user guide (docs/site/guide/select.md; the README until issue 29) says
+``pcagmm select`` finds on MNIST and Fashion-MNIST, checked at the precision it states."""
 
 from __future__ import annotations
 

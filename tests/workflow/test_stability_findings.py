@@ -1,5 +1,6 @@
-"""What the README says ``pcagmm stability`` finds on MNIST, and what changes between reruns
-of the notebook's code, checked at the precision the README prints."""
+"""What the user guide (docs/site/guide/stability.md; the README until issue 29) says
+``pcagmm stability`` finds on MNIST, and what changes between reruns of the notebook's
+code, checked at the precision the page prints."""
 
 from __future__ import annotations
 

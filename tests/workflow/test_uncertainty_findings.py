@@ -1,25 +1,26 @@
-"""What the README says of ``pcagmm run --uncertainty`` on MNIST, checked at the precision
-it is printed: the table of estimates with their standard errors, and the share of rows
-whose classification is unsure."""
+"""What the user guide's page "How sure is each number?" says of ``pcagmm run --uncertainty``
+on MNIST, checked at the precision it is printed: the table of estimates with their
+standard errors, and the share of rows whose classification is unsure."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from documents import page
 from pcagmm import run
 from pcagmm.report.mixture_plots import share_above, uncertainty
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+#: the page that holds the README's "How sure is each number?" since issue 29
+PAGE = page("How sure is each number?")
 #: ``value ± error`` as the table prints it
 PLUS_MINUS = re.compile(r"(-?\d+(?:\.\d+)?) ± (\d+(?:\.\d+)?)")
-#: how far the converged MNIST fit moves between processors (README, "Has EM converged?":
+#: how far the converged MNIST fit moves between processors (guide, "Has EM converged?":
 #: +-0.5 in the means, +-0.2 in the standard deviations; the weights by 1e-4)
 ESTIMATE_SPREAD = {"weights": 1e-4, "means": 0.5, "standard_deviations": 0.2}
-#: the README's promise for the errors: 10% between processors
+#: the page's promise for the errors: 10% between processors
 ERROR_SPREAD = 0.10
 
 
@@ -29,8 +30,8 @@ def uncertain_mnist(shared_mnist):
 
 
 def readme_table() -> dict[str, list[list[tuple[str, str]]]]:
-    """The README's two tables: per row, the printed (value, error) pairs."""
-    text = README.read_text()
+    """The page's two tables: per row, the printed (value, error) pairs."""
+    text = PAGE.read_text()
     block = text.split("<!-- uncertainty-table -->")[1].split("<!-- /uncertainty-table -->")[0]
     means_part, sds_part = block.split("Standard deviations of the clusters")
     tables = {}
@@ -59,7 +60,7 @@ def check(printed_value, printed_error, value, error, spread) -> None:
 
 @pytest.mark.slow
 def test_the_readmes_table_of_errors_is_what_the_run_gives(uncertain_mnist):
-    """Every ``value ± error`` of the README's table against a fresh run of 199 refits:
+    """Every ``value ± error`` of the page's table against a fresh run of 199 refits:
     the values to the converged fit's spread between processors plus the printed
     rounding, the errors to 10% plus the printed rounding."""
     result = uncertain_mnist
@@ -90,5 +91,5 @@ def test_the_readmes_share_of_unsure_rows_is_the_converged_models(uncertain_mnis
     ``1 - max z > 0.5`` under the converged model, to the 0.1% printed."""
     result = uncertain_mnist
     share = share_above(uncertainty(result.gmm.predict_proba(result.Z)), 0.5)
-    assert "15.9% of the rows are less than half sure" in README.read_text()
+    assert "15.9% of the rows are less than half sure" in PAGE.read_text()
     assert abs(share - 0.159) <= 0.0005 + 0.0005, share

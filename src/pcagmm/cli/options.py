@@ -24,11 +24,12 @@ RUN_ONLY = (
 
 def add_config_option(parser: argparse.ArgumentParser, name: str) -> None:
     """Add the option of field ``name``: its flag, help, metavar and choices from the
-    field's metadata, its type and default from the field's default."""
+    field's metadata, its type and default from the field's default on the command line
+    (``plots`` and ``report``: True, where Python's is None, on request)."""
     field = FIELDS[name]
     settings = dict(field.metadata["argparse"])
     alias = settings.pop("alias", None)
-    value = field.default
+    value = field.metadata["cli_default"]
     if isinstance(value, bool):
         settings["action"] = "store_false" if value else "store_true"
     elif isinstance(value, int | float) and "choices" not in settings:

@@ -29,8 +29,7 @@ class Dataset:
         Named row ranges; MNIST has ``train`` (0-60,000) and ``test``
         (60,000-70,000). Defaults to one range ``all``.
     sha256 : str, optional
-        :func:`~pcagmm.datasets.formats.content_sha256` of ``X`` and ``y``;
-        computed on first use when not given.
+        SHA-256 of ``X``'s bytes, then ``y``'s; computed on first use when not given.
     verified : bool or None
         Whether ``sha256`` matched the registry's value when the data were
         fetched; None for data without a recorded hash (files given by path).
@@ -84,7 +83,25 @@ class Dataset:
         return self._sha256
 
     def rows(self, split: str) -> tuple[np.ndarray, np.ndarray | None]:
-        """``(X, y)`` of one named split, e.g. ``dataset.rows("train")``."""
+        """Return the rows and labels of one named split, e.g. ``dataset.rows("train")``.
+
+        Parameters
+        ----------
+        split : str
+            The split's name (a key of ``split``).
+
+        Returns
+        -------
+        X : ndarray of shape (n_split, n_features)
+            The split's rows (a view: memory-mapped data stay on disk).
+        y : ndarray of shape (n_split,) or None
+            Their labels, or None without labels.
+
+        Raises
+        ------
+        PcagmmError
+            For a split the data set does not have.
+        """
         if split not in self.split:
             raise PcagmmError(
                 f"{self.name} has no split {split!r}",
@@ -94,14 +111,27 @@ class Dataset:
         return self.X[start:stop], None if self.y is None else self.y[start:stop]
 
     def class_counts(self) -> dict:
-        """Number of rows per label (empty when there are no labels)."""
+        """Count the rows of each label.
+
+        Returns
+        -------
+        dict
+            Label -> number of rows (empty when there are no labels).
+        """
         if self.y is None:
             return {}
         labels, counts = np.unique(np.asarray(self.y), return_counts=True)
         return {_plain(label): int(count) for label, count in zip(labels, counts, strict=True)}
 
     def describe(self) -> dict:
-        """A JSON-ready summary (what ``pcagmm data info --json`` prints)."""
+        """Summarise the data set for JSON (what ``pcagmm data info --json`` prints).
+
+        Returns
+        -------
+        dict
+            The name, title, shape, dtype, image shape, classes and their counts,
+            splits, source, hash and location.
+        """
         return {
             "name": self.name,
             "title": self.title,

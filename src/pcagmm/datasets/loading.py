@@ -71,6 +71,16 @@ def load(
     Returns
     -------
     Dataset
+        The data, memory-mapped from the cache or from a large ``.npy`` file.
+
+    Raises
+    ------
+    UnknownDatasetError
+        For a name that is neither built in nor an existing file.
+    FetchError
+        When no source could supply a built-in data set.
+    DataFormatError
+        For a file that cannot be read as its format.
     """
     spec = _builtin_or_none(name_or_path)
     if spec is None:
@@ -96,8 +106,28 @@ def fetch(
 
     Parameters
     ----------
-    force : bool
+    name : str
+        A built-in data set's name.
+    folder : path-like, optional
+        A local folder holding the data set's files, tried first.
+    mirrors : list of str, optional
+        Base URLs to download from instead of the registry's public mirrors.
+    progress : Progress, optional
+        Where to report download and conversion progress (default: nowhere).
+    force : bool, default=False
         Fetch again even if the cache already holds the data set.
+
+    Returns
+    -------
+    Path
+        The data set's folder in the cache.
+
+    Raises
+    ------
+    FetchError
+        When no source could supply the data set.
+    CacheError
+        When the cache cannot be written.
     """
     spec = get_spec(name)
     progress = progress or Progress()
@@ -140,6 +170,23 @@ def verify(name: str) -> Dataset:
 
     A cached entry that does not verify (or cannot be read) is removed, so the
     next fetch starts clean, and :class:`~pcagmm.errors.HashMismatchError` says so.
+
+    Parameters
+    ----------
+    name : str
+        A built-in data set's name.
+
+    Returns
+    -------
+    Dataset
+        The cached data, ``verified`` True.
+
+    Raises
+    ------
+    HashMismatchError
+        When the content's hash is not the registry's (the entry is removed).
+    CacheError
+        When the data set is not cached, or its entry cannot be read.
     """
     spec = get_spec(name)
     entry = cached_path(spec.name)
@@ -162,7 +209,23 @@ def verify(name: str) -> Dataset:
 
 
 def cached_path(name: str) -> Path:
-    """The cache folder of a built-in data set that has been fetched."""
+    """Find the cache folder of a built-in data set that has been fetched.
+
+    Parameters
+    ----------
+    name : str
+        A built-in data set's name.
+
+    Returns
+    -------
+    Path
+        Its folder in the cache.
+
+    Raises
+    ------
+    CacheError
+        When the data set is not in the cache.
+    """
     spec = get_spec(name)
     entry = cache.entry_dir(spec.name)
     if not cache.is_complete(entry):
@@ -174,7 +237,14 @@ def cached_path(name: str) -> Path:
 
 
 def list_datasets() -> list[dict]:
-    """The built-in data sets, with whether and where each is cached."""
+    """List the built-in data sets, with whether and where each is cached.
+
+    Returns
+    -------
+    list of dict
+        One per data set: ``name``, ``title``, ``shape``, ``classes``, ``cached``,
+        ``location`` (None when not cached) and ``bytes`` (in the cache).
+    """
     rows = []
     for spec in BUILTIN.values():
         entry = cache.entry_dir(spec.name)
@@ -197,8 +267,28 @@ def load_path(path: str | os.PathLike, *, label_column: int | str | None = None)
     """Load a data file: ``.npy`` (memory-mapped), ``.npz``, ``.csv`` or IDX (raw or gzipped).
 
     An IDX image file picks up the labels file beside it
-    (``*-images-idx3-ubyte`` -> ``*-labels-idx1-ubyte``) when there is one.
-    Arrays of images (n x h x w) become rows of h*w features.
+    (``*-images-idx3-ubyte`` -> ``*-labels-idx1-ubyte``) when there is one, and a
+    ``.npy`` file its ``.labels.npy``. Arrays of images (n x h x w) become rows of
+    h*w features.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    label_column : int or str, optional
+        For CSV files: the column holding the labels (name or number).
+
+    Returns
+    -------
+    Dataset
+        The data, without ``verified`` hash.
+
+    Raises
+    ------
+    DataFormatError
+        For a file that cannot be read as its format.
+    ResourceError
+        For a file that would not fit in memory (an uint8 ``.npy`` is streamed instead).
     """
     path = Path(path).expanduser()
     kind = sniff_format(path)

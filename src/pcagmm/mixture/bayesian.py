@@ -59,13 +59,17 @@ class BayesianGaussianMixture(GaussianMixture):
     n_components : int, default=1
         The most components; the fit may use fewer.
     covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+        The covariance structure (scikit-learn's four; its Wishart prior has no other).
     tol : float, default=1e-3
         The tolerance of the stopping rule, on the total lower bound.
     reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance.
     max_iter : int, default=100
+        Iterations at most.
     n_init : int, default=1
+        Initialisations tried; the one with the best final lower bound is kept.
     init_params : {"kmeans", "k-means++", "random", "random_from_data", "hierarchical"}
-        The starting responsibilities, as :class:`~pcagmm.mixture.GaussianMixture`'s.
+        The starting responsibilities, as :class:`~pcagmm.GaussianMixture`'s.
     weight_concentration_prior_type : {"dirichlet_process", "dirichlet_distribution"}
         The weights' prior: the stick-breaking Dirichlet process (few components kept)
         or a Dirichlet distribution (scikit-learn's default is the process).
@@ -83,12 +87,19 @@ class BayesianGaussianMixture(GaussianMixture):
         The Wishart's scale: (n_features, n_features) for full and tied,
         (n_features,) for diag, a float for spherical; default the rows' covariance
         (ddof=1; weighted as repeated rows with ``sample_weight``).
-    random_state, warm_start, verbose, verbose_interval
-        As scikit-learn's.
+    random_state : int, RandomState or None
+        Seeds the initialisation, as :class:`~pcagmm.GaussianMixture`'s.
+    warm_start : bool, default=False
+        Start a new fit from the last one's parameters (one initialisation).
+    verbose : int, default=0
+        Print a line per initialisation (1), and also every ``verbose_interval``-th
+        iteration (2 or more).
+    verbose_interval : int, default=10
+        Iterations between two printed iterations.
     chunk_rows : int, optional
         Rows per chunk in each pass.
     stopping : {"absolute", "relative", "aitken"}, default="absolute"
-        As :class:`~pcagmm.mixture.GaussianMixture`'s, on the total lower bound:
+        As :class:`~pcagmm.GaussianMixture`'s, on the total lower bound:
         ``"absolute"`` is scikit-learn's rule for this model.
     acceleration : {None, "squarem"}, default=None
         SQUAREM over all variational parameters, with the monotone safeguard.
@@ -106,7 +117,7 @@ class BayesianGaussianMixture(GaussianMixture):
     degrees_of_freedom_prior_, covariance_prior_
         The priors as used (the defaults resolved).
     converged_, n_iter_, lower_bound_, lower_bounds_, extrapolations_, n_features_in_
-        As :class:`~pcagmm.mixture.GaussianMixture`'s; ``lower_bound_`` is the total
+        As :class:`~pcagmm.GaussianMixture`'s; ``lower_bound_`` is the total
         variational lower bound, as scikit-learn's.
     """
 
@@ -159,6 +170,7 @@ class BayesianGaussianMixture(GaussianMixture):
     # not a likelihood. hasattr() is False for these, as there.
     @property
     def bic(self):
+        """No BIC: the variational score is not a likelihood (``hasattr`` is False)."""
         raise AttributeError(
             "BayesianGaussianMixture has no bic: compare lower_bound_, or fit "
             "GaussianMixture for BIC"
@@ -166,6 +178,7 @@ class BayesianGaussianMixture(GaussianMixture):
 
     @property
     def aic(self):
+        """No AIC: the variational score is not a likelihood (``hasattr`` is False)."""
         raise AttributeError(
             "BayesianGaussianMixture has no aic: compare lower_bound_, or fit "
             "GaussianMixture for AIC"
@@ -308,15 +321,36 @@ class BayesianGaussianMixture(GaussianMixture):
         )
 
     def kept(self, threshold: float = KEPT_WEIGHT) -> np.ndarray:
-        """The components the data kept: indices whose weight is at least
-        ``threshold``, heaviest first."""
+        """Return the components the data kept, heaviest first.
+
+        Parameters
+        ----------
+        threshold : float, default=0.01
+            The smallest weight of a kept component.
+
+        Returns
+        -------
+        ndarray of int
+            The indices of the components whose weight is at least ``threshold``.
+        """
         weights = np.asarray(self.weights_)
         order = np.argsort(-weights, kind="stable")
         return order[weights[order] >= threshold]
 
     def switched_off(self, threshold: float = KEPT_WEIGHT) -> np.ndarray:
-        """The components below ``threshold`` (those :meth:`kept` leaves out), in
-        increasing order."""
+        """Return the components the prior switched off, in increasing order.
+
+        Parameters
+        ----------
+        threshold : float, default=0.01
+            The smallest weight of a kept component.
+
+        Returns
+        -------
+        ndarray of int
+            The indices of the components below ``threshold`` (those :meth:`kept`
+            leaves out).
+        """
         return np.flatnonzero(np.asarray(self.weights_) < threshold)
 
     # ------------------------------------------------------------------------- checks

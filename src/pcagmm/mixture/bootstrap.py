@@ -56,7 +56,7 @@ class Collapse:
 
 
 @dataclasses.dataclass
-class Bootstrap:
+class Bootstrap:  # numpydoc ignore=PR01
     """The parameters of every refit that did not collapse.
 
     Attributes
@@ -66,18 +66,23 @@ class Bootstrap:
     kind : str
         "nonparametric" or "weighted".
     seed : int
+        The seed resample ``b`` is drawn from.
     requested : int
         Resamples drawn (``B``), the collapsed among them.
     resample_numbers : (B_kept,) int ndarray
         The resamples kept, in order.
     weights : (B_kept, K) ndarray
+        Each refit's weights.
     means : (B_kept, K, d) ndarray
+        Each refit's means.
     covariances : (B_kept, K, d, d) ndarray
-        Full matrices whatever the covariance type.
+        Each refit's covariances: full matrices whatever the covariance type.
     n_iter : (B_kept,) int ndarray
         Passes of each refit.
     converged : (B_kept,) bool ndarray
+        Whether each refit converged.
     collapsed : list of Collapse
+        The resamples left out (``resample``) and why (``reason``).
     time : float
         Seconds for all refits.
     """
@@ -106,22 +111,58 @@ class Bootstrap:
         return np.sqrt(np.diagonal(self.covariances, axis1=2, axis2=3))
 
     def values(self, name: str) -> np.ndarray:
-        """Every kept refit's values of parameter ``name`` (one of :data:`PARAMETERS`)."""
+        """Return every kept refit's values of one parameter.
+
+        Parameters
+        ----------
+        name : {"weights", "means", "standard_deviations", "covariances"}
+            The parameter.
+
+        Returns
+        -------
+        ndarray
+            The values, one refit per row of the first axis.
+        """
         if name not in PARAMETERS:
             raise ValueError(f"unknown parameter {name!r}; choose one of {', '.join(PARAMETERS)}")
         return getattr(self, name)
 
     def standard_errors(self) -> dict[str, np.ndarray]:
-        """Each parameter's standard deviation over the refits (``ddof=1``, as R's
-        ``sd`` in mclust's ``summary(..., what = "se")``), shaped as the parameter."""
+        """Compute each parameter's standard error: its standard deviation over the refits.
+
+        With ``ddof=1``, as R's ``sd`` in mclust's ``summary(..., what = "se")``.
+
+        Returns
+        -------
+        dict of str to ndarray
+            Per parameter (weights, means, standard_deviations, covariances), the
+            errors shaped as the parameter.
+
+        Raises
+        ------
+        ValueError
+            When fewer than two refits did not collapse.
+        """
         self._check_enough(2)
         return {name: np.std(self.values(name), axis=0, ddof=1) for name in PARAMETERS}
 
     def intervals(self, level: float = LEVEL) -> dict[str, np.ndarray]:
-        """Each parameter's percentile interval: ``(2, ...)``, its lower and upper
-        ends, the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles over the refits
+        """Compute each parameter's percentile interval over the refits.
+
+        The ends are the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles
         (interpolated linearly: R's ``quantile`` type 7, as mclust's
-        ``summary(..., what = "ci")``)."""
+        ``summary(..., what = "ci")``).
+
+        Parameters
+        ----------
+        level : float, default=0.95
+            The interval's coverage.
+
+        Returns
+        -------
+        dict of str to ndarray
+            Per parameter, an array of shape ``(2, ...)``: the lower and the upper ends.
+        """
         check_level(level)
         self._check_enough(1)
         probabilities = [(1 - level) / 2, (1 + level) / 2]
@@ -138,8 +179,19 @@ class Bootstrap:
             )
 
     def record(self, level: float = LEVEL) -> dict:
-        """A JSON-ready summary: the settings, the counts, and per parameter its
-        estimate, standard error and interval (nested lists)."""
+        """Summarise the bootstrap for JSON: settings, counts, and each parameter's numbers.
+
+        Parameters
+        ----------
+        level : float, default=0.95
+            The intervals' coverage.
+
+        Returns
+        -------
+        dict
+            The settings, the counts, and per parameter its estimate, standard error
+            and interval (nested lists).
+        """
         errors, ends = self.standard_errors(), self.intervals(level)
         estimate = fitted_parameters(self.estimate)
         return {

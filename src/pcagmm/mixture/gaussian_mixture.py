@@ -52,11 +52,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     Parameters
     ----------
     n_components : int, default=1
+        The number of mixture components.
     covariance_type : str, default="full"
-        scikit-learn's "full", "tied", "diag" or "spherical", or one of mclust's
-        fourteen structures ``lambda_k D_k A_k D_k^T``: "EII", "VII", "EEI", "VEI",
-        "EVI", "VVI", "EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV" (see
-        :mod:`pcagmm.mixture.covariance`). "VVV" is "full", "EEE" "tied", "VVI"
+        The covariance structure: scikit-learn's "full", "tied", "diag" or "spherical",
+        or one of mclust's fourteen structures ``lambda_k D_k A_k D_k^T``: "EII", "VII",
+        "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV",
+        "VVV" (see ``pcagmm.mixture.covariance``). "VVV" is "full", "EEE" "tied", "VVI"
         "diag" and "VII" "spherical" (each pair one implementation); the other ten
         store their covariances as (n_components, n_features, n_features) matrices
         and take mclust's M-step.
@@ -65,6 +66,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     reg_covar : float, default=1e-6
         Added to the diagonal of every covariance.
     max_iter : int, default=100
+        EM iterations at most.
     n_init : int, default=1
         Initialisations tried; the one with the best final bound is kept.
     init_params : {"kmeans", "k-means++", "random", "random_from_data", "hierarchical"}
@@ -80,11 +82,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     warm_start : bool, default=False
         Start a new fit from the last one's parameters (one initialisation).
     verbose : int, default=0
+        Print a line per initialisation (1), and also every ``verbose_interval``-th
+        iteration with its time and change of log-likelihood (2 or more).
     verbose_interval : int, default=10
+        Iterations between two printed iterations.
     chunk_rows : int, optional
         Rows per chunk in each pass; by default about 32 MiB of working arrays.
     stopping : {"absolute", "relative", "aitken"}, default="absolute"
-        When EM stops (see :mod:`pcagmm.mixture.convergence`): ``"absolute"`` is
+        When EM stops (see ``pcagmm.mixture.convergence``): ``"absolute"`` is
         scikit-learn's rule, the mean log-likelihood gaining less than ``tol``;
         ``"relative"`` is mclust's, ``|L_t - L_{t-1}| <= tol (1 + |L_t|)`` on the total
         log-likelihood; ``"aitken"`` stops when Aitken's extrapolated limit of the mean
@@ -170,16 +175,45 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
         ``X`` may be a Dask array: each EM pass then sums the blocks' statistics on
         the workers, and only the sums travel. The k-means start needs the rows in one
-        process up to :data:`~pcagmm.mixture.initialization.KMEANS_SAMPLE_ABOVE` rows
-        (scikit-learn's k-means, so the start is the in-memory one); above, it runs on a
-        sample and then Lloyd passes on the workers. The other ``init_params`` gather the
-        rows at any size, once per initialisation.
+        process up to ``KMEANS_SAMPLE_ABOVE`` (a million) rows (scikit-learn's k-means,
+        so the start is the in-memory one); above, it runs on a sample and then Lloyd
+        passes on the workers. The other ``init_params`` gather the rows at any size,
+        once per initialisation.
+
+        Parameters
+        ----------
+        X : array-like, memory map or Dask array of shape (n_samples, n_features)
+            The rows.
+        y : None
+            Ignored (scikit-learn's API).
+        sample_weight : array-like of shape (n_samples,), optional
+            Each row's weight; integer weights equal repeated rows.
+
+        Returns
+        -------
+        GaussianMixture
+            The fitted estimator itself.
         """
         self._fit(X, sample_weight)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return the most probable component of each row of ``X``."""
+        """Fit, then return the most probable component of each row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like, memory map or Dask array of shape (n_samples, n_features)
+            The rows.
+        y : None
+            Ignored (scikit-learn's API).
+        sample_weight : array-like of shape (n_samples,), optional
+            Each row's weight; integer weights equal repeated rows.
+
+        Returns
+        -------
+        ndarray or Dask array of shape (n_samples,)
+            The component of each row, as ``fit(X).predict(X)`` gives it.
+        """
         X, rows = self._fit(X, sample_weight)
         return rows.map(_predict_block, X, None, np.int64, self)
 
@@ -417,26 +451,85 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return validate_rows(self, X, reset=False, dtype=_FLOATS)
 
     def score_samples(self, X):
-        """Log-likelihood of each row of ``X`` under the mixture (lazy for a Dask array)."""
+        """Compute the log-likelihood of each row of ``X`` under the mixture.
+
+        Parameters
+        ----------
+        X : array-like, memory map or Dask array of shape (n_samples, n_features)
+            The rows.
+
+        Returns
+        -------
+        ndarray or Dask array of shape (n_samples,)
+            The log density of each row (lazy for a Dask array).
+        """
         X, rows = self._validated(X)
         return rows.map(_score_block, X, None, np.float64, self)
 
     def score(self, X, y=None):
-        """Mean log-likelihood of the rows of ``X``."""
+        """Compute the mean log-likelihood of the rows of ``X``.
+
+        Parameters
+        ----------
+        X : array-like, memory map or Dask array of shape (n_samples, n_features)
+            The rows.
+        y : None
+            Ignored (scikit-learn's API).
+
+        Returns
+        -------
+        float
+            The mean of :meth:`score_samples`.
+        """
         return float(self.score_samples(X).mean())
 
     def predict(self, X):
-        """The most probable component of each row of ``X`` (lazy for a Dask array)."""
+        """Predict the most probable component of each row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like, memory map or Dask array of shape (n_samples, n_features)
+            The rows.
+
+        Returns
+        -------
+        ndarray or Dask array of shape (n_samples,)
+            The component of each row (lazy for a Dask array).
+        """
         X, rows = self._validated(X)
         return rows.map(_predict_block, X, None, np.int64, self)
 
     def predict_proba(self, X):
-        """Posterior probability of each component for each row of ``X`` (lazy for Dask)."""
+        """Compute the posterior probability of each component for each row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like, memory map or Dask array of shape (n_samples, n_features)
+            The rows.
+
+        Returns
+        -------
+        ndarray or Dask array of shape (n_samples, n_components)
+            The probabilities, each row summing to 1 (lazy for a Dask array).
+        """
         X, rows = self._validated(X)
         return rows.map(_proba_block, X, self.n_components, np.float64, self)
 
     def sample(self, n_samples=1):
-        """Draw ``n_samples`` rows and their components (scikit-learn's procedure)."""
+        """Draw ``n_samples`` rows and their components (scikit-learn's procedure).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            The number of rows to draw.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            The rows drawn, component by component.
+        y : ndarray of shape (n_samples,)
+            The component of each row.
+        """
         check_is_fitted(self)
         if n_samples < 1:
             raise ValueError(
@@ -451,12 +544,34 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return X, y
 
     def bic(self, X):
-        """Bayesian information criterion on ``X`` (lower is better)."""
+        """Compute the Bayesian information criterion on ``X`` (lower is better).
+
+        Parameters
+        ----------
+        X : array-like, memory map or Dask array of shape (n_samples, n_features)
+            The rows.
+
+        Returns
+        -------
+        float
+            ``-2 log L + p log n``, with ``p`` the number of free parameters.
+        """
         n = self._validated(X)[0].shape[0]
         return -2 * self.score(X) * n + self._n_parameters() * np.log(n)
 
     def aic(self, X):
-        """Akaike information criterion on ``X`` (lower is better)."""
+        """Compute the Akaike information criterion on ``X`` (lower is better).
+
+        Parameters
+        ----------
+        X : array-like, memory map or Dask array of shape (n_samples, n_features)
+            The rows.
+
+        Returns
+        -------
+        float
+            ``-2 log L + 2 p``, with ``p`` the number of free parameters.
+        """
         n = self._validated(X)[0].shape[0]
         return -2 * self.score(X) * n + 2 * self._n_parameters()
 

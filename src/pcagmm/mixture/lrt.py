@@ -42,8 +42,8 @@ LRT_REFIT = {"stopping": "relative", "tol": 1e-8, "acceleration": "squarem", "ma
 
 
 @dataclasses.dataclass
-class Step:
-    """K against K + 1.
+class Step:  # numpydoc ignore=PR01
+    """One test of the sequence: K components against K + 1.
 
     Attributes
     ----------
@@ -54,9 +54,12 @@ class Step:
     bootstrap : (B,) ndarray
         The statistic on each replicate (NaN where a replicate was given up).
     p_value : float
+        ``(1 + r) / (1 + B')``: ``r`` of the ``B'`` replicates not given up have a
+        statistic at least the observed one.
     redrawn : int
         Replicates drawn again because a refit failed.
     time : float
+        Seconds for the step.
     """
 
     n_components: int
@@ -78,16 +81,19 @@ class Step:
 
 
 @dataclasses.dataclass
-class LikelihoodRatioTest:
-    """The sequence of tests, as far as it went.
+class LikelihoodRatioTest:  # numpydoc ignore=PR01
+    """The sequence of bootstrap likelihood-ratio tests, as far as it went.
 
     Attributes
     ----------
     covariance_type : str
+        The covariance type tested.
     level : float
+        The significance level of each step.
     resamples : int
         Replicates per step (B).
     seed : int
+        The seed the replicates are drawn from.
     steps : list of Step
         K = first, first + 1, ... up to where the sequence stopped.
     supported : int

@@ -213,12 +213,12 @@ def best_index(results: list[dict], criterion: str) -> int | None:
 
 
 class GaussianMixtureSelection(DensityMixin, BaseEstimator):
-    """Choose the number of components and the covariance type of a Gaussian mixture by
-    an information criterion (BIC, AIC or ICL).
+    """Choose a Gaussian mixture's number of components and covariance type by a criterion.
 
-    Fits :class:`~pcagmm.mixture.GaussianMixture` for every pair of ``n_components`` and
-    ``covariance_types`` with the same start (``init_params``, ``random_state``), scores
-    each on the training rows, and keeps the one with the lowest ``criterion``. Each
+    The criterion is BIC, AIC or ICL. Fits :class:`~pcagmm.GaussianMixture` for every
+    pair of ``n_components`` and ``covariance_types`` with the same start
+    (``init_params``, ``random_state``), scores each on the training rows, and keeps
+    the one with the lowest ``criterion``. Each
     cell equals ``sklearn.mixture.GaussianMixture(K, covariance_type=t,
     random_state=...)`` fitted to the same rows, and its BIC and AIC equal that
     model's ``bic(X)`` and ``aic(X)``.
@@ -231,15 +231,30 @@ class GaussianMixtureSelection(DensityMixin, BaseEstimator):
         Names of the covariance types; ``"all"`` is mclust's fourteen structures.
     criterion : {"bic", "aic", "icl"}, default="bic"
         Lower is better for each (scikit-learn's sign; mclust's BIC is ``-bic``).
-    n_init, init_params, tol, reg_covar, max_iter, stopping, inner_tol, inner_max_iter
-        Passed to every :class:`~pcagmm.mixture.GaussianMixture`. With
+    n_init : int, default=1
+        Passed to every :class:`~pcagmm.GaussianMixture`, as are the parameters below
+        but ``random_state``, ``n_jobs`` and ``client``. With
         ``init_params="hierarchical"``, ``stopping="relative"``, ``tol=1e-5``,
         ``reg_covar=0`` and ``covariance_types="all"`` the grid is mclust's
         ``Mclust(X, G = n_components)``.
+    init_params : str, default="kmeans"
+        The start of every fit.
     random_state : int, RandomState or None
         The seed every cell's fit starts from. An int is given to every fit as it is
         (so a cell is the same fit as scikit-learn's with that ``random_state``); a
         RandomState or None draws one int seed per call to ``fit``.
+    tol : float, default=1e-3
+        The tolerance of the stopping rule.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance.
+    max_iter : int, default=100
+        EM iterations at most.
+    stopping : {"absolute", "relative", "aitken"}, default="absolute"
+        When EM stops.
+    inner_tol : float, default=1.49e-8
+        The tolerance of mclust's iterative M-steps.
+    inner_max_iter : int, default=2147483647
+        Their iteration limit per M-step.
     n_jobs : int or None, default=None
         Fits run side by side on this many threads (None: one per core).
     client : distributed.Client or None
@@ -301,13 +316,26 @@ class GaussianMixtureSelection(DensityMixin, BaseEstimator):
     def fit(self, X, y=None, *, progress: Callable[[int, int], None] | None = None):
         """Fit every model of the grid to ``X`` and keep the best.
 
-        ``progress(done, total)`` is called as each fit finishes.
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows.
+        y : None
+            Ignored (scikit-learn's API).
+        progress : callable, optional
+            ``progress(done, total)`` is called as each fit finishes.
+
+        Returns
+        -------
+        GaussianMixtureSelection
+            The fitted estimator itself.
 
         Raises
         ------
         ValueError
             For a setting no fit can use (an empty or unknown grid, a criterion
-            not in :data:`CRITERIA`), or when every fit failed (with the first reason).
+            not ``"bic"``, ``"aic"`` or ``"icl"``), or when every fit failed (with the
+            first reason).
         """
         from sklearn.utils.validation import validate_data
 
@@ -356,25 +384,95 @@ class GaussianMixtureSelection(DensityMixin, BaseEstimator):
 
     # the chosen model's inference
     def predict(self, X):
-        """The most probable component of each row, under the chosen model."""
+        """Predict the most probable component of each row, under the chosen model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The component of each row.
+        """
         return self._best().predict(X)
 
     def predict_proba(self, X):
-        """Each component's posterior probability for each row, under the chosen model."""
+        """Compute each component's posterior probability for each row, under the chosen model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+            The probabilities, each row summing to 1.
+        """
         return self._best().predict_proba(X)
 
     def score_samples(self, X):
-        """Each row's log-likelihood under the chosen model."""
+        """Compute each row's log-likelihood under the chosen model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The log density of each row.
+        """
         return self._best().score_samples(X)
 
     def score(self, X, y=None):
-        """The mean log-likelihood of the rows under the chosen model."""
+        """Compute the mean log-likelihood of the rows under the chosen model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows.
+        y : None
+            Ignored (scikit-learn's API).
+
+        Returns
+        -------
+        float
+            The mean of :meth:`score_samples`.
+        """
         return self._best().score(X)
 
     def bic(self, X):
+        """Compute the Bayesian information criterion of the chosen model on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows.
+
+        Returns
+        -------
+        float
+            ``-2 log L + p log n`` (lower is better).
+        """
         return self._best().bic(X)
 
     def aic(self, X):
+        """Compute the Akaike information criterion of the chosen model on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows.
+
+        Returns
+        -------
+        float
+            ``-2 log L + 2 p`` (lower is better).
+        """
         return self._best().aic(X)
 
     def _best(self) -> GaussianMixture:

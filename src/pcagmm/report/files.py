@@ -97,6 +97,9 @@ def summary(result) -> dict:
         "metrics": metrics_record(result.agreement, ds.target_names),
         "timings_seconds": result.timings,
         "computed_on": result.computed_on,
+        # what the run folder holds (summary.json included): a run made from Python
+        # adds its figures and report.html when asked, and rewrites this list
+        "files": list(getattr(result, "files", [])),
     }
 
 

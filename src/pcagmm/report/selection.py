@@ -21,6 +21,17 @@ def selection_table(results: list[dict], criterion: str, chosen: int) -> list[st
     """One line per fitted model, the best of each projection size marked (``<- best``;
     ``<- chosen`` for the one run through the outputs when there are several sizes), a
     failed fit with its reason."""
+    rows, marks = selection_rows(results, criterion, chosen)
+    return _marked(table_lines(rows, right=True, underline=True), marks)
+
+
+def selection_rows(
+    results: list[dict], criterion: str, chosen: int
+) -> tuple[list[list[str]], list[str]]:
+    """The cells of :func:`selection_table` (the header row first) and the note after
+    each model's row: ``<- chosen`` (run through the outputs, when there are several
+    projection sizes), ``<- best`` (of its projection size), a failed fit's reason,
+    or ""."""
     several = len({row["components"] for row in results}) > 1
     header = ["D"] if several else []
     header += ["K", "covariance", "log-likelihood", "params", "BIC", "AIC", "ICL"]
@@ -42,43 +53,56 @@ def selection_table(results: list[dict], criterion: str, chosen: int) -> list[st
             marks.append("<- best")
         else:
             marks.append("" if row["status"] == "ok" else row["error"])
-    return _marked(table_lines(rows, right=True, underline=True), marks)
+    return rows, marks
 
 
 def selection_report(selection) -> str:
     """The sweep in the terminal: what was swept, the table, what was chosen, then the
     chosen model's run report."""
-    results, criterion = selection.results, selection.criterion
-    config = selection.config
+    lines = [
+        selection_heading(selection),
+        "",
+        *selection_table(selection.results, selection.criterion, selection.chosen),
+        "",
+        *best_lines(selection),
+    ]
+    if getattr(selection, "lrt", None) is not None:
+        lines += ["", *lrt_lines(selection.lrt)]
+    lines += ["", selection.run.report()]
+    return "\n".join(lines)
+
+
+def selection_heading(selection) -> str:
+    """What was swept, by which criterion, how many fits failed, how long it took."""
+    results, config = selection.results, selection.config
     failed = sum(row["status"] != "ok" for row in results)
     sizes = ", ".join(map(str, config["components"]))
-    ks = config["clusters"]
-    lines = [
-        f"Selection {len(results)} models: K {_span(ks)} x {', '.join(config['covariance_types'])}"
-        f" on {recorded_name(config)}-{sizes}, by {criterion.upper()} "
-        "(lower is better); "
+    return (
+        f"Selection {len(results)} models: K {_span(config['clusters'])} x "
+        f"{', '.join(config['covariance_types'])} on {recorded_name(config)}-{sizes}, by "
+        f"{selection.criterion.upper()} (lower is better); "
         f"{len(results) - failed} fitted, {failed} failed, "
-        f"in {selection.timings.get('fits', 0):.1f} s",
-        "",
-        *selection_table(results, criterion, selection.chosen),
-        "",
+        f"in {selection.timings.get('fits', 0):.1f} s"
+    )
+
+
+def best_lines(selection) -> list[str]:
+    """The best model of each projection size (the chosen one's run follows), and a
+    warning when the best K is the largest tried."""
+    criterion, ks = selection.criterion, selection.config["clusters"]
+    lines = [
+        f"Best      on {row['components']} components: K={row['n_components']}, "
+        f"{row['covariance_type']} covariance, {criterion.upper()} {row[criterion]:.1f}"
+        + (" (chosen: its run follows)" if row is selection.best else "")
+        for row in selection.results
+        if row.get("best")
     ]
-    for row in results:
-        if row.get("best"):
-            lines.append(
-                f"Best      on {row['components']} components: K={row['n_components']}, "
-                f"{row['covariance_type']} covariance, {criterion.upper()} {row[criterion]:.1f}"
-                + (" (chosen: its run follows)" if row is selection.best else "")
-            )
     if selection.best["n_components"] == max(ks) and len(ks) > 1:
         lines.append(
             "          the best K is the largest tried: the data may support more clusters "
             "(try a wider --clusters)"
         )
-    if getattr(selection, "lrt", None) is not None:
-        lines += ["", *lrt_lines(selection.lrt)]
-    lines += ["", selection.run.report()]
-    return "\n".join(lines)
+    return lines
 
 
 #: the columns of lrt.csv, in order
@@ -87,6 +111,18 @@ LRT_COLUMNS = ("n_components", "against", "statistic", "p_value", "redrawn", "ti
 
 def lrt_lines(test) -> list[str]:
     """The likelihood-ratio test in the terminal: one line per step, then its conclusion."""
+    rows, marks = lrt_rows(test)
+    return [
+        f"LRT       sequential bootstrap likelihood-ratio test ({test.covariance_type}, "
+        f"{test.resamples} replicates a step, each model first run to convergence; "
+        "mclust's mclustBootstrapLRT)",
+        *_marked(table_lines(rows, right=True, underline=True), marks),
+        f"Supported {lrt_verdict(test)}",
+    ]
+
+
+def lrt_rows(test) -> tuple[list[list[str]], list[str]]:
+    """The cells of the test's table (the header row first) and the note after each step."""
     rows = [["K vs K+1", "LRTS", "bootstrap p-value", "redrawn", "seconds"]]
     marks = []
     for step in test.steps:
@@ -107,6 +143,11 @@ def lrt_lines(test) -> list[str]:
             if step.statistic < 0
             else ""
         )
+    return rows, marks
+
+
+def lrt_verdict(test) -> str:
+    """How many components the test supports, and why."""
     last = test.steps[-1]
     if test.stopped:
         verdict = (
@@ -119,13 +160,7 @@ def lrt_lines(test) -> list[str]:
             f"to {last.n_components} vs {last.n_components + 1} (more may be supported: "
             "try a wider --clusters)"
         )
-    return [
-        f"LRT       sequential bootstrap likelihood-ratio test ({test.covariance_type}, "
-        f"{test.resamples} replicates a step, each model first run to convergence; "
-        "mclust's mclustBootstrapLRT)",
-        *_marked(table_lines(rows, right=True, underline=True), marks),
-        f"Supported {verdict}",
-    ]
+    return verdict
 
 
 def _marked(lines: list[str], marks: list[str]) -> list[str]:

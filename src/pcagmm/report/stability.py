@@ -143,19 +143,41 @@ def stability_report(study) -> str:
     """The study in the terminal: what was fitted, the distributions of the
     log-likelihood and of the ARI with the labels, the agreement between seeds, each
     reference cluster's Jaccard (flagged below 0.6), the distinct optima, the files."""
-    config, fits = study.config, study.fits
     numbers = summary(study)
+    lines = [
+        stability_heading(study),
+        "",
+        *table_lines(spread_rows(numbers), underline=True, right=True),
+    ]
+    agree = seeds_agree_line(numbers)
+    if agree is not None:
+        lines += ["", agree]
+    lines += ["", *_optima_lines(study, numbers)]
+    if study.jaccard:
+        lines += ["", *_jaccard_lines(study)]
+    if study.out is not None:
+        lines += ["", f"Files     {study.out}/: {', '.join(study.files)}"]
+    return "\n".join(lines)
+
+
+def stability_heading(study) -> str:
+    """What was fitted: the model, the seeds, the resamples, how long it took."""
+    config, fits = study.config, study.fits
     seeds = study.of_kind("seed")
     resamples = study.of_kind("bootstrap")
     data = Path(str(config["dataset"])).name
-    lines = [
+    return (
         f"Stability {data}: {recorded_name(config)}-{config['components']}, "
         f"{config['clusters']} "
         f"{config['covariance_type']} components; {len(seeds)} seeds ({_seeds(config['seeds'])})"
         f", {len(resamples)} bootstrap resamples (seed {config['seeds'][0]}); "
-        f"{len(fits)} fits in {study.timings.get('fits', 0):.1f} s {_where(study.computed_on)}",
-        "",
-    ]
+        f"{len(fits)} fits in {study.timings.get('fits', 0):.1f} s {_where(study.computed_on)}"
+    )
+
+
+def spread_rows(numbers: dict) -> list[list[str]]:
+    """The table of the fits' mean log-likelihood and ARI (min, median, max) per kind of
+    fit, from :func:`summary`: its cells, the header first."""
     rows = [["fits", "", "min", "median", "max"]]
     for kind, name in KIND_NAMES.items():
         if kind not in numbers:
@@ -170,20 +192,18 @@ def stability_report(study) -> str:
         if kind == "bootstrap":
             ref = values["ari_reference"]
             rows.append(["", "ARI with the reference", *(f"{ref[s]:.4f}" for s in ref)])
-    lines += table_lines(rows, underline=True, right=True)
+    return rows
+
+
+def seeds_agree_line(numbers: dict) -> str | None:
+    """The seed fits' pairwise agreement (None with fewer than two seeds)."""
     pairs = numbers["pairwise_ari_seeds"]
-    if pairs is not None:
-        lines += [
-            "",
-            f"Seeds agree: pairwise ARI mean {pairs['mean']:.4f}, min {pairs['min']:.4f} "
-            f"({pairs['pairs']} pairs)",
-        ]
-    lines += ["", *_optima_lines(study, numbers)]
-    if study.jaccard:
-        lines += ["", *_jaccard_lines(study)]
-    if study.out is not None:
-        lines += ["", f"Files     {study.out}/: {', '.join(study.files)}"]
-    return "\n".join(lines)
+    if pairs is None:
+        return None
+    return (
+        f"Seeds agree: pairwise ARI mean {pairs['mean']:.4f}, min {pairs['min']:.4f} "
+        f"({pairs['pairs']} pairs)"
+    )
 
 
 def _where(computed_on: str) -> str:
@@ -199,6 +219,16 @@ def _seeds(seeds: list[int]) -> str:
 
 
 def _optima_lines(study, numbers) -> list[str]:
+    lines = optima_notes(study, numbers)
+    rows, rest = optima_rows(study)
+    lines += [f"  {line}" for line in table_lines(rows, underline=True)]
+    if rest:
+        lines.append(f"  {rest}")
+    return lines
+
+
+def optima_notes(study, numbers) -> list[str]:
+    """How many distinct optima the seeds reached, and what to make of them."""
     seeds = study.of_kind("seed")
     count = numbers["distinct_optima"]
     lines = [
@@ -216,6 +246,12 @@ def _optima_lines(study, numbers) -> list[str]:
             "          every seed stopped at a partition of its own: a smaller tol tells "
             "optima from stopping points"
         )
+    return lines
+
+
+def optima_rows(study) -> tuple[list[list[str]], str]:
+    """The table of the distinct optima (the largest :data:`MAX_OPTIMA_SHOWN`): its
+    cells, the header first; and a line saying how many more there are ("" if none)."""
     order = optima_order(study)
     rows = [["group", "fits", "converged", "mean log-likelihood", "seeds"]]
     for number in order[:MAX_OPTIMA_SHOWN]:
@@ -227,17 +263,38 @@ def _optima_lines(study, numbers) -> list[str]:
         converged = "yes" if done == group["size"] else "NO" if not done else f"{done} of them"
         span = low if low == high else f"{low} to {high}"
         rows.append([str(number), str(group["size"]), converged, span, named + more])
-    lines += [f"  {line}" for line in table_lines(rows, underline=True)]
     rest = order[MAX_OPTIMA_SHOWN:]
-    if rest:
-        fits = sum(study.optima[g]["size"] for g in rest)
-        lines.append(f"  ... and {len(rest)} more groups of {fits} fits in all (stability.json)")
-    return lines
+    if not rest:
+        return rows, ""
+    fits = sum(study.optima[g]["size"] for g in rest)
+    return rows, f"... and {len(rest)} more groups of {fits} fits in all (stability.json)"
 
 
 def _jaccard_lines(study) -> list[str]:
-    kinds = list(study.jaccard)
+    rows, marks = jaccard_rows(study)
+    table = table_lines(rows, right=True, underline=True)
+    return [
+        *jaccard_notes(study),
+        *table[:2],
+        *(f"{line}  {mark}".rstrip() for line, mark in zip(table[2:], marks, strict=True)),
+    ]
+
+
+def jaccard_notes(study) -> list[str]:
+    """What the Jaccard table shows, and the thresholds it is read by."""
     reference = study.fits[0]["seed"]
+    return [
+        f"Cluster stability: each cluster of the reference fit (seed {reference}), the mean "
+        "over the other fits of its best-match Jaccard",
+        f"(Hennig: <= 0.5 dissolved, >= 0.75 stable; flagged below {STABLE_JACCARD})",
+    ]
+
+
+def jaccard_rows(study) -> tuple[list[list[str]], list[str]]:
+    """Each reference cluster's mean best-match Jaccard per kind of fit: the table's
+    cells (the header first) and the note after each row (``<- unstable (...)`` below
+    :data:`~pcagmm.stability_measures.STABLE_JACCARD`, else "")."""
+    kinds = list(study.jaccard)
     header = ["cluster"] + (["label"] if study.cluster_labels is not None else [])
     header += [f"{KIND_NAMES[kind]} ({len(study.jaccard[kind]['fits'])})" for kind in kinds]
     rows = [header]
@@ -252,14 +309,7 @@ def _jaccard_lines(study) -> list[str]:
         rows.append(row)
         low = [KIND_NAMES[k] for k, m in zip(kinds, means, strict=True) if m < STABLE_JACCARD]
         marks.append(f"<- unstable ({', '.join(low)})" if low else "")
-    table = table_lines(rows, right=True, underline=True)
-    return [
-        f"Cluster stability: each cluster of the reference fit (seed {reference}), the mean "
-        "over the other fits of its best-match Jaccard",
-        f"(Hennig: <= 0.5 dissolved, >= 0.75 stable; flagged below {STABLE_JACCARD})",
-        *table[:2],
-        *(f"{line}  {mark}".rstrip() for line, mark in zip(table[2:], marks, strict=True)),
-    ]
+    return rows, marks
 
 
 def label_names(study) -> tuple[str, ...] | None:

@@ -48,17 +48,17 @@ def plus_minus(value: float, error: float) -> str:
     return f"{value:.{decimals}f} ± {error:.{decimals}f}"
 
 
-def _matrix_block(
-    title: str,
+def matrix_rows(
     values: np.ndarray,
     weights=None,
     axis: str = "PC",
     errors: np.ndarray | None = None,
     weight_errors: np.ndarray | None = None,
     switched_off=(),
-) -> list[str]:
+) -> list[list[str]]:
     """A table of one value per cluster and axis (and the weights), each ``± error``
-    where ``errors`` (and ``weight_errors``) are given."""
+    where ``errors`` (and ``weight_errors``) are given: its cells, the header first
+    (at most :data:`MAX_TABLE_COLUMNS` axes)."""
     K, d = values.shape
     shown = min(d, MAX_TABLE_COLUMNS)
     header = ["cluster"] + (["weight"] if weights is not None else [])
@@ -77,7 +77,7 @@ def _matrix_block(
             for j, v in enumerate(values[k, :shown])
         ]
         rows.append(row)
-    return [title, *table_lines(rows, right=True)]
+    return rows
 
 
 def bootstrap_lines(bootstrap) -> list[str]:
@@ -160,40 +160,14 @@ def report(result) -> str:
         lines += convergence_lines(gmm, n)
     else:
         lines += _converged_lines(result.convergence, gmm)
-    switched_off = ()
     if kept is not None:
-        switched_off = gmm.switched_off(result.kept_weight)
-        lines.append(kept_line(gmm, len(kept), switched_off, result.kept_weight))
-        switched_off = set(switched_off.tolist())
-    means, stds = cluster_rows(gmm)
-    axis = axis_prefix(reducer)
-    errors = {}
+        off = gmm.switched_off(result.kept_weight)
+        lines.append(kept_line(gmm, len(kept), off, result.kept_weight))
     bootstrap = getattr(result, "bootstrap", None)
     if bootstrap is not None:
         lines += bootstrap_lines(bootstrap)
-        errors = bootstrap.standard_errors()
-    lines += [
-        "",
-        *_matrix_block(
-            "Means of the clusters",
-            means,
-            gmm.weights_,
-            axis,
-            errors.get("means"),
-            errors.get("weights"),
-            switched_off,
-        ),
-    ]
-    lines += [
-        "",
-        *_matrix_block(
-            "Standard deviations of the clusters",
-            stds,
-            axis=axis,
-            errors=errors.get("standard_deviations"),
-            switched_off=switched_off,
-        ),
-    ]
+    for title, rows in result_tables(result):
+        lines += ["", title, *table_lines(rows, right=True)]
     if result.agreement is not None:
         a = result.agreement
         names = ds.target_names  # "0->Ankle boot (9)" where the data set names its labels
@@ -211,7 +185,58 @@ def report(result) -> str:
         lines.append(f"          on the {result.computed_on}")
     if result.out is not None:
         lines.append(f"Files     {result.out}/: {', '.join(result.files)}")
+        lines += on_request_lines(result)
     return "\n".join(lines)
+
+
+#: what a run folder may leave to be asked for: (its name in words, the Result's method)
+ON_REQUEST = {
+    "figures": ("the figures", "write_figures()"),
+    "report": ("report.html", "write_report()"),
+}
+
+
+def on_request_lines(result) -> list[str]:
+    """What the run folder leaves to be asked for (a run made from Python, with
+    ``plots`` or ``report`` None), and how to ask: nothing when it holds everything."""
+    asked = [ON_REQUEST[name] for name in getattr(result, "on_request", ())]
+    if not asked:
+        return []
+    what = " and ".join(words for words, _ in asked)
+    calls = ", ".join(f"result.{call}" for _, call in asked)
+    return [f"          {what} when asked: {calls}"]
+
+
+def switched_off(result) -> set[int]:
+    """The variational mixture's switched-off components (none for EM's)."""
+    if result.kept is None:
+        return set()
+    return set(result.gmm.switched_off(result.kept_weight).tolist())
+
+
+def result_tables(result) -> list[tuple[str, list[list[str]]]]:
+    """The run's tables, ``(title, rows)`` with the header row first: the means of the
+    clusters (with the weights) and their standard deviations, each number ± its
+    bootstrap standard error where the run has them, a switched-off component as
+    ``"k off"`` (the terminal's and the notebook's: :mod:`pcagmm.report.notebook`)."""
+    gmm = result.gmm
+    off = switched_off(result)
+    means, stds = cluster_rows(gmm)
+    axis = axis_prefix(result.reducer)
+    bootstrap = getattr(result, "bootstrap", None)
+    errors = {} if bootstrap is None else bootstrap.standard_errors()
+    return [
+        (
+            "Means of the clusters",
+            matrix_rows(means, gmm.weights_, axis, errors.get("means"), errors.get("weights"), off),
+        ),
+        (
+            "Standard deviations of the clusters",
+            matrix_rows(
+                stds, axis=axis, errors=errors.get("standard_deviations"), switched_off=off
+            ),
+        ),
+    ]
 
 
 def describe_prior(gmm) -> str:

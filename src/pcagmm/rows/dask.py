@@ -35,7 +35,13 @@ class DaskError(ParameterError):
     """Dask is missing, or a cluster cannot be reached or used.
 
     Its messages name the ``dask`` parameter as the caller spells it (``dask=local``
-    in Python, ``--dask local`` on the command line); see :class:`ParameterError`.
+    in Python, ``--dask local`` on the command line); see
+    :class:`~pcagmm.errors.ParameterError`.
+
+    Parameters
+    ----------
+    problem, fix : str
+        Templates of what is wrong and of what to do about it.
     """
 
 
@@ -60,12 +66,29 @@ def block_rows_for(n_features: int, itemsize: int, block_bytes: int | None = Non
 
 
 def from_memmap(X: np.memmap, block_rows: int | None = None):
-    """A Dask array over the file behind a memory map, one read task per block.
+    """Make a Dask array over the file behind a memory map, one read task per block.
 
     Each task maps the file and gives its rows, so the graph holds only the path,
     and a worker reads only the blocks it works on. (``dask.array.from_array`` on a
     memory map would put the whole map into the graph.) The workers must see the
     file at the same path: the same machine, or a shared file system.
+
+    Parameters
+    ----------
+    X : numpy.memmap
+        A memory map of a file, e.g. ``np.load("big.npy", mmap_mode="r")``.
+    block_rows : int, optional
+        Rows per block (default: about 64 MiB a block).
+
+    Returns
+    -------
+    dask.array.Array
+        The rows, in blocks of ``block_rows``.
+
+    Raises
+    ------
+    DaskError
+        When Dask is not installed (``pip install 'pcagmm[dask]'``).
     """
     da = import_dask()
     import dask
@@ -111,7 +134,25 @@ def _read_rows(path, offset, dtype, shape, start, stop) -> np.ndarray:
 
 
 def as_dask_array(X, block_rows: int | None = None):
-    """``X`` as a Dask array cut into blocks of rows (memory maps read per block)."""
+    """Make ``X`` a Dask array cut into blocks of rows (memory maps read per block).
+
+    Parameters
+    ----------
+    X : array-like, memory map or Dask array
+        The rows; a Dask array is returned as it is.
+    block_rows : int, optional
+        Rows per block (default: about 64 MiB a block).
+
+    Returns
+    -------
+    dask.array.Array
+        The rows (a memory map through :func:`from_memmap`).
+
+    Raises
+    ------
+    DaskError
+        When Dask is not installed (``pip install 'pcagmm[dask]'``).
+    """
     if type(X).__module__.startswith("dask."):
         return X
     if isinstance(X, np.memmap) and X.flags.c_contiguous and X.filename is not None:
@@ -123,11 +164,24 @@ def as_dask_array(X, block_rows: int | None = None):
 
 
 def fewer_blocks(X, block_bytes: int = 8 << 20):
-    """``X`` in blocks of at least ``block_bytes`` (merging neighbours), for many passes.
+    """Merge neighbouring blocks of ``X`` into blocks of at least ``block_bytes``.
 
     A projection has the rows of the data in far fewer bytes; in the data's blocks
     an EM pass would be mostly scheduling (99 tasks of ~5 ms each at 8.4 million
     rows). Merging moves each row of the projection at most once, before the passes.
+
+    Parameters
+    ----------
+    X : dask.array.Array
+        The rows, in blocks of rows.
+    block_bytes : int, default=8 MiB
+        The smallest size of a block.
+
+    Returns
+    -------
+    dask.array.Array
+        ``X`` itself when its blocks are large enough (or it has one), else ``X``
+        rechunked.
     """
     rows = max(1, block_bytes // max(1, X.shape[1] * X.dtype.itemsize))
     if max(X.chunks[0]) >= rows or X.numblocks[0] == 1:
@@ -136,7 +190,18 @@ def fewer_blocks(X, block_bytes: int = 8 << 20):
 
 
 def persist(X):
-    """``X`` computed and kept on the workers; its rows reported as its blocks finish."""
+    """Compute ``X`` and keep it on the workers, its rows reported as its blocks finish.
+
+    Parameters
+    ----------
+    X : dask.array.Array
+        The rows.
+
+    Returns
+    -------
+    dask.array.Array
+        ``X`` persisted: its blocks are held in the workers' memory.
+    """
     from distributed import as_completed, futures_of
 
     X = X.persist()
@@ -335,13 +400,31 @@ def _without_inherited_trim_threshold() -> Iterator[None]:
 
 @contextlib.contextmanager
 def connect(address: str, *, workers: int | None = None) -> Iterator:
-    """A ``distributed.Client`` for ``address``, or a ``LocalCluster`` for ``"local"``.
+    """Connect to the Dask cluster at ``address``, or start a LocalCluster for ``"local"``.
 
     The local cluster has one single-threaded worker process per core on 127.0.0.1
     (the statistics tasks hold the GIL only briefly, but BLAS and NumPy run best on
     one thread a process here). Its workers start without Dask's
-    ``MALLOC_TRIM_THRESHOLD_=65536`` (see :data:`WORKER_ENVIRONMENT`). The client is the
-    default one while the block runs.
+    ``MALLOC_TRIM_THRESHOLD_=65536`` (with it, glibc maps and unmaps every array above
+    64 KiB afresh). The client is the default one while the block runs.
+
+    Parameters
+    ----------
+    address : str
+        A scheduler's address (``tcp://host:8786``), or ``"local"``.
+    workers : int, optional
+        The local cluster's worker processes (default: one per core).
+
+    Yields
+    ------
+    distributed.Client
+        The client, closed (and the local cluster stopped) when the block ends.
+
+    Raises
+    ------
+    DaskError
+        When Dask is not installed, the scheduler cannot be reached within
+        ``PCAGMM_DASK_TIMEOUT``, or it has no workers.
     """
     import_dask()
     try:

@@ -4,12 +4,23 @@
 cluster, evaluate), ``timing`` (the timed-stage helper), ``result`` (:class:`Result`,
 data only), ``artifacts`` (the run folder and its table of figures), ``analysis``
 (:func:`run`: the stages composed; the place for other analyses built from them),
-``stability_study`` (:func:`stability`: one analysis from several seeds and resamples).
+``stability_study`` (:func:`stability`: one analysis from several seeds and resamples),
+``selection`` (:func:`select`: a sweep of models, the best one's run).
 """
 
 from .config import RunConfig
 
-__all__ = ["Result", "RunConfig", "Stability", "StabilityConfig", "run", "run_config", "stability"]
+__all__ = [
+    "Result",
+    "RunConfig",
+    "Selection",
+    "Stability",
+    "StabilityConfig",
+    "run",
+    "run_config",
+    "select",
+    "stability",
+]
 
 
 def __getattr__(name: str):
@@ -21,6 +32,10 @@ def __getattr__(name: str):
         return getattr(analysis, name)
     if name in ("Stability", "StabilityConfig", "stability"):
         from . import stability_study as module
+
+        return getattr(module, name)
+    if name in ("Selection", "select"):
+        from . import selection as module
 
         return getattr(module, name)
     if name == "Result":

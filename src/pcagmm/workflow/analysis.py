@@ -14,12 +14,20 @@ from .timing import StageTimer
 
 
 def run(*dataset, progress: Progress | None = None, **options) -> Result:
-    """Load, project, cluster, evaluate; write the figures and files.
+    """Load, project, cluster and evaluate a data set; write the run folder.
 
-    The keywords are the fields of :class:`~pcagmm.workflow.RunConfig`, where their
+    The keywords are the fields of :class:`~pcagmm.RunConfig`, where their
     defaults live (``help(run)`` and ``inspect.signature(run)`` show them), the same
     options as ``pcagmm run``. ``dataset`` is a built-in name, a path, an array, or a
     :class:`~pcagmm.datasets.Dataset`; a memory-mapped file is streamed in chunks.
+
+    The run folder holds summary.json, clusters.csv and model.npz. From Python, its
+    figures and report.html are made when asked (``plots=None``, ``report=None``, the
+    defaults here): ``Result.write_figures()`` and ``Result.write_report()`` (or
+    ``Result.show_report()``) add them; ``plots=True`` and ``report=True`` (what
+    ``pcagmm run`` does) write them with the run, ``False`` never. In a notebook the
+    Result shows its tables and figures inline either way.
+
     ``dask`` is a scheduler address (or ``"local"`` for a new ``LocalCluster``):
     PCA and EM then run as Dask tasks, each pass reduced on the workers; the cluster
     of each row comes back for the agreement, and the projection for the figures
@@ -28,6 +36,21 @@ def run(*dataset, progress: Progress | None = None, **options) -> Result:
     available from the Result's methods). The output folder is built in a temporary
     folder beside it and renamed into place when complete, so an interrupted run
     leaves no half-written folder.
+
+    Parameters
+    ----------
+    progress : Progress, optional
+        Where to show the stages' progress (default: nowhere).
+
+    Returns
+    -------
+    Result
+        The fitted models, the metrics, the figures and the report of the run.
+
+    Raises
+    ------
+    ParameterError
+        For an option a run cannot use; it names the parameter.
     """
     if len(dataset) > 1:
         raise TypeError("run() takes the data set as its one positional argument")
@@ -36,12 +59,24 @@ def run(*dataset, progress: Progress | None = None, **options) -> Result:
 
 
 def run_config(config: RunConfig, progress: Progress | None = None) -> Result:
-    """:func:`run` for a :class:`RunConfig`: load -> check -> project -> cluster ->
-    evaluate -> write.
+    """Run :func:`~pcagmm.run` from a :class:`~pcagmm.RunConfig`.
 
-    A run that writes holds its output folder from the check to the final rename
-    (:func:`~pcagmm.workflow.artifacts.claim_out`): a second run on the same folder
-    is refused at once with one line, and what killed runs left beside it is removed.
+    Load -> check -> project -> cluster -> evaluate -> write. A run that writes holds its
+    output folder from the check to the final rename (``artifacts.claim_out``): a
+    second run on the same folder is refused at once with one line, and what killed
+    runs left beside it is removed.
+
+    Parameters
+    ----------
+    config : RunConfig
+        Every option of the run.
+    progress : Progress, optional
+        Where to show the stages' progress (default: nowhere).
+
+    Returns
+    -------
+    Result
+        The fitted models, the metrics, the figures and the report of the run.
     """
     with contextlib.ExitStack() as claimed:
         if config.write:
@@ -69,7 +104,10 @@ def _run_claimed(config: RunConfig, progress: Progress | None) -> Result:
             config,
             client=client,
             timer=timer,
-            keep_projection=config.plots or config.report or config.uncertainty or not config.write,
+            keep_projection=config.plots is not False  # True, or None: drawn when asked
+            or config.report is not False
+            or config.uncertainty
+            or not config.write,
         )
         clustering, convergence = cluster(), None
         if config.converge:  # the same start again, run to convergence

@@ -7,6 +7,11 @@ Beside a run folder ``NAME`` while a run is writing it (see :func:`claim_out`)::
     .NAME.tmp-XXXXXXXX/   the folder being built (:func:`pcagmm._files.atomic_folder`)
     .NAME.old-XXXXXXXX/   the previous folder, for the instant of the replacement
 
+A run made from Python with ``plots`` or ``report`` None (its default) leaves the
+figures or report.html out of the folder until asked: :func:`write_figures` and
+:func:`pcagmm.workflow.html_report.write_report` add them later, each file whole, under
+the same lock, and rewrite summary.json (which lists the folder's files) last.
+
 Adding a figure: write ``function(result) -> Figure or None`` (None: it does not
 apply to this run) in :mod:`pcagmm.report.plots` (the mixture's uncertainty and density:
 :mod:`pcagmm.report.mixture_plots`) and add it to :data:`FIGURES`.
@@ -23,7 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .. import _locks
-from .._files import atomic_folder, check_writable, leftovers
+from .._files import atomic_file, atomic_folder, check_writable, leftovers
 from ..errors import ParameterError, literal
 from ..reducers import axis_prefix
 from ..report import mixture_plots, plots
@@ -47,10 +52,36 @@ DPI = 110
 PNG_COMPRESS_LEVEL = 1
 
 
-def save_figure(figure, path: Path) -> None:
-    """Save a figure at :data:`DPI` (a PNG at :data:`PNG_COMPRESS_LEVEL`)."""
+#: the last files of a run folder, in this order (after an analysis' own files and the
+#: figures, in the order of :data:`FIGURES`): :func:`ordered_files`
+LAST_FILES = ("clusters.csv", "model.npz", "report.html", "summary.json")
+
+
+def save_figure(figure, path: Path, file=None) -> None:
+    """Save a figure at :data:`DPI` (a PNG at :data:`PNG_COMPRESS_LEVEL`) as ``path``
+    (into the open binary ``file`` when given, in ``path``'s format)."""
     options = {"pil_kwargs": {"compress_level": PNG_COMPRESS_LEVEL}}
-    figure.savefig(path, dpi=DPI, **(options if path.suffix == ".png" else {}))
+    figure.savefig(
+        path if file is None else file,
+        dpi=DPI,
+        format=path.suffix[1:],
+        **(options if path.suffix == ".png" else {}),
+    )
+
+
+def ordered_files(files) -> list[str]:
+    """A run folder's file names (each once) in the order summary.json lists them,
+    however they were added: an analysis' own files as given, then the figures in the
+    order of :data:`FIGURES`, then :data:`LAST_FILES`."""
+    figures = list(FIGURES)
+
+    def place(name: str) -> tuple[int, int]:
+        if name in LAST_FILES:
+            return 2, LAST_FILES.index(name)
+        stem = name.rsplit(".", 1)[0]
+        return (1, figures.index(stem)) if stem in figures else (0, 0)
+
+    return sorted(dict.fromkeys(files), key=place)
 
 
 def check_out(target: Path, record: dict, force: bool) -> None:
@@ -179,8 +210,8 @@ def write_analysis_folder(reference, target: Path, run, timer, extra_files) -> N
         reference,
         target,
         figure_format=run.figure_format,
-        plots=run.plots,
-        report=run.report,
+        plots=run.plots is not False,  # a study draws them with its folder unless told not to
+        report=run.report is not False,
         pixel_max=pixel_max(reference.dataset.X) if reference.dataset.image_shape else 0.0,
         timer=timer,
         extra_files=extra_files,
@@ -192,8 +223,8 @@ def write_run_folder(
     target: Path,
     *,
     figure_format: str = "png",
-    plots: bool = True,
-    report: bool = True,
+    plots: bool | None = True,
+    report: bool | None = True,
     pixel_max: float = 0.0,
     timer: StageTimer | None = None,
     extra_files: Callable[[Path], list[str]] | None = None,
@@ -202,8 +233,10 @@ def write_run_folder(
 
     ``extra_files(folder)`` writes an analysis' own files into the folder being built
     (before summary.json, which marks a complete folder) and returns their names.
-    ``report`` writes report.html (:mod:`~pcagmm.workflow.html_report`), which shows
-    those files too; it needs the projection (``result.Z``).
+    ``plots`` draws the figures; ``report`` writes report.html
+    (:mod:`~pcagmm.workflow.html_report`), which shows those files too; it needs the
+    projection (``result.Z``). None leaves them to be asked for (``result.on_request``
+    names them: :func:`write_figures`, :func:`~.html_report.write_report`).
 
     Built in a temporary folder beside ``target`` and renamed into place when complete,
     so an interrupted run leaves no half-written folder. ``pixel_max`` is the largest
@@ -214,6 +247,10 @@ def write_run_folder(
     from .html_report import REPORT_FILE, ReportInBackground
 
     timer = timer or StageTimer()
+    result.pixel_max, result.figure_format = pixel_max, figure_format
+    result.on_request = tuple(
+        name for name, when in (("figures", plots), ("report", report)) if when is None
+    )
     try:
         with atomic_folder(target) as build, contextlib.ExitStack() as stack:
             page = None
@@ -254,14 +291,127 @@ def write_run_folder(
                 files += ["clusters.csv", "model.npz"]
                 if extra_files is not None:
                     files = extra_files(build) + files
+            # summary.json (which the page shows too) lists the folder's files
+            files += [REPORT_FILE] if page is not None else []
+            result.out, result.files = target, [*files, "summary.json"]
             if page is not None:
                 with timer.stage("report", "writing report.html"):
                     page.write(build)
-                files.append(REPORT_FILE)
-            files.append("summary.json")
-            result.out, result.files = target, files
             # summary.json last: it marks a complete run folder
-            (build / "summary.json").write_text(report_files.summary_json(result))
+            text = report_files.summary_json(result)
+            (build / "summary.json").write_text(text)
+            result.written_summary = text
     except BaseException:
         result.out, result.files = None, []
         raise
+
+
+def write_figures(result) -> list[str]:
+    """Draw the run's figures into its run folder, if they are not there yet.
+
+    The figures of :data:`FIGURES` that apply, in the run's ``figure_format``, each
+    file written whole; summary.json is then rewritten to list them (see
+    :func:`adding_files`).
+
+    Returns
+    -------
+    list of str
+        The figures' file names (those already there, when they were).
+
+    Raises
+    ------
+    ParameterError
+        When the run wrote no folder, another run is writing it, or it was replaced.
+    """
+    figures = [name for name in result.files if name.rsplit(".", 1)[0] in FIGURES]
+    if figures:
+        return figures
+    with (
+        adding_files(result, "figures") as (target, timer, add),
+        timer.stage("figures", "drawing the figures"),
+    ):
+        for name, draw in FIGURES.items():
+            figure = draw(result)
+            if figure is not None:
+                path = target / f"{name}.{result.figure_format}"
+                add(path.name)
+                with atomic_file(path) as file:
+                    save_figure(figure, path, file)
+    return [name for name in result.files if name.rsplit(".", 1)[0] in FIGURES]
+
+
+@contextlib.contextmanager
+def adding_files(result, what: str) -> Iterator[tuple[Path, StageTimer, Callable[[str], None]]]:
+    """Add files to the run folder of ``result`` after the run: ``(folder, timer, add)``.
+
+    The caller calls ``add(name)`` before writing each file (whole: ``atomic_file``),
+    so that ``result.files`` lists it while it is written (report.html shows
+    summary.json's content, which lists the folder's files). ``timer`` adds its stages
+    to the run's timings. When the block ends, summary.json is rewritten (whole, last)
+    and ``what`` ("figures", "report") leaves ``result.on_request``; when it fails,
+    the files it added are removed and ``result`` is left as it was: the folder holds
+    the new files and a summary.json listing them, or neither.
+
+    The folder is held (:func:`lock_file`) meanwhile, and only while it still holds the
+    summary.json this run wrote.
+
+    Raises
+    ------
+    ParameterError
+        When the run wrote no folder, another run holds it, or the folder no longer
+        holds this run's files (it was replaced, or written since).
+    """
+    from ..report import files as report_files
+
+    target = result.out
+    if target is None:
+        raise ParameterError(
+            "this run wrote no run folder ({write=False})",
+            "run it again with {write=True}, or save its plot_...() figures yourself",
+        )
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(_locks.exclusive(lock_file(target)))
+        except _locks.LockHeld as exc:
+            by = f"another pcagmm run (process {exc.pid})" if exc.pid else "another pcagmm run"
+            raise ParameterError(
+                f"{by} is writing {literal(target)}", "wait for it to finish and ask again"
+            ) from None
+        except OSError as exc:  # the folder's parent is gone or not writable
+            raise ParameterError(
+                f"cannot add files to {literal(target)} ({literal(exc.strerror or exc)})",
+                "run it again, with {plots=True} and {report=True} to write everything at once",
+            ) from None
+        try:
+            current = (target / "summary.json").read_text()
+        except OSError:
+            current = None
+        if current is None or current != getattr(result, "written_summary", None):
+            raise ParameterError(
+                f"{literal(target)} no longer holds the files of this run (it was replaced "
+                "or written since)",
+                "run it again, with {plots=True} and {report=True} to write everything at once",
+            )
+        timer = StageTimer()
+        timer.timings = result.timings  # the run's own: summary.json records the stages
+        before = (result.files, result.on_request, dict(result.timings))
+        added: list[str] = []
+
+        def add(name: str) -> None:
+            added.append(name)
+            result.files = ordered_files([*before[0], *added])
+
+        try:
+            yield target, timer, add
+            result.on_request = tuple(name for name in result.on_request if name != what)
+            text = report_files.summary_json(result)
+            with atomic_file(target / "summary.json", "w", expected_bytes=len(text)) as file:
+                file.write(text)
+        except BaseException:
+            for name in added:
+                (target / name).unlink(missing_ok=True)
+            result.files, result.on_request = before[:2]
+            result.timings.clear()
+            result.timings.update(before[2])
+            raise
+        result.written_summary = text

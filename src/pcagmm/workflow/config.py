@@ -95,17 +95,31 @@ KEPT_WEIGHT = 0.01
 RESAMPLES = 199
 
 
-def option(default, help: str, *, flag: str | None = None, cli: bool = True, **argparse):
+_PYTHON_DEFAULT = object()
+
+
+def option(
+    default,
+    help: str,
+    *,
+    flag: str | None = None,
+    cli: bool = True,
+    cli_default=_PYTHON_DEFAULT,
+    **argparse,
+):
     """A :class:`RunConfig` field: its default and what ``pcagmm run --help`` says of it.
 
     ``flag`` defaults to ``--`` and the name with dashes (``--no-<name>`` for an option
-    that is on by default); ``cli=False`` keeps it off the command line; ``alias`` is
-    ``(flag, metavar, help)`` of a second flag that sets the field instead (one or the
-    other); other keywords (``metavar``, ``choices``, ``type``) go to argparse.
+    that is on by default on the command line); ``cli=False`` keeps it off the command
+    line; ``cli_default`` is the command line's default where it is not Python's
+    (``plots`` and ``report``: None from Python, on request; True on the command line);
+    ``alias`` is ``(flag, metavar, help)`` of a second flag that sets the field instead
+    (one or the other); other keywords (``metavar``, ``choices``, ``type``) go to argparse.
     """
-    return dataclasses.field(
-        default=default, metadata={"help": help, "flag": flag, "cli": cli, "argparse": argparse}
-    )
+    if cli_default is _PYTHON_DEFAULT:
+        cli_default = default
+    metadata = {"help": help, "flag": flag, "cli": cli, "cli_default": cli_default}
+    return dataclasses.field(default=default, metadata={**metadata, "argparse": argparse})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,6 +132,17 @@ class RunConfig:
     The default run is the course notebook's analysis: MNIST (all 70,000 rows, raw
     grey levels), PCA to 2 components, a 10-component full-covariance Gaussian
     mixture with ``random_state=42`` and scikit-learn's defaults for the rest.
+
+    ``plots`` and ``report`` say when the run folder gets its figures and report.html:
+    True, with the run (the command line's default: every folder ``pcagmm run`` writes
+    holds them); False, never (``--no-plots``, ``--no-report``); None (the default from
+    Python), when asked: :func:`~pcagmm.run` writes summary.json, clusters.csv
+    and model.npz, and :meth:`Result.write_figures()
+    <pcagmm.workflow.Result.write_figures>`, :meth:`Result.write_report()
+    <pcagmm.workflow.Result.write_report>` and ``Result.show_report()`` add the
+    rest to the folder when first called (a notebook shows the result's figures
+    inline either way). The studies (``pcagmm.select``, ``pcagmm.stability``) draw
+    them with their folder unless False.
 
     Raises
     ------
@@ -215,8 +240,10 @@ class RunConfig:
     reg_covar: float = option(1e-6, "added to the diagonal of each covariance")
     out: object = option(None, "output folder (default runs/<run name>/)", metavar="DIR")
     figure_format: str = option("png", "figure format", flag="--format", choices=FIGURE_FORMATS)
-    plots: bool = option(True, "skip the figures")
-    report: bool = option(True, "skip report.html, the interactive page of the run")
+    plots: bool | None = option(None, "skip the figures", cli_default=True)
+    report: bool | None = option(
+        None, "skip report.html, the interactive page of the run", cli_default=True
+    )
     write: bool = option(True, "write the run folder (False: compute only)", cli=False)
     force: bool = option(False, "replace an output folder that holds a different run")
     folder: object = option(
@@ -250,7 +277,11 @@ class RunConfig:
 
     @functools.cached_property
     def record(self) -> dict:
-        """What summary.json records as the run's "config" (see :data:`RECORDED`)."""
+        """What summary.json records as the run's "config".
+
+        The fields that identify a run (``RECORDED``), and those of
+        ``RECORDED_WHEN_SET`` that differ from their defaults.
+        """
         values = {name: getattr(self, name) for name in RECORDED}
         for name in RECORDED_WHEN_SET:
             if getattr(self, name) != _FIELDS[name].default:
@@ -290,7 +321,7 @@ def flag(name: str) -> str:
     if field is not None and field.metadata["flag"]:
         return field.metadata["flag"]
     dashed = name.replace("_", "-")
-    if field is not None and field.default is True:
+    if field is not None and field.metadata["cli_default"] is True:
         return f"--no-{dashed}"
     return f"--{dashed}"
 
@@ -373,6 +404,13 @@ def validate(config: RunConfig) -> None:
             f"choose one of {', '.join(BOOTSTRAP_TYPES)}",
         )
     _validate_mixture(config)
+    for name in ("plots", "report"):
+        if getattr(config, name) not in (True, False, None):
+            raise ParameterError(
+                f"{{{name}}} must be True, False or None (when asked), got "
+                f"{literal(repr(getattr(config, name)))}",
+                f"give e.g. {{{name}=True}}",
+            )
     if config.figure_format not in FIGURE_FORMATS:
         raise ParameterError(
             f"unknown figure format {literal(repr(config.figure_format))}",

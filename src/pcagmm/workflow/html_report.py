@@ -97,19 +97,7 @@ class ReportInBackground:
     def __init__(self, result, pixel_max: float, max_points: int = html.MAX_POINTS):
         from concurrent.futures import ThreadPoolExecutor
 
-        inputs = page_inputs(
-            result.dataset,
-            result.reducer,
-            result.gmm,
-            result.Z,
-            result.clusters,
-            mean_images=result.cluster_images if result.dataset.image_shape else None,
-            pixel_max=pixel_max,
-            summary=None,  # added by write(), when the run's timings are all in
-            folder=None,
-            matching=None if result.agreement is None else result.agreement.matching,
-            kept_weight=None if result.kept is None else result.kept_weight,
-        )
+        inputs = result_page_inputs(result, pixel_max)
         self._result = result
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._packed = self._pool.submit(html.pack, inputs, max_points=max_points)
@@ -124,6 +112,68 @@ class ReportInBackground:
 
     def __exit__(self, *exc_info) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def result_page_inputs(result, pixel_max: float) -> html.PageInputs:
+    """The page's inputs from a run's Result (its summary is added by
+    :func:`pcagmm.report.html.document`, when the run's timings are all in)."""
+    if result.Z is None:
+        raise ParameterError(
+            "this run left its projection on the Dask cluster, and the page needs it",
+            "run it again without {plots=False} and {report=False}",
+        )
+    return page_inputs(
+        result.dataset,
+        result.reducer,
+        result.gmm,
+        result.Z,
+        result.clusters,
+        mean_images=result.cluster_images if result.dataset.image_shape else None,
+        pixel_max=pixel_max,
+        summary=None,
+        folder=None,
+        matching=None if result.agreement is None else result.agreement.matching,
+        kept_weight=None if result.kept is None else result.kept_weight,
+    )
+
+
+def result_page(result, max_points: int = html.MAX_POINTS) -> str:
+    """report.html's page of a run, built now (what a run with ``report=True`` writes)."""
+    pixel_max = result.pixel_max
+    if pixel_max is None:  # a run that wrote no folder: its data's largest grey level
+        from .stages import pixel_max as largest
+
+        pixel_max = largest(result.dataset.X) if result.dataset.image_shape else 0.0
+        result.pixel_max = pixel_max
+    packed = html.pack(result_page_inputs(result, pixel_max), max_points=max_points)
+    return html.document(packed, run_summary(result), result.out)
+
+
+def write_report(result) -> Path:
+    """Build report.html of a run made with ``report`` None (or False) and write it into
+    its run folder, whole, and the summary.json that lists it (see
+    :func:`~pcagmm.workflow.artifacts.adding_files`); the page is the one a run with
+    ``report=True`` writes. Does nothing when the folder holds it already.
+
+    Returns
+    -------
+    Path
+        The page's file.
+
+    Raises
+    ------
+    ParameterError
+        When the run wrote no folder, another run is writing it, or it was replaced.
+    """
+    from .artifacts import adding_files
+
+    if result.out is not None and REPORT_FILE in result.files:
+        return result.out / REPORT_FILE
+    with adding_files(result, "report") as (target, timer, add):
+        add(REPORT_FILE)  # summary.json, which the page shows, lists it
+        with timer.stage("report", "writing report.html"):
+            _write(target / REPORT_FILE, result_page(result))
+    return target / REPORT_FILE
 
 
 def _write(path: Path, page: str) -> None:
@@ -146,7 +196,9 @@ def rebuild(
 
     Reads summary.json and model.npz, loads the data set the run recorded (checking
     that its SHA-256 is the one the run saw), projects it with the saved PCA and assigns
-    each row to the saved mixture's clusters.
+    each row to the saved mixture's clusters. Where summary.json lists the folder's
+    files without report.html (a run made from Python, ``report=None``), it is
+    rewritten after the page to list it.
 
     Raises
     ------
@@ -199,6 +251,12 @@ def rebuild(
     Z = getattr(reducer, "transform_fitted", reducer.transform)(dataset.X)
     with np.errstate(all="ignore"):
         clusters = model.gmm.predict(Z)
+    files = summary.get("files")  # summary.json lists the folder's files (from issue 29)
+    listed = isinstance(files, list) and REPORT_FILE not in files
+    if listed:  # a run made from Python with report=None: the page is added now
+        from .artifacts import ordered_files
+
+        summary["files"] = ordered_files([*files, REPORT_FILE])
     inputs = page_inputs(
         dataset,
         reducer,
@@ -213,6 +271,8 @@ def rebuild(
     )
     target = folder / REPORT_FILE
     _write(target, html.render(inputs, max_points=max_points))
+    if listed:  # then summary.json, which lists it (each file whole)
+        _write(folder / "summary.json", json.dumps(summary, indent=2) + "\n")
     return target
 
 

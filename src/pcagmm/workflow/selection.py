@@ -43,10 +43,37 @@ class SelectConfig:
 
     ``clusters`` and ``components`` take an int, an iterable of ints, or text as the
     command line writes them (``"1-15"``, ``"2,10,50"``, ``"1-5,8"``);
-    ``covariance_types`` a name, names, or ``"full,diag"``. ``run`` holds the options
-    every fit and the outputs share (seed, tolerances, output folder, data set...);
-    its ``components``, ``clusters`` and ``covariance_type`` are the sweep's largest
-    and first.
+    ``covariance_types`` a name, names, or ``"full,diag"``. :meth:`of` makes one from
+    keywords.
+
+    Parameters
+    ----------
+    run : RunConfig
+        The options every fit and the outputs share (seed, tolerances, output folder,
+        data set...); its ``components``, ``clusters`` and ``covariance_type`` are the
+        sweep's largest and first.
+    clusters : int, iterable of int or str, default=(1, ..., 15)
+        The numbers of clusters tried.
+    covariance_types : str or iterable of str, default=("full", "tied", "diag", "spherical")
+        The covariance types tried.
+    components : int, iterable of int or str, default=(2,)
+        The projection sizes tried (PCA is fitted once, to the largest).
+    criterion : {"bic", "aic", "icl"}, default="bic"
+        What chooses the model (lower is better).
+    init_params : str, default="kmeans"
+        The start of every fit.
+    lrt : bool, default=False
+        Also run the sequential bootstrap likelihood-ratio test of K against K + 1 for
+        the chosen covariance type.
+    lrt_bootstrap : int, default=99
+        Its replicates per step.
+    lrt_level : float, default=0.05
+        Its significance level.
+
+    Raises
+    ------
+    ParameterError
+        For a value a sweep cannot use; it names the parameter.
     """
 
     run: RunConfig
@@ -103,7 +130,21 @@ class SelectConfig:
 
     @classmethod
     def of(cls, dataset="mnist", **options) -> SelectConfig:
-        """A config from keywords: the sweep's own and :class:`RunConfig`'s."""
+        """Make a config from keywords: the sweep's own and :class:`~pcagmm.RunConfig`'s.
+
+        Parameters
+        ----------
+        dataset : str, path-like, ndarray or Dataset, default="mnist"
+            The data.
+        **options
+            The fields of SelectConfig (but ``run``) and of :class:`~pcagmm.RunConfig`.
+
+        Returns
+        -------
+        SelectConfig
+            The config, ``run`` set to the sweep's largest projection and number of
+            clusters and its first covariance type.
+        """
         sweep = {f.name: options.pop(f.name) for f in dataclasses.fields(cls) if f.name in options}
         probe = cls(RunConfig(dataset, **options), **sweep)  # validates the sweep's values
         run = dataclasses.replace(
@@ -138,8 +179,10 @@ class SelectConfig:
 
     @property
     def target(self) -> Path:
-        """The output folder: ``out``, or
-        ``runs/<data>-select-<reducer><D>-k<K1>-<K2>-<criterion>-seed<seed>``."""
+        """The output folder: ``out``, or a name made from the options.
+
+        ``runs/<data>-select-<reducer><D>-k<K1>-<K2>-<criterion>-seed<seed>``.
+        """
         if self.run.out is not None:
             return Path(self.run.out)
         name = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(str(self.record["dataset"])).name)
@@ -226,7 +269,7 @@ def names(name: str, value) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
-class Selection:
+class Selection:  # numpydoc ignore=PR01
     """What a sweep produced: one row per fitted model, the best, and the chosen run.
 
     Attributes
@@ -234,11 +277,12 @@ class Selection:
     config : dict
         The options that identify the sweep (what selection.json records).
     criterion : str
+        What chose the model: "bic", "aic" or "icl".
     results : list of dict
         One row per cell (``components`` outer, then ``n_components``, then the
         covariance types), the columns of
-        :data:`pcagmm.mixture.selection.RESULT_COLUMNS` plus ``components`` and
-        ``best`` (the lowest criterion of its projection size).
+        :attr:`GaussianMixtureSelection.results_ <pcagmm.GaussianMixtureSelection>` plus
+        ``components`` and ``best`` (the lowest criterion of its projection size).
     chosen : int
         The row whose model was run through the outputs: the best of the first
         projection size.
@@ -246,10 +290,12 @@ class Selection:
         The chosen model's run (figures, table, metrics, model file).
     lrt : LikelihoodRatioTest or None
         With ``lrt=True``: the sequential bootstrap likelihood-ratio test of K against
-        K + 1 for the chosen covariance type
-        (:func:`pcagmm.mixture.lrt.likelihood_ratio_test`).
+        K + 1 for the chosen covariance type.
     timings : dict
+        Seconds per stage.
     out, files
+        The output folder and the files written in it (None and [] when nothing was
+        written).
     """
 
     def __init__(self, config, criterion, results, chosen, run, timings, lrt=None):
@@ -269,7 +315,14 @@ class Selection:
         return self.results[self.chosen]
 
     def report(self) -> str:
-        """The sweep's table (best marked), what was chosen, and the chosen run's report."""
+        """Make the terminal report of the sweep.
+
+        Returns
+        -------
+        str
+            The sweep's table (best marked), what was chosen, and the chosen run's
+            report.
+        """
         from ..report.selection import selection_report
 
         return selection_report(self)
@@ -277,23 +330,53 @@ class Selection:
     def __repr__(self) -> str:
         return self.report()
 
+    def _repr_html_(self) -> str:
+        """A notebook's view: the criterion's grid with the chosen model marked, every
+        model's row, the figure, and the chosen model's run
+        (:func:`pcagmm.report.notebook.selection_html`)."""
+        from ..report.notebook import selection_html
+
+        return selection_html(self)
+
     def plot_selection(self):
-        """The criterion against K, one line per covariance type (and projection size)."""
+        """Plot the criterion against K, one line per covariance type (and projection size).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure (selection.png of the output folder).
+        """
         from ..report.selection_plot import selection_figure
 
         return selection_figure(self.results, self.criterion, self.chosen, title=_title(self))
 
 
 def select(*dataset, progress: Progress | None = None, **options) -> Selection:
-    """Fit a mixture for every number of clusters, covariance type and projection size;
-    choose by ``criterion``; write the sweep and the chosen model's run folder.
+    """Choose the number of clusters and the covariance type by a criterion: ``pcagmm select``.
 
-    Keywords: ``clusters`` (default 1-15), ``covariance_types`` (default all four),
-    ``components`` (default 2), ``criterion`` (``"bic"``, ``"aic"`` or ``"icl"``),
-    ``init_params``, and the options of :func:`pcagmm.run` (``seed``, ``n_init``,
-    ``tol``, ``max_iter``, ``reg_covar``, ``out``, ``plots``, ``write``, ``force``,
-    ``dask``...). With ``dask``, each fit is a task on the cluster and the projection
-    is sent to every worker once.
+    Fit a mixture for every number of clusters, covariance type and projection size;
+    choose by ``criterion``; write the sweep and the chosen model's run folder. With
+    ``dask``, each fit is a task on the cluster and the projection is sent to every
+    worker once.
+
+    Parameters
+    ----------
+    *dataset : str, path-like, ndarray or Dataset
+        The data (one; default ``"mnist"``).
+    progress : Progress, optional
+        Where to show the stages' progress (default: nowhere).
+    **options
+        The sweep's: ``clusters`` (default 1-15), ``covariance_types`` (default all
+        four), ``components`` (default 2), ``criterion`` (``"bic"``, ``"aic"`` or
+        ``"icl"``), ``init_params``, ``lrt``, ``lrt_bootstrap``, ``lrt_level`` (see
+        :class:`~pcagmm.workflow.selection.SelectConfig`); and the options of
+        :func:`pcagmm.run` (``seed``, ``n_init``, ``tol``, ``max_iter``,
+        ``reg_covar``, ``out``, ``plots``, ``write``, ``force``, ``dask``...).
+
+    Returns
+    -------
+    Selection
+        One row per fitted model, the best, and the chosen model's run.
     """
     if len(dataset) > 1:
         raise TypeError("select() takes the data set as its one positional argument")
@@ -301,7 +384,20 @@ def select(*dataset, progress: Progress | None = None, **options) -> Selection:
 
 
 def select_config(config: SelectConfig, progress: Progress | None = None) -> Selection:
-    """:func:`select` for a :class:`SelectConfig`."""
+    """Run :func:`~pcagmm.select` from a :class:`~pcagmm.workflow.selection.SelectConfig`.
+
+    Parameters
+    ----------
+    config : SelectConfig
+        Every option of the sweep.
+    progress : Progress, optional
+        Where to show the stages' progress (default: nowhere).
+
+    Returns
+    -------
+    Selection
+        One row per fitted model, the best, and the chosen model's run.
+    """
     with contextlib.ExitStack() as claimed:
         if config.run.write:
             claimed.enter_context(
@@ -459,7 +555,7 @@ def _write_selection_files(selection: Selection, run: RunConfig, build: Path) ->
 
         (build / "lrt.csv").write_text(lrt_csv(selection.lrt))
         files.append("lrt.csv")
-    if run.plots:
+    if run.plots is not False:  # None: with the folder, as True
         name = f"selection.{run.figure_format}"
         artifacts.save_figure(selection.plot_selection(), build / name)
         files.insert(0, name)

@@ -52,11 +52,25 @@ def mixture(config: RunConfig, seed: int | None = None):
 class StabilityConfig:
     """The options of a stability study, validated when made.
 
-    ``seeds``: an int ``N`` (the seeds ``seed, seed + 1, ..., seed + N - 1`` from the
-    run's ``seed``), a sequence of ints (repeats allowed), or text as the command line
-    writes it (``"20"``, ``"42,42,7"``); stored as the tuple of seeds. The first seed's
-    fit is the reference (``run.seed`` is set to it). ``bootstrap``: ``B`` more fits,
-    each from the reference seed on a resample of the rows drawn with replacement.
+    :meth:`of` makes one from keywords.
+
+    Parameters
+    ----------
+    run : RunConfig
+        The run every fit shares; its ``seed`` is set to the first seed.
+    seeds : int, sequence of int or str, default=20
+        An int ``N`` (the seeds ``seed, seed + 1, ..., seed + N - 1`` from the run's
+        ``seed``), a sequence of ints (repeats allowed), or text as the command line
+        writes it (``"20"``, ``"42,42,7"``); stored as the tuple of seeds. The first
+        seed's fit is the reference.
+    bootstrap : int, default=0
+        ``B`` more fits, each from the reference seed on a resample of the rows drawn
+        with replacement.
+
+    Raises
+    ------
+    ParameterError
+        For a value a study cannot use; it names the parameter.
     """
 
     run: RunConfig
@@ -90,8 +104,20 @@ class StabilityConfig:
 
     @classmethod
     def of(cls, dataset="mnist", **options) -> StabilityConfig:
-        """A config from keywords: the study's own (``seeds``, ``bootstrap``) and
-        :class:`RunConfig`'s."""
+        """Make a config from keywords: the study's own and :class:`~pcagmm.RunConfig`'s.
+
+        Parameters
+        ----------
+        dataset : str, path-like, ndarray or Dataset, default="mnist"
+            The data.
+        **options
+            ``seeds``, ``bootstrap``, and the fields of :class:`~pcagmm.RunConfig`.
+
+        Returns
+        -------
+        StabilityConfig
+            The config.
+        """
         study = {f.name: options.pop(f.name) for f in dataclasses.fields(cls) if f.name in options}
         return cls(RunConfig(dataset, **options), **study)
 
@@ -117,8 +143,10 @@ class StabilityConfig:
 
     @property
     def target(self) -> Path:
-        """The output folder: ``out``, or
-        ``runs/<data>-stability-<reducer><D>-gmm<K>-<type>-seed<seed>-n<N>[-b<B>]``."""
+        """The output folder: ``out``, or a name made from the options.
+
+        ``runs/<data>-stability-<reducer><D>-gmm<K>-<type>-seed<seed>-n<N>[-b<B>]``.
+        """
         run = self.run
         if run.out is not None:
             return Path(run.out)
@@ -182,7 +210,7 @@ def seed_list(seeds, seed: int | None) -> tuple[int, ...]:
     return tuple(int(value) for value in values)
 
 
-class Stability:
+class Stability:  # numpydoc ignore=PR01
     """What a stability study found.
 
     Attributes
@@ -216,8 +244,12 @@ class Stability:
     reference : Result
         The first seed's run (figures, table, metrics, model file).
     timings : dict
+        Seconds per stage.
     computed_on : str
+        Where the fits ran: "this process", or the Dask cluster's address and workers.
     out, files
+        The output folder and the files written in it (None and [] when nothing was
+        written).
     """
 
     def __init__(self, config, fits, partitions, ari, clusters, cluster_labels, jaccard,
@@ -237,15 +269,34 @@ class Stability:
         self.files: list[str] = []
 
     def of_kind(self, kind: str) -> list[dict]:
-        """The rows of one kind of fit ("seed" or "bootstrap")."""
+        """Return the rows of ``fits`` of one kind.
+
+        Parameters
+        ----------
+        kind : {"seed", "bootstrap"}
+            The kind of fit.
+
+        Returns
+        -------
+        list of dict
+            The rows of that kind, in order.
+        """
         return [row for row in self.fits if row["kind"] == kind]
 
     @property
     def all_converged(self) -> bool:
+        """Whether every fit's EM stopped by its rule (not at ``max_iter``)."""
         return all(row["converged"] for row in self.fits)
 
     def report(self) -> str:
-        """The study in the terminal (see :func:`pcagmm.report.stability.stability_report`)."""
+        """Make the terminal report of the study.
+
+        Returns
+        -------
+        str
+            The study's tables: the fits' log-likelihoods and agreements, the distinct
+            optima and each cluster's Jaccard.
+        """
         from ..report.stability import stability_report
 
         return stability_report(self)
@@ -254,14 +305,21 @@ class Stability:
         return self.report()
 
     def _repr_html_(self) -> str:
-        import html
+        """A notebook's view: the study's tables and figure, and the reference run
+        (:func:`pcagmm.report.notebook.stability_html`)."""
+        from ..report.notebook import stability_html
 
-        return f"<pre>{html.escape(self.report())}</pre>"
+        return stability_html(self)
 
     def plot_stability(self):
-        """Pairwise-ARI heatmap (the fits grouped by the optimum they reached) and
-        per-cluster Jaccard bars (a matplotlib Figure; see
-        :func:`pcagmm.report.stability_plot.stability_figure`)."""
+        """Plot the pairwise ARI of the fits and the Jaccard of each cluster.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The pairwise-ARI heatmap (the fits grouped by the optimum they reached) and
+            per-cluster Jaccard bars (stability.png of the output folder).
+        """
         from ..report.stability_plot import stability_figure
 
         return stability_figure(self)
@@ -276,16 +334,36 @@ def stability(
     progress: Progress | None = None,
     **run_options,
 ) -> Stability:
-    """Fit the run's mixture from ``seeds`` (an int N: the run's ``seed`` and the N - 1
-    after it; or a list of seeds, repeats allowed) and on ``bootstrap`` resamples of the
-    rows; compare the partitions; write stability.csv, stability.json, stability.png and
-    the reference (first seed) run's folder.
+    """Fit a run's mixture from many seeds and resamples and compare: ``pcagmm stability``.
 
-    ``run_options`` are :func:`pcagmm.run`'s (``components``, ``clusters``,
-    ``covariance_type``, ``seed``, ``tol``, ``max_iter``, ``reg_covar``, ``out``,
-    ``force``, ``plots``, ``write``, ``dask``...). The fits run on ``n_jobs`` threads
-    (None: one per core), or with ``dask`` as tasks on the cluster, the projection sent
-    to every worker once.
+    Fit the run's mixture from ``seeds`` and on ``bootstrap`` resamples of the rows;
+    compare the partitions; write stability.csv, stability.json, stability.png and the
+    reference (first seed) run's folder. The fits run on ``n_jobs`` threads, or with
+    ``dask`` as tasks on the cluster, the projection sent to every worker once.
+
+    Parameters
+    ----------
+    dataset : str, path-like, ndarray or Dataset, default="mnist"
+        The data.
+    seeds : int or sequence of int, default=20
+        An int N: the run's ``seed`` and the N - 1 after it; or a list of seeds,
+        repeats allowed. The first seed's fit is the reference.
+    bootstrap : int, default=0
+        Fits from the reference seed on resamples of the rows.
+    n_jobs : int, optional
+        Threads the fits run on (None: one per core).
+    progress : Progress, optional
+        Where to show the stages' progress (default: nowhere).
+    **run_options
+        The options of :func:`pcagmm.run` (``components``, ``clusters``,
+        ``covariance_type``, ``seed``, ``tol``, ``max_iter``, ``reg_covar``, ``out``,
+        ``force``, ``plots``, ``write``, ``dask``...).
+
+    Returns
+    -------
+    Stability
+        The fits, the pairwise agreements, the distinct optima and each cluster's
+        Jaccard.
     """
     config = StabilityConfig.of(dataset, seeds=seeds, bootstrap=bootstrap, **run_options)
     return stability_config(config, n_jobs=n_jobs, progress=progress)
@@ -294,7 +372,23 @@ def stability(
 def stability_config(
     config: StabilityConfig, *, n_jobs: int | None = None, progress: Progress | None = None
 ) -> Stability:
-    """:func:`stability` for a :class:`StabilityConfig`."""
+    """Run :func:`~pcagmm.stability` from a :class:`~pcagmm.StabilityConfig`.
+
+    Parameters
+    ----------
+    config : StabilityConfig
+        Every option of the study.
+    n_jobs : int, optional
+        Threads the fits run on (None: one per core).
+    progress : Progress, optional
+        Where to show the stages' progress (default: nowhere).
+
+    Returns
+    -------
+    Stability
+        The fits, the pairwise agreements, the distinct optima and each cluster's
+        Jaccard.
+    """
     with contextlib.ExitStack() as claimed:
         if config.run.write:
             claimed.enter_context(
@@ -424,7 +518,7 @@ def _write_stability_files(study: Stability, run: RunConfig, build: Path) -> lis
     (build / "stability.csv").write_text(stability_csv(study))
     (build / "stability.json").write_text(stability_json(study))
     files = ["stability.csv", "stability.json"]
-    if run.plots:
+    if run.plots is not False:  # None: with the folder, as True
         name = f"stability.{run.figure_format}"
         artifacts.save_figure(study.plot_stability(), build / name)
         files.insert(0, name)

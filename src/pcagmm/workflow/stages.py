@@ -29,9 +29,16 @@ CONVERGED = convergence.CONVERGED
 
 
 @dataclasses.dataclass
-class Projection:
-    """A fitted reducer (PCA or UMAP) and the rows projected by it (a NumPy or Dask
-    array)."""
+class Projection:  # numpydoc ignore=PR01
+    """A fitted reducer (PCA or UMAP) and the rows projected by it.
+
+    Attributes
+    ----------
+    reducer : PCA or UMAP
+        The fitted reducer.
+    Z : ndarray or Dask array of shape (n_samples, components)
+        The projected rows.
+    """
 
     reducer: object
     Z: object
@@ -45,11 +52,30 @@ class Projection:
 
     @property
     def components(self) -> int:
+        """The dimensions of the projection."""
         return self.reducer.n_components_
 
     def leading(self, components: int) -> Projection:
-        """The projection on the first ``components`` components (no new fit; PCA only:
-        an embedding's first dimensions are not a smaller embedding)."""
+        """Return the projection on the first ``components`` components, without a new fit.
+
+        PCA only: an embedding's first dimensions are not a smaller embedding.
+
+        Parameters
+        ----------
+        components : int
+            How many of the leading components to keep.
+
+        Returns
+        -------
+        Projection
+            The projection with :meth:`PCA.leading <pcagmm.PCA.leading>`'s reducer and
+            the first ``components`` columns of ``Z``.
+
+        Raises
+        ------
+        ParameterError
+            For an embedding (UMAP) asked for fewer dimensions than it has.
+        """
         if components == self.components:
             return self
         if not hasattr(self.reducer, "leading"):
@@ -62,9 +88,19 @@ class Projection:
 
 
 @dataclasses.dataclass
-class Clustering:
-    """A fitted mixture, the cluster of each row, and the projection it was fitted on
-    (brought back from a Dask cluster only when asked for: else None)."""
+class Clustering:  # numpydoc ignore=PR01
+    """A fitted mixture, the cluster of each row, and the projection it was fitted on.
+
+    Attributes
+    ----------
+    gmm : GaussianMixture or BayesianGaussianMixture
+        The fitted mixture.
+    clusters : ndarray of shape (n_samples,)
+        The cluster of each row.
+    Z : ndarray or None
+        The projection it was fitted on (brought back from a Dask cluster only when
+        asked for: else None).
+    """
 
     gmm: object
     clusters: np.ndarray
@@ -72,7 +108,20 @@ class Clustering:
 
 
 def load(config: RunConfig, timer: StageTimer | None = None):
-    """The :class:`~pcagmm.datasets.Dataset` of ``config.dataset`` (loaded unless it is one)."""
+    """Load the data set of a run.
+
+    Parameters
+    ----------
+    config : RunConfig
+        The run; its ``dataset``, ``folder`` and ``label_column`` are used.
+    timer : StageTimer, optional
+        Times the stage and shows its progress (default: a new one, reporting nowhere).
+
+    Returns
+    -------
+    Dataset
+        ``config.dataset`` itself when it is a Dataset, else the data set it names.
+    """
     from .. import datasets
 
     if isinstance(config.dataset, datasets.Dataset):
@@ -88,7 +137,25 @@ def load(config: RunConfig, timer: StageTimer | None = None):
 
 
 def check(dataset, config: RunConfig) -> None:
-    """Refuse data a run cannot use, and a run that would not fit in memory."""
+    """Refuse data a run cannot use, and a run that would not fit in memory.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The data.
+    config : RunConfig
+        The run.
+
+    Raises
+    ------
+    RunError
+        For fewer than 2 rows, NaN or infinite values, or magnitudes float64 cannot
+        square.
+    ParameterError
+        For more ``components`` or ``clusters`` than the data allow.
+    ResourceError
+        When the run would need more memory than there is.
+    """
     n, d = dataset.shape
     name = dataset.name
     if n < 2:
@@ -138,8 +205,20 @@ def _check_values(dataset) -> None:
 
 
 def reducer(config: RunConfig, components: int | None = None):
-    """The (unfitted) reducer of a run (``config.reducer``, to ``components`` or the
-    run's dimensions): the one place a run's options become the reducer's."""
+    """Make the unfitted reducer of a run: the one place a run's options become its.
+
+    Parameters
+    ----------
+    config : RunConfig
+        The run; its ``reducer``, ``seed`` and UMAP settings are used.
+    components : int, optional
+        The dimensions of the projection (default: ``config.components``).
+
+    Returns
+    -------
+    PCA or UMAP
+        The reducer, not fitted.
+    """
     from .. import reducers
 
     return reducers.make(
@@ -154,9 +233,29 @@ def reducer(config: RunConfig, components: int | None = None):
 def project(
     X, components: int, *, reducer=None, client=None, timer: StageTimer | None = None
 ) -> Projection:
-    """Fit ``reducer`` (by default PCA with ``components`` components) and project ``X``
-    (streamed from a memory map, or as Dask tasks with a client: the projection then
-    stays on the workers)."""
+    """Fit a reducer to ``X`` and project ``X``.
+
+    ``X`` is streamed from a memory map, or processed as Dask tasks with a client (the
+    projection then stays on the workers).
+
+    Parameters
+    ----------
+    X : array-like, memory map or Dask array of shape (n_samples, n_features)
+        The rows.
+    components : int
+        The dimensions of the projection.
+    reducer : PCA or UMAP, optional
+        The reducer to fit (default: ``PCA(components)``).
+    client : distributed.Client, optional
+        Run the passes as tasks on this Dask cluster (from :func:`compute_on`).
+    timer : StageTimer, optional
+        Times the stage and shows its progress (default: a new one, reporting nowhere).
+
+    Returns
+    -------
+    Projection
+        The fitted reducer and the projected rows.
+    """
     from ..reducers import make, name_of
 
     timer = timer or StageTimer()
@@ -189,11 +288,31 @@ def cluster(
     keep_projection: bool = True,
     converged: bool = False,
 ) -> Clustering:
-    """Fit the mixture of ``config`` to the projection; the cluster of each row.
+    """Fit the mixture of ``config`` to the projection, and find the cluster of each row.
 
     On Dask, the clusters come back to this process (in the smallest integer type), and
-    the projection too if ``keep_projection`` (the figures need it). ``converged``: EM
-    from the same start run to convergence instead (:data:`CONVERGED`).
+    the projection too if ``keep_projection`` (the figures need it).
+
+    Parameters
+    ----------
+    projection : Projection
+        The projected rows, from :func:`project`.
+    config : RunConfig
+        The run; its mixture options are used (see :func:`mixture`).
+    client : distributed.Client, optional
+        Run the passes as tasks on this Dask cluster (from :func:`compute_on`).
+    timer : StageTimer, optional
+        Times the stage and shows its progress (default: a new one, reporting nowhere).
+    keep_projection : bool, default=True
+        On Dask, bring the projection back too.
+    converged : bool, default=False
+        Run EM from the same start to convergence instead (SQUAREM, relative change
+        1e-12).
+
+    Returns
+    -------
+    Clustering
+        The fitted mixture, the clusters and the projection.
     """
     timer = timer or StageTimer()
     Z = projection.Z
@@ -214,11 +333,23 @@ def cluster(
 
 
 def mixture(config: RunConfig, *, converged: bool = False):
-    """The (unfitted) :class:`~pcagmm.mixture.GaussianMixture` of a run (or
-    :class:`~pcagmm.mixture.BayesianGaussianMixture` with ``mixture="bayesian"``): the one place
-    a run's options become the estimator's. ``converged``: with the settings of
-    :data:`CONVERGED` in place of the run's stopping rule, tolerance, acceleration and
-    iteration limit (the same start: same seed and initialisation)."""
+    """Make the unfitted mixture of a run: the one place a run's options become its.
+
+    Parameters
+    ----------
+    config : RunConfig
+        The run.
+    converged : bool, default=False
+        Run to convergence: SQUAREM with the relative stopping rule at 1e-12 in place
+        of the run's stopping rule, tolerance, acceleration and iteration limit (the
+        same start: same seed and initialisation).
+
+    Returns
+    -------
+    GaussianMixture or BayesianGaussianMixture
+        :class:`~pcagmm.GaussianMixture`, or :class:`~pcagmm.BayesianGaussianMixture`
+        with ``mixture="bayesian"``; not fitted.
+    """
     from ..mixture import GaussianMixture
 
     settings = {
@@ -246,15 +377,17 @@ def mixture(config: RunConfig, *, converged: bool = False):
 
 
 @dataclasses.dataclass
-class Convergence:
-    """The run's EM stopped by its rule (``early``) beside EM from the same start run to
-    convergence: how far apart their log-likelihoods and partitions are.
+class Convergence:  # numpydoc ignore=PR01
+    """The run's EM stopped by its rule beside EM from the same start run to convergence.
+
+    How far apart their log-likelihoods and partitions are.
 
     Attributes
     ----------
     early : GaussianMixture
         The fit of the run's own stopping rule (the notebook's, by default).
     early_clusters : ndarray
+        The clusters of ``early``.
     partition_agreement : Agreement
         The early partition compared with the converged one (ARI, NMI, matched accuracy).
     changed : float or None
@@ -273,7 +406,20 @@ class Convergence:
 
 
 def compare_convergence(early: Clustering, converged: Clustering) -> Convergence:
-    """How the partition of the early stop differs from the converged one."""
+    """Compare the partition of the early stop with the converged one.
+
+    Parameters
+    ----------
+    early : Clustering
+        The fit stopped by the run's rule.
+    converged : Clustering
+        The fit from the same start run to convergence.
+
+    Returns
+    -------
+    Convergence
+        How far apart the two partitions are.
+    """
     from ..evaluate import agreement
 
     early_clusters = np.asarray(early.clusters)
@@ -290,10 +436,33 @@ def compare_convergence(early: Clustering, converged: Clustering) -> Convergence
 
 
 def uncertainty(clustering: Clustering, config: RunConfig, *, client=None, timer=None):
-    """The bootstrap of the run's converged model (:func:`pcagmm.mixture.bootstrap.bootstrap`):
-    ``config.bootstrap`` refits on resamples of the projection, side by side on the
-    cores or as tasks on the Dask cluster of ``client``. Resample ``b`` is drawn from
-    the run's seed (a fresh one, recorded, when the run has none)."""
+    """Bootstrap the run's converged model: refit it on resamples of the projection.
+
+    ``config.bootstrap`` refits, side by side on the cores or as tasks on the Dask
+    cluster of ``client``. Resample ``b`` is drawn from the run's seed (a fresh one,
+    recorded, when the run has none).
+
+    Parameters
+    ----------
+    clustering : Clustering
+        The converged fit (from :func:`cluster` with ``converged=True``).
+    config : RunConfig
+        The run; its ``bootstrap``, ``bootstrap_type`` and ``seed`` are used.
+    client : distributed.Client, optional
+        Run the passes as tasks on this Dask cluster (from :func:`compute_on`).
+    timer : StageTimer, optional
+        Times the stage and shows its progress (default: a new one, reporting nowhere).
+
+    Returns
+    -------
+    Bootstrap
+        The refits, whose spread gives each parameter's standard error and interval.
+
+    Raises
+    ------
+    ParameterError
+        When fewer than two refits did not collapse.
+    """
     from ..mixture.bootstrap import bootstrap, bootstrap_seed
 
     timer = timer or StageTimer()
@@ -324,7 +493,22 @@ def uncertainty(clustering: Clustering, config: RunConfig, *, client=None, timer
 
 
 def evaluate(dataset, clusters, timer: StageTimer | None = None):
-    """The clusters' :class:`~pcagmm.evaluate.Agreement` with the labels, or None without."""
+    """Compare the clusters with the data set's labels.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The data, with or without labels.
+    clusters : ndarray of shape (n_samples,)
+        The cluster of each row.
+    timer : StageTimer, optional
+        Times the stage and shows its progress (default: a new one, reporting nowhere).
+
+    Returns
+    -------
+    Agreement or None
+        The agreement (ARI, NMI, matched accuracy), or None without labels.
+    """
     if dataset.y is None:
         return None
     from ..evaluate import agreement
@@ -344,8 +528,23 @@ def pixel_max(X, client=None) -> float:
 
 @contextlib.contextmanager
 def compute_on(address: str | None) -> Iterator[object]:
-    """A Dask client for ``address`` (``"local"``: a new LocalCluster) while the block
-    runs, or None without one; the cluster's failures become one-line errors."""
+    """Connect to a Dask cluster while the block runs; its failures become one-line errors.
+
+    Parameters
+    ----------
+    address : str or None
+        A scheduler's address, ``"local"`` for a new LocalCluster, or None (no Dask).
+
+    Yields
+    ------
+    distributed.Client or None
+        The client (None without an address).
+
+    Raises
+    ------
+    DaskError
+        When the cluster cannot be reached or used, or a worker cannot read the data.
+    """
     if address is None:
         yield None
         return

@@ -15,7 +15,19 @@ from ..progress import Progress, reporting_rows
 
 
 class StageTimer:
-    """Times stages into :attr:`timings` (name -> seconds) and shows them on ``progress``.
+    """Time stages into ``timings`` (name -> seconds) and show them on ``progress``.
+
+    Parameters
+    ----------
+    progress : Progress, optional
+        Where to show the stages (default: nowhere).
+
+    Attributes
+    ----------
+    progress : Progress
+        Where the stages are shown.
+    timings : dict of str to float
+        Seconds per stage, by name, in the order they ran.
 
     Examples
     --------
@@ -34,10 +46,24 @@ class StageTimer:
     def stage(
         self, name: str, description: str, rows: int | None = None, passes: int = 1
     ) -> Iterator[None]:
-        """A timed stage; with ``rows``, a bar of rows per second and time left.
+        """Time a stage and show it; with ``rows``, a bar of rows per second and time left.
 
-        ``passes`` passes of ``rows`` rows are expected (0: an unknown number, the
-        bar then restarts with each pass).
+        Parameters
+        ----------
+        name : str
+            The stage's key in ``timings``.
+        description : str
+            What the progress bar says.
+        rows : int, optional
+            The rows a pass goes through (None: no count of rows).
+        passes : int, default=1
+            The passes over ``rows`` rows expected (0: an unknown number, the bar then
+            restarts with each pass).
+
+        Yields
+        ------
+        None
+            The stage runs in the ``with`` block.
         """
         started = time.perf_counter()
         total = rows * passes if rows and passes else rows

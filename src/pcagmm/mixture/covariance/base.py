@@ -17,7 +17,13 @@ QUADRATIC_FEATURES_MAX_D = 16
 
 
 class IllConditionedError(PcagmmError, ValueError):
-    """A component's covariance is not positive definite."""
+    """A component's covariance is not positive definite.
+
+    Parameters
+    ----------
+    problem, fix : str
+        What is wrong, and what to do about it (see :class:`~pcagmm.PcagmmError`).
+    """
 
 
 def ill_conditioned(name: str) -> IllConditionedError:
