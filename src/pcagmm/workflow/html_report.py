@@ -235,8 +235,14 @@ def rebuild(
         )
     if label_column is None:  # as the run read the data (a CSV's label column)
         label_column = summary["config"].get("label_column")
+    from .stages import image_options
+
     dataset = datasets.load(
-        recorded, folder=data_folder, label_column=label_column, progress=progress
+        recorded,
+        folder=data_folder,
+        label_column=label_column,
+        progress=progress,
+        **image_options(summary["config"]),
     )
     if dataset.sha256 != summary["data"]["sha256"]:
         raise ReportError(
