@@ -404,18 +404,14 @@ def _decode(file: ImageFile, size: tuple[int, int], colour: str) -> tuple[np.nda
     """One file: its row and the SHA-256 of its bytes (one read of the file)."""
     data = _read_bytes(file)
     digest = hashlib.sha256(data).digest()
-    image = _open_picture(file, data)
-    try:
-        with image:
+    with _open_picture(file, data) as image:
+        try:
             image.load()
-            row = picture_row(image, size, colour)
-    except BadFile:
-        raise
-    except MemoryError:
-        raise
-    except Exception as exc:  # Pillow's decoders raise many kinds; all mean a bad file
-        raise _unreadable(file, exc) from None
-    return row, digest
+        except MemoryError:
+            raise
+        except Exception as exc:  # Pillow's decoders raise many kinds; all mean a bad file
+            raise _unreadable(file, exc) from None
+        return picture_row(image, size, colour), digest
 
 
 def _in_chunks(items: list, size: int = CHUNK_FILES) -> Iterator[tuple[int, list]]:

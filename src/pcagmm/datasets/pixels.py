@@ -111,7 +111,7 @@ def grey_levels(image):
     else:
         return image.convert("L")
     if alpha is not None:
-        grey = _composite(grey, alpha[..., None], _background(grey, alpha))[..., 0]
+        grey = _composite(grey[..., None], alpha[..., None], _background(grey, alpha))[..., 0]
     return Image.fromarray(np.ascontiguousarray(grey), "L")
 
 
