@@ -55,8 +55,7 @@ def load(
     colour: str = "grey",
     skip_bad_images: bool = False,
 ) -> Dataset:
-    """Load a built-in data set (fetching it into the cache first if needed), a file, or a
-    folder of pictures.
+    """Load a built-in data set (fetched into the cache first), a file or a folder of pictures.
 
     Parameters
     ----------
@@ -64,7 +63,7 @@ def load(
         ``"mnist"``, ``"fashion-mnist"``, ``"digits"``, the path of a
         ``.npy``, ``.npz``, ``.csv`` or IDX file (raw or gzipped), or of a folder of
         pictures (PNG, JPEG, BMP, TIFF, WebP; one subfolder per class, or flat), read as
-        :mod:`pcagmm.datasets.images` says.
+        the user guide's page "Your own pictures" says (``pcagmm.datasets.images``).
     folder : path-like, optional
         A local folder holding a built-in data set's files, tried first.
     mirrors : list of str, optional
