@@ -172,11 +172,8 @@ def test_the_most_common_size_wins_and_a_tie_goes_to_the_first(tmp_path):
 
 def test_read_twice_is_the_same_array_and_hash_from_the_cache(shapes, monkeypatch):
     first = datasets.load(shapes)
-    entries = [p for p in (Path(os.environ["PCAGMM_CACHE"]) / "images").iterdir()]
-    assert [p.name for p in entries if p.name != "index"] == [
-        json.loads((entries[0].parent / "index" / q).read_text())["key"]
-        for q in os.listdir(entries[0].parent / "index")
-    ]
+    index = Path(os.environ["PCAGMM_CACHE"]) / "images" / "index"
+    assert entries() == [json.loads(p.read_text())["key"] for p in index.glob("*.json")]
     decoded = []
     monkeypatch.setattr(image_folder, "_decode", lambda *a: decoded.append(a))
     second = datasets.load(shapes)
@@ -460,10 +457,28 @@ def test_nothing_half_written_when_a_read_fails(shapes, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         read_folder(shapes)
     root = Path(os.environ["PCAGMM_CACHE"]) / "images"
-    assert [p.name for p in root.iterdir()] == []
+    assert entries() == [] and not list(root.glob(".tmp-*"))
     monkeypatch.setattr(image_folder, "_decode", real)
     assert read_folder(shapes).shape[0] == 26
 
 
 def test_a_data_format_error_is_a_pcagmm_error():
     assert issubclass(DataFormatError, PcagmmError)
+
+
+def test_a_damaged_entry_is_read_again_and_a_killed_readers_leftovers_go(shapes):
+    first = datasets.load(shapes)
+    rows, digest = np.array(first.X), first.sha256
+    del first  # its memory map
+    root = Path(os.environ["PCAGMM_CACHE"]) / "images"
+    (entry,) = [root / name for name in entries()]
+    (entry / "X.npy").write_bytes(b"not an array")
+    hint = next((root / "index").glob("*.json"))
+    stale = root / f".tmp-{hint.stem[:16]}-killed"
+    stale.mkdir()
+    (stale / "X.part.npy").write_bytes(b"half")
+    again = datasets.load(shapes)
+    np.testing.assert_array_equal(again.X, rows)
+    assert again.sha256 == digest
+    assert not stale.exists()
+    assert entries() == [entry.name]

@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataFormatError, ParameterError, literal
+from ..errors import CacheError, DataFormatError, ParameterError, literal
 from ..progress import Progress
 from . import cache
 from .dataset import Dataset
@@ -166,17 +166,41 @@ def read_folder(
     root = cache.cache_root() / CACHE_FOLDER
     hint = _hint_path(root, folder, options)
     stats = _stats_digest(files)
-    recorded = _read_hint(hint)
-    if recorded.get("stats") == stats and cache.is_complete(root / recorded.get("key", "-")):
-        # The files look as they did: hash them (no decoding) to be sure they are.
-        key = _folder_key(options, files, _hash_files(files, progress))
-        entry = root / key
-        if cache.is_complete(entry):
-            with contextlib.suppress(Exception):
-                return _open(entry, folder, progress)
-    key = _build(folder, files, options, root, progress)
-    _write_hint(hint, {"stats": stats, "key": key})
+    found = _cached(root, hint, stats, folder, files, options, progress)
+    if found is not None:
+        return found
+    cache.ensure_writable(root)
+    # One reader of a folder (with these options) at a time: a second waits, then finds
+    # the entry the first wrote; the temporary folders of a reader that was killed go.
+    name = hint.stem[:16]
+    waiting = f"waiting for another pcagmm process that is reading {folder}"
+    hint.parent.mkdir(parents=True, exist_ok=True)  # the index holds the locks too
+    with cache.locked(hint.parent, name, on_wait=lambda: progress.note(waiting)):
+        found = _cached(root, hint, stats, folder, files, options, progress)
+        if found is not None:
+            return found
+        for stale in root.glob(f".tmp-{name}-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        key = _build(folder, files, options, root, f".tmp-{name}-", progress)
+        _write_hint(hint, {"stats": stats, "key": key})
     return _open(root / key, folder, progress)
+
+
+def _cached(root, hint, stats, folder, files, options, progress) -> Dataset | None:
+    """The cached rows of the folder when its files look as they did when they were read
+    (the same paths, sizes and times) and, hashed again, are: else None."""
+    recorded = _read_hint(hint)
+    if recorded.get("stats") != stats or not cache.is_complete(root / recorded.get("key", "-")):
+        return None
+    key = _folder_key(options, files, _hash_files(files, progress))
+    entry = root / key
+    if not cache.is_complete(entry):
+        return None  # a file changed but kept its size and time
+    try:
+        return _open(entry, folder, progress)
+    except (CacheError, OSError, KeyError, TypeError, ValueError):
+        cache.remove_entry(entry)  # damaged: read the folder again
+        return None
 
 
 # ----------------------------------------------------------------------------- listing
@@ -530,17 +554,18 @@ def _all_bad(listing: Listing, skipped: list) -> DataFormatError:
     )
 
 
-def _build(folder: Path, listing: Listing, options: ImageOptions, root: Path, progress) -> str:
+def _build(
+    folder: Path, listing: Listing, options: ImageOptions, root: Path, prefix: str, progress
+) -> str:
     """Read the folder into a new cache entry; return its key."""
     from numpy.lib.format import open_memmap
 
-    cache.ensure_writable(root)
     skipped = list(listing.skipped)
     with pillow_limits():
         size, files = _target_size(listing, options, skipped, progress)
         width, height = size
         features = width * height * (3 if options.colour == "rgb" else 1)
-        build = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+        build = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
         try:
             X = open_memmap(build / "X.part.npy", "w+", np.uint8, (len(files), features))
             kept = np.ones(len(files), dtype=bool)
