@@ -482,3 +482,20 @@ def test_a_damaged_entry_is_read_again_and_a_killed_readers_leftovers_go(shapes)
     assert again.sha256 == digest
     assert not stale.exists()
     assert entries() == [entry.name]
+
+
+def test_at_most_two_chunks_per_thread_are_in_flight():
+    """Rows come back in order, and the reader holds at most 2 x threads chunks: memory
+    does not grow with the number of files."""
+    pulled = []
+
+    def chunks():
+        for number in range(100):
+            pulled.append(number)
+            yield number
+
+    seen = []
+    for result in image_folder._threaded(lambda n: n * 2, chunks(), workers=3):
+        assert len(pulled) - len(seen) <= 6
+        seen.append(result)
+    assert seen == [2 * n for n in range(100)]
