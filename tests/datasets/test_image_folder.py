@@ -499,3 +499,10 @@ def test_at_most_two_chunks_per_thread_are_in_flight():
         assert len(pulled) - len(seen) <= 6
         seen.append(result)
     assert seen == [2 * n for n in range(100)]
+
+
+def test_braces_in_a_path_are_shown_as_they_are(tmp_path, capsys):
+    folder = tmp_path / "my {pictures}"
+    folder.mkdir()
+    assert main(["data", "info", str(folder)]) == 2
+    assert f"pcagmm: error: {folder} is an empty folder;" in capsys.readouterr().err

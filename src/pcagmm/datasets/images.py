@@ -228,7 +228,7 @@ class Listing:
 def list_files(folder: Path, skip_bad: bool = False) -> Listing:
     """The pictures under ``folder`` in the documented order, and their classes."""
     if not folder.is_dir():
-        raise DataFormatError(f"{literal(folder)} is not a folder", "give a folder of pictures")
+        raise DataFormatError(f"{folder} is not a folder", "give a folder of pictures")
     found: list[tuple[bytes, str, Path]] = []
     skipped: list[tuple[str, str]] = []
     others = 0
@@ -239,8 +239,8 @@ def list_files(folder: Path, skip_bad: bool = False) -> Listing:
         key = _identity(here)
         if key in visited:
             message = (
-                f"{literal(here)} links to a folder already read "
-                f"({literal(folder / visited[key])}): a symlink loop or a second path to the "
+                f"{here} links to a folder already read "
+                f"({folder / visited[key]}): a symlink loop or a second path to the "
                 "same pictures"
             )
             if not skip_bad:
@@ -262,11 +262,11 @@ def list_files(folder: Path, skip_bad: bool = False) -> Listing:
     if not found:
         if others == 0 and not skipped:
             raise DataFormatError(
-                f"{literal(folder)} is an empty folder",
+                f"{folder} is an empty folder",
                 "put pictures in it (PNG, JPEG, BMP, TIFF or WebP), one subfolder per class",
             )
         raise DataFormatError(
-            f"{literal(folder)} holds no pictures: none of its {others:,} files ends in "
+            f"{folder} holds no pictures: none of its {others:,} files ends in "
             + ", ".join(SUFFIXES),
             "put pictures in it (PNG, JPEG, BMP, TIFF or WebP), one subfolder per class",
         )
@@ -275,7 +275,7 @@ def list_files(folder: Path, skip_bad: bool = False) -> Listing:
     nested = len(top_level) < len(found)
     if nested and top_level:
         raise DataFormatError(
-            f"{literal(folder)} holds pictures both at its top ({top_level[0]}) and in class "
+            f"{folder} holds pictures both at its top ({top_level[0]}) and in class "
             "subfolders",
             "move each picture into the subfolder of its class (or all to the top, for no labels)",
         )
@@ -296,7 +296,7 @@ def list_files(folder: Path, skip_bad: bool = False) -> Listing:
 def _walk(folder: Path):
     def fail(exc: OSError):
         raise DataFormatError(
-            f"cannot read the folder {literal(exc.filename)} ({exc.strerror or exc})",
+            f"cannot read the folder {exc.filename} ({exc.strerror or exc})",
             "fix its permissions",
         )
 
@@ -330,7 +330,7 @@ def _read_bytes(file: ImageFile) -> bytes:
             data = handle.read()
     except OSError as exc:
         raise BadFile(
-            f"{literal(file.path)} cannot be read ({exc.strerror or exc})",
+            f"{file.path} cannot be read ({exc.strerror or exc})",
             f"fix its permissions or remove it, {SKIP_HINT}",
         ) from None
     try:
@@ -345,7 +345,7 @@ def _read_bytes(file: ImageFile) -> bytes:
     )
     if changed:
         raise BadFile(
-            f"{literal(file.path)} changed while the folder was read",
+            f"{file.path} changed while the folder was read",
             "read the folder again when nothing is writing to it, " + SKIP_HINT,
         )
     return data
@@ -360,7 +360,7 @@ def _open_picture(file: ImageFile, data: bytes):
     except UnidentifiedImageError:
         suffix = file.path.suffix
         raise BadFile(
-            f"{literal(file.path)} is named {suffix} but holds no picture Pillow reads "
+            f"{file.path} is named {suffix} but holds no picture Pillow reads "
             "(PNG, JPEG, BMP, TIFF or WebP)",
             f"remove it, {SKIP_HINT}",
         ) from None
@@ -375,7 +375,7 @@ def _open_picture(file: ImageFile, data: bytes):
 
 def _bomb(file: ImageFile, width: int, height: int) -> BadFile:
     return BadFile(
-        f"{literal(file.path)} claims {width:,} x {height:,} = {width * height:,} pixels, "
+        f"{file.path} claims {width:,} x {height:,} = {width * height:,} pixels, "
         f"more than the {MAX_IMAGE_PIXELS:,} pcagmm decodes (a decompression bomb, or a "
         "picture far larger than needed)",
         f"scale it down first, {SKIP_HINT}",
@@ -387,11 +387,11 @@ def _unreadable(file: ImageFile, exc: BaseException) -> BadFile:
 
     if isinstance(exc, Image.DecompressionBombError | Image.DecompressionBombWarning):
         return BadFile(
-            f"{literal(file.path)} is a decompression bomb ({_one_line(exc)})",
+            f"{file.path} is a decompression bomb ({_one_line(exc)})",
             f"scale it down first, {SKIP_HINT}",
         )
     return BadFile(
-        f"{literal(file.path)} is a truncated or corrupt picture ({type(exc).__name__}: "
+        f"{file.path} is a truncated or corrupt picture ({type(exc).__name__}: "
         f"{_one_line(exc)})",
         f"replace it, {SKIP_HINT}",
     )
@@ -413,7 +413,7 @@ def _header(file: ImageFile) -> tuple[int, int]:
             return _open_picture(file, b"").size  # raises the message of a non-picture
         if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
             raise BadFile(
-                f"{literal(file.path)} cannot be read ({exc.strerror or exc})",
+                f"{file.path} cannot be read ({exc.strerror or exc})",
                 f"fix its permissions or remove it, {SKIP_HINT}",
             ) from None
         raise _unreadable(file, exc) from None
@@ -532,9 +532,9 @@ def _target_size(listing: Listing, options: ImageOptions, skipped: list, progres
         if s == size:
             kept.append(file)
             continue
-        like = f"as {literal(reference.path)} is" if reference else "as asked"
+        like = f"as {reference.path} is" if reference else "as asked"
         problem = (
-            f"{literal(file.path)} is {s[0]} x {s[1]} pixels, not {size[0]} x {size[1]} "
+            f"{file.path} is {s[0]} x {s[1]} pixels, not {size[0]} x {size[1]} "
             f"{like}, and resizing is off (--no-resize)"
         )
         if not options.skip_bad:
