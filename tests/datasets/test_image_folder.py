@@ -506,3 +506,17 @@ def test_braces_in_a_path_are_shown_as_they_are(tmp_path, capsys):
     folder.mkdir()
     assert main(["data", "info", str(folder)]) == 2
     assert f"pcagmm: error: {folder} is an empty folder;" in capsys.readouterr().err
+
+
+def test_select_and_stability_read_a_folder_with_its_options(shapes, tmp_path, capsys):
+    common = ["--data", str(shapes), "--image-size", "12x10", "--no-plots", "--no-report"]
+    assert main(["select", *common, "--clusters", "2-3", "--covariance-types", "full",
+                 "--out", str(tmp_path / "select"), "--json"]) == 0  # fmt: skip
+    summary = json.loads((tmp_path / "select" / "summary.json").read_text())
+    assert summary["data"]["shape"] == [26, 120]
+    assert main(["stability", *common, "--seeds", "1,2", "--clusters", "3",
+                 "--out", str(tmp_path / "stability"), "--json"]) == 0  # fmt: skip
+    summary = json.loads((tmp_path / "stability" / "summary.json").read_text())
+    assert summary["data"]["shape"] == [26, 120]
+    assert summary["config"]["image_size"] == "12x10"
+    capsys.readouterr()

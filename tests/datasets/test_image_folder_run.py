@@ -97,3 +97,29 @@ def test_a_dask_cluster_fits_the_folder_as_this_process_does(digits_folder, tmp_
     assert on_dask.gmm.n_iter_ == here.gmm.n_iter_
     np.testing.assert_allclose(on_dask.means, here.means, rtol=1e-9, atol=1e-9)
     np.testing.assert_array_equal(on_dask.clusters, here.clusters)
+
+
+def test_two_processes_reading_the_folder_at_once_make_one_entry(digits_folder, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    folder, rows, _ = digits_folder
+    env = {**os.environ, "PCAGMM_CACHE": str(tmp_path / "shared-cache")}
+    code = f"from pcagmm import datasets; print(datasets.load({str(folder)!r}).sha256)"
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [reader.communicate(timeout=300) for reader in readers]
+    assert [reader.returncode for reader in readers] == [0, 0], outputs
+    digests = {out.strip() for out, _ in outputs}
+    assert digests == {datasets.formats.content_sha256(rows, digits_folder[2].astype(np.uint8))}
+    root = tmp_path / "shared-cache" / "images"
+    assert len([p for p in root.iterdir() if p.name != "index"]) == 1
