@@ -522,3 +522,10 @@ def test_select_and_stability_read_a_folder_with_its_options(shapes, tmp_path, c
     assert summary["data"]["shape"] == [26, 120]
     assert summary["config"]["image_size"] == "12x10"
     capsys.readouterr()
+
+
+def test_a_folder_named_like_a_data_file_is_refused_as_before(tmp_path):
+    folder = tmp_path / "rows.npy"
+    folder.mkdir()
+    draw("circle", 0).save(folder / "a.png")
+    assert error_of(folder) == f"{folder} is a folder, not a data file; give the path of a file"

@@ -275,8 +275,7 @@ def list_files(folder: Path, skip_bad: bool = False) -> Listing:
     nested = len(top_level) < len(found)
     if nested and top_level:
         raise DataFormatError(
-            f"{folder} holds pictures both at its top ({top_level[0]}) and in class "
-            "subfolders",
+            f"{folder} holds pictures both at its top ({top_level[0]}) and in class subfolders",
             "move each picture into the subfolder of its class (or all to the top, for no labels)",
         )
     classes = sorted({r.split("/", 1)[0] for _, r, _ in found}, key=_bytes) if nested else None
@@ -391,8 +390,7 @@ def _unreadable(file: ImageFile, exc: BaseException) -> BadFile:
             f"scale it down first, {SKIP_HINT}",
         )
     return BadFile(
-        f"{file.path} is a truncated or corrupt picture ({type(exc).__name__}: "
-        f"{_one_line(exc)})",
+        f"{file.path} is a truncated or corrupt picture ({type(exc).__name__}: {_one_line(exc)})",
         f"replace it, {SKIP_HINT}",
     )
 

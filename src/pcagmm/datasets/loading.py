@@ -100,7 +100,7 @@ def load(
 
     images = ImageOptions.make(image_size, resize, colour, skip_bad_images)
     spec = _builtin_or_none(name_or_path)
-    if spec is None and Path(name_or_path).expanduser().is_dir():
+    if spec is None and _is_picture_folder(Path(name_or_path).expanduser()):
         if label_column is not None:
             raise PcagmmError(
                 f"a label column only applies to CSV files, and {Path(name_or_path).name} is "
@@ -436,6 +436,15 @@ def _idx_labels_beside(path: Path) -> Path | None:
         if (path.parent / name).exists():
             return path.parent / name
     return None
+
+
+def _is_picture_folder(path: Path) -> bool:
+    """A folder, read as a folder of pictures; but one named like a data file
+    (``dir.npy``) is a mistaken path, which :func:`load_path` refuses as before."""
+    if not path.is_dir():
+        return False
+    name = path.name.lower().removesuffix(".gz")
+    return not (name.endswith((".npy", ".npz", ".csv", ".idx")) or "-ubyte" in name)
 
 
 def _builtin_or_none(name_or_path) -> DatasetSpec | None:
