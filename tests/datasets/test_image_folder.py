@@ -529,3 +529,24 @@ def test_a_folder_named_like_a_data_file_is_refused_as_before(tmp_path):
     folder.mkdir()
     draw("circle", 0).save(folder / "a.png")
     assert error_of(folder) == f"{folder} is a folder, not a data file; give the path of a file"
+
+
+def test_a_model_of_dim_pictures_predicts_their_files_as_the_run_clustered_them(tmp_path):
+    """The rows are 8-bit levels however dark the pictures: the model records 255 as the
+    largest level (not the data's largest, 120), so predict reads a file as the run did."""
+    from pcagmm import run
+    from pcagmm.model_file import load_model
+    from pcagmm.predict import predict
+
+    folder = tmp_path / "dim"
+    for shape in ("circle", "square", "triangle"):
+        (folder / shape).mkdir(parents=True)
+        for number in range(6):
+            draw(shape, number, ink=120).save(folder / shape / f"{number}.png")
+    result = run(folder, clusters=3, out=tmp_path / "run", plots=False, report=False)
+    assert int(result.dataset.X.max()) == 120
+    model = load_model(tmp_path / "run" / "model.npz")
+    assert model.pixel_max == 255.0
+    files = pictures(folder)
+    predicted = predict(tmp_path / "run" / "model.npz", [folder / f for f in files])
+    assert [row["cluster"] for row in predicted] == result.clusters.tolist()

@@ -41,6 +41,10 @@ class Dataset:
         A one-line description.
     location : Path, optional
         The cache folder or file the data were read from.
+    pixel_max : float, optional
+        The largest level a pixel can have, where the source says (255 for a folder of
+        pictures, whose rows are 8-bit levels however dark the pictures); None: the
+        data's largest value stands for it (what a model file records, see ``predict``).
     """
 
     def __init__(
@@ -57,6 +61,7 @@ class Dataset:
         target_names: tuple[str, ...] | None = None,
         title: str = "",
         location: Path | None = None,
+        pixel_max: float | None = None,
     ):
         self.X = X
         self.y = y
@@ -69,6 +74,7 @@ class Dataset:
         self.target_names = target_names
         self.title = title
         self.location = location
+        self.pixel_max = pixel_max
 
     @property
     def shape(self) -> tuple[int, int]:

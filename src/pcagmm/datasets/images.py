@@ -689,6 +689,7 @@ def _open(entry: Path, folder: Path, progress: Progress) -> Dataset:
         target_names=tuple(classes) if classes else None,
         title=f"{X.shape[0]:,} pictures of {width} x {height} ({meta['options']['colour']})",
         location=folder,
+        pixel_max=255.0,  # 8-bit levels, however dark the pictures are
     )
     dataset.skipped = len(skipped)
     return dataset

@@ -141,9 +141,9 @@ def result_page(result, max_points: int = html.MAX_POINTS) -> str:
     """report.html's page of a run, built now (what a run with ``report=True`` writes)."""
     pixel_max = result.pixel_max
     if pixel_max is None:  # a run that wrote no folder: its data's largest grey level
-        from .stages import pixel_max as largest
+        from .stages import dataset_pixel_max
 
-        pixel_max = largest(result.dataset.X) if result.dataset.image_shape else 0.0
+        pixel_max = dataset_pixel_max(result.dataset) if result.dataset.image_shape else 0.0
         result.pixel_max = pixel_max
     packed = html.pack(result_page_inputs(result, pixel_max), max_points=max_points)
     return html.document(packed, run_summary(result), result.out)

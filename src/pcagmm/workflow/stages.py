@@ -528,6 +528,14 @@ def evaluate(dataset, clusters, timer: StageTimer | None = None):
         return agreement(dataset.y, clusters)
 
 
+def dataset_pixel_max(dataset, client=None) -> float:
+    """The largest level a pixel of ``dataset`` can have: what its source says (255 for
+    a folder of pictures), else its largest value (:func:`pixel_max`)."""
+    if getattr(dataset, "pixel_max", None) is not None:
+        return float(dataset.pixel_max)
+    return pixel_max(dataset.X, client)
+
+
 def pixel_max(X, client=None) -> float:
     """The largest grey level, in chunks (on the workers with a Dask client)."""
     if client is not None:
