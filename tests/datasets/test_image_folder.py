@@ -550,3 +550,19 @@ def test_a_model_of_dim_pictures_predicts_their_files_as_the_run_clustered_them(
     files = pictures(folder)
     predicted = predict(tmp_path / "run" / "model.npz", [folder / f for f in files])
     assert [row["cluster"] for row in predicted] == result.clusters.tolist()
+
+
+def test_an_rgb_runs_cluster_means_are_drawn_in_colour(shapes, tmp_path):
+    from pcagmm import run
+
+    result = run(shapes, colour="rgb", clusters=3, out=tmp_path / "rgb", plots=True)
+    assert "cluster_means.png" in result.files
+    assert result.dataset.rgb_shape == (SIZE[1], SIZE[0], 3)
+    figure = result.plot_means()
+    drawn = [ax.images[0].get_array() for ax in figure.axes if ax.images]
+    assert len(drawn) == 3
+    for k, image in enumerate(drawn):
+        expected = (255 - np.clip(result.cluster_images[k], 0, 255)).reshape(SIZE[1], SIZE[0], 3)
+        np.testing.assert_allclose(np.asarray(image), expected / 255)
+    grey = run(shapes, clusters=3, out=tmp_path / "grey", plots=True)
+    assert grey.dataset.rgb_shape is None and "cluster_means.png" in grey.files

@@ -41,6 +41,9 @@ class Dataset:
         A one-line description.
     location : Path, optional
         The cache folder or file the data were read from.
+    rgb_shape : (int, int, 3), optional
+        Height, width and 3 when each row is a colour picture (red, green, blue for each
+        pixel, row by row); such data have no ``image_shape``, which names grey pictures.
     pixel_max : float, optional
         The largest level a pixel can have, where the source says (255 for a folder of
         pictures, whose rows are 8-bit levels however dark the pictures); None: the
@@ -62,6 +65,7 @@ class Dataset:
         title: str = "",
         location: Path | None = None,
         pixel_max: float | None = None,
+        rgb_shape: tuple[int, int, int] | None = None,
     ):
         self.X = X
         self.y = y
@@ -75,6 +79,7 @@ class Dataset:
         self.title = title
         self.location = location
         self.pixel_max = pixel_max
+        self.rgb_shape = rgb_shape
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -690,6 +690,7 @@ def _open(entry: Path, folder: Path, progress: Progress) -> Dataset:
         title=f"{X.shape[0]:,} pictures of {width} x {height} ({meta['options']['colour']})",
         location=folder,
         pixel_max=255.0,  # 8-bit levels, however dark the pictures are
+        rgb_shape=None if grey else (height, width, 3),
     )
     dataset.skipped = len(skipped)
     return dataset
