@@ -154,7 +154,8 @@ def png_row(path, image_shape) -> np.ndarray:
       transparent image is black.
 
     The grey picture is then resized to ``image_shape`` (Lanczos), and a picture
-    with a light background (mean above 127.5, dark ink on paper) is inverted.
+    with a light background (mean above 127.5, dark ink on paper) is inverted. These
+    steps are ``pcagmm.datasets.pixels``'s, which a folder of pictures is read by too.
     Nothing is decoded before the header has been checked: the signature, the
     pixel count, the mode, the frame count and the memory decoding needs; then every
     chunk's CRC, and the length of the decompressed pixel data against the header.
