@@ -64,8 +64,8 @@ class Dataset:
         target_names: tuple[str, ...] | None = None,
         title: str = "",
         location: Path | None = None,
-        pixel_max: float | None = None,
         rgb_shape: tuple[int, int, int] | None = None,
+        pixel_max: float | None = None,
     ):
         self.X = X
         self.y = y
