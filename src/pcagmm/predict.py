@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import struct
-import threading
-import warnings
 import zlib
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .datasets.pixels import MAX_IMAGE_PIXELS, picture_row, pillow_limits, transparent
 from .errors import PcagmmError
 from .model_file import load_model
 from .report.labels import name_of_label, named_labels
@@ -81,16 +79,6 @@ def _rows(inputs: list[str], model, label_column, progress):
     return dataset.X, [str(i) for i in range(dataset.shape[0])]
 
 
-#: The most pixels a PNG image may have; larger ones are refused from their header,
-#: before anything is decoded (a decompression bomb, or a picture far larger than a
-#: model of small images needs). Pillow's own limit is set to the same number while
-#: pcagmm decodes (see :func:`_pillow_limits`).
-MAX_IMAGE_PIXELS = 100_000_000
-
-#: Uncompressed text (tEXt, zTXt, iTXt) Pillow may read from one chunk, and in all.
-MAX_TEXT_CHUNK = 1 << 20
-MAX_TEXT_MEMORY = 64 << 20
-
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: Leading bytes of other image formats, to name what a misnamed file holds.
 _OTHER_FORMATS = (
@@ -119,13 +107,8 @@ _MODES = {
 }
 #: Extra working bytes per pixel when transparency is composited (see :func:`png_row`).
 _COMPOSITING_BYTES = 11
-#: Rows of pixels handled at a time in the numpy steps, to bound their temporaries.
-_BLOCK_PIXELS = 1 << 20
-
 #: Decompressed bytes the pixel-data check takes at a time.
 _INFLATE_STEP = 1 << 20
-
-_PILLOW_LOCK = threading.RLock()
 
 
 def png_row(path, image_shape) -> np.ndarray:
@@ -171,7 +154,8 @@ def png_row(path, image_shape) -> np.ndarray:
       transparent image is black.
 
     The grey picture is then resized to ``image_shape`` (Lanczos), and a picture
-    with a light background (mean above 127.5, dark ink on paper) is inverted.
+    with a light background (mean above 127.5, dark ink on paper) is inverted. These
+    steps are ``pcagmm.datasets.pixels``'s, which a folder of pictures is read by too.
     Nothing is decoded before the header has been checked: the signature, the
     pixel count, the mode, the frame count and the memory decoding needs; then every
     chunk's CRC, and the length of the decompressed pixel data against the header.
@@ -188,16 +172,14 @@ def png_row(path, image_shape) -> np.ndarray:
             "larger than needed)",
             f"scale it down first: the model reads {_size(image_shape)} pixels",
         )
-    with _pillow_limits():
+    with pillow_limits():
         try:
             with Image.open(path, formats=["PNG"]) as image:
                 _check_still_image(path, image, image_shape)
                 image.verify()  # every chunk and its CRC, through IEND; decodes no pixels
             _check_pixel_data(path, header)
             with Image.open(path, formats=["PNG"]) as image:
-                grey = _grey_levels(image)
-            resized = grey.resize(image_shape[::-1], Image.Resampling.LANCZOS)
-            values = np.asarray(resized, dtype=np.float64)
+                values = picture_row(image, image_shape[::-1], "grey").astype(np.float64)
         except (PcagmmError, MemoryError):
             raise
         except Exception as exc:  # Pillow's decoders raise many kinds; all mean a bad file
@@ -205,9 +187,7 @@ def png_row(path, image_shape) -> np.ndarray:
                 f"{path} is not a readable PNG image ({type(exc).__name__}: {_one_line(exc)})",
                 "give an intact PNG file",
             ) from None
-    if values.mean() > 127.5:
-        values = 255.0 - values
-    return values.reshape(-1)
+    return values
 
 
 def decoding_memory(width: int, height: int, mode: str, transparent: bool) -> int:
@@ -346,96 +326,12 @@ def _check_still_image(path: Path, image, image_shape) -> None:
             "save it as an 8-bit greyscale or RGB PNG",
         )
     width, height = image.size
-    needed = decoding_memory(width, height, image.mode, _transparent(image))
+    needed = decoding_memory(width, height, image.mode, transparent(image))
     require_memory(
         needed,
         f"decoding {path} ({width:,} x {height:,} pixels, {image.mode})",
         f"scale it down first: the model reads {_size(image_shape)} pixels",
     )
-
-
-def _transparent(image) -> bool:
-    return "A" in image.getbands() or "transparency" in image.info
-
-
-def _grey_levels(image):
-    """The image as 8-bit grey levels (a Pillow "L" image), as :func:`png_row` says."""
-    from PIL import Image
-
-    if image.mode.startswith("I"):
-        values = np.asarray(image)
-        grey = np.empty(values.shape, dtype=np.uint8)
-        alpha = None
-        key = image.info.get("transparency")
-        if isinstance(key, int):
-            alpha = np.empty(values.shape, dtype=np.uint8)
-        for rows in _blocks(values.shape):
-            block = values[rows].astype(np.int64)
-            grey[rows] = np.clip((block * 255 + 32767) // 65535, 0, 255)
-            if alpha is not None:
-                alpha[rows] = np.where(block == key, 0, 255)
-        del values
-    elif _transparent(image):
-        if image.mode in ("LA", "L"):
-            pair = np.asarray(image.convert("LA"))
-        else:
-            pair = np.asarray(image.convert("RGBA").convert("LA"))
-        grey, alpha = pair[..., 0], pair[..., 1]
-    else:
-        return image.convert("L")
-    if alpha is not None:
-        grey = _composite(grey, alpha)
-    return Image.fromarray(np.ascontiguousarray(grey), "L")
-
-
-def _composite(grey: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """``grey`` with ``alpha`` over a background that contrasts with the drawn pixels."""
-    drawn = 0
-    mass = 0
-    for rows in _blocks(grey.shape):
-        a = alpha[rows].astype(np.int64)
-        drawn += int((grey[rows] * a).sum())
-        mass += int(a.sum())
-    background = 0 if mass == 0 or drawn / mass >= 127.5 else 255
-    out = np.empty(grey.shape, dtype=np.uint8)
-    for rows in _blocks(grey.shape):
-        a = alpha[rows].astype(np.int64)
-        out[rows] = (grey[rows] * a + background * (255 - a) + 127) // 255
-    return out
-
-
-def _blocks(shape: tuple[int, ...]):
-    step = max(1, _BLOCK_PIXELS // max(1, shape[1]))
-    for start in range(0, shape[0], step):
-        yield slice(start, start + step)
-
-
-@contextmanager
-def _pillow_limits():
-    """Pillow's limits, set to pcagmm's for the duration (then restored): the pixel
-    count of a decompression bomb, no truncated images, and bounded text chunks.
-
-    Pillow keeps them in module globals, so images are decoded one at a time under a
-    lock (other threads of the process that use Pillow meanwhile see these limits).
-    """
-    from PIL import Image, ImageFile, PngImagePlugin
-
-    settings = (
-        (Image, "MAX_IMAGE_PIXELS", MAX_IMAGE_PIXELS),
-        (ImageFile, "LOAD_TRUNCATED_IMAGES", False),
-        (PngImagePlugin, "MAX_TEXT_CHUNK", MAX_TEXT_CHUNK),
-        (PngImagePlugin, "MAX_TEXT_MEMORY", MAX_TEXT_MEMORY),
-    )
-    with _PILLOW_LOCK, warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        saved = [(module, name, getattr(module, name)) for module, name, _ in settings]
-        try:
-            for module, name, value in settings:
-                setattr(module, name, value)
-            yield
-        finally:
-            for module, name, value in saved:
-                setattr(module, name, value)
 
 
 def _size(image_shape) -> str:

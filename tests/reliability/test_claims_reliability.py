@@ -10,7 +10,9 @@ as RELIABILITY.md gives them.
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -364,3 +366,91 @@ def test_model_file_refusals(tmp_path):
     assert_quoted(
         "model without a digest holding extreme but finite values (mean 1e300)", str(raised.value)
     )
+
+
+# ----------------------------------------------------------------------------- image folders
+
+
+def _image_folder_helpers():
+    """make_shapes and bad_files of tests/datasets/test_image_folder.py (one drawing)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "datasets" / "test_image_folder.py"
+    spec = importlib.util.spec_from_file_location("image_folder_tests", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_image_folder_refusals(tmp_path, capsys, monkeypatch):
+    from PIL import Image
+
+    from pcagmm.datasets import images
+
+    helpers = _image_folder_helpers()
+
+    def refused(folder, *options) -> str:
+        return cli_error(capsys, tmp_path, "run", "--data", folder, *options, "--no-plots",
+                         "--no-report", "--quiet", "--out", tmp_path / "out")  # fmt: skip
+
+    def fresh():
+        shutil.rmtree(tmp_path / "shapes", ignore_errors=True)
+        return helpers.make_shapes(tmp_path / "shapes")
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_quoted("an empty folder", refused(empty))
+    (empty / "a.txt").write_text("x")
+    (empty / "b.gif").write_bytes(b"GIF89a")
+    assert_quoted("a folder without pictures (a .txt and a .gif file)", refused(empty))
+    for first_cell, name in (
+        ("a text file named .png", "text.png"),
+        ("a truncated PNG (its first half)", "truncated.png"),
+        ("a decompression bomb: 12,000 x 12,000 1-bit PNG of a few kB", "bomb.png"),
+    ):
+        shapes = fresh()
+        for other in helpers.bad_files(shapes):
+            if other != name:
+                (shapes / "circle" / other).unlink()
+        assert_quoted(first_cell, refused(shapes))
+    shapes = fresh()
+    (shapes / "square" / "broken.png").symlink_to(shapes / "nowhere.png")
+    assert_quoted("a dangling link named .png", refused(shapes))
+    shapes = fresh()
+    (shapes / "circle" / "loop").symlink_to(shapes / "circle")
+    assert_quoted("a symlink loop (a link to its own folder)", refused(shapes))
+    shapes = fresh()
+    assert_quoted("mixed sizes with `--no-resize`", refused(shapes, "--no-resize"))
+    Image.new("L", (8, 8)).save(shapes / "loose.png")
+    assert_quoted("pictures at the top and in class subfolders", refused(shapes))
+    (shapes / "loose.png").unlink()
+    target = shapes / "square" / "3.png"
+    real = images._read_bytes
+
+    def growing(file):
+        if file.path == target:
+            with target.open("ab") as handle:
+                handle.write(b"more")
+        return real(file)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(images, "_read_bytes", growing)
+        assert_quoted("a picture that grows while it is read", refused(shapes))
+    assert not list((tmp_path / "cache" / "images").glob("*/X.npy"))
+    assert not list((tmp_path / "cache" / "images").glob(".tmp-*"))
+    assert not (tmp_path / "out").exists()
+
+    shapes = fresh()
+    helpers.bad_files(shapes)
+    first_cell = "the text file, the truncated PNG and the bomb with `--skip-bad-images`"
+    for _ in range(2):  # read, then from the cache
+        out = tmp_path / "skipped"
+        options = ["--skip-bad-images", "--clusters", "3", "--no-plots", "--no-report"]
+        code = main(
+            ["run", "--data", str(shapes), *options, "--quiet", "--force", "--out", str(out)]
+        )
+        assert code == 0
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["data"]["shape"][0] == 26
+        assert_quoted(first_cell, summary["data"]["source"].replace(f"{tmp_path}/", ""))
+    capsys.readouterr()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from ..workflow.config import IMAGE_OPTIONS
 from .console import EXIT_OK, Console
 from .options import add_config_option, add_source_options
 
@@ -24,8 +25,12 @@ def register(commands, common) -> None:
 
     sub = actions.add_parser("info", parents=[common], help="shape, classes, split, source, hash")
     add_source_options(sub)
-    sub.add_argument("name", help="a built-in name or the path of a data file")
+    sub.add_argument(
+        "name", help="a built-in name, the path of a data file or a folder of pictures"
+    )
     add_config_option(sub, "label_column")
+    for name in IMAGE_OPTIONS:
+        add_config_option(sub, name)
     sub.set_defaults(handler=handle_info)
 
     sub = actions.add_parser(
@@ -93,7 +98,11 @@ def handle_info(args, console: Console) -> int:
     from ..datasets.registry import BUILTIN
 
     dataset = load(
-        args.name, **_sources(args), label_column=args.label_column, progress=console.progress()
+        args.name,
+        **_sources(args),
+        label_column=args.label_column,
+        progress=console.progress(),
+        **{name: getattr(args, name) for name in IMAGE_OPTIONS},
     )
     spec = BUILTIN.get(dataset.name)
     if spec is not None and dataset.location and dataset.location.is_dir():

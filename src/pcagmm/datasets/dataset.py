@@ -41,6 +41,13 @@ class Dataset:
         A one-line description.
     location : Path, optional
         The cache folder or file the data were read from.
+    rgb_shape : (int, int, 3), optional
+        Height, width and 3 when each row is a colour picture (red, green, blue for each
+        pixel, row by row); such data have no ``image_shape``, which names grey pictures.
+    pixel_max : float, optional
+        The largest level a pixel can have, where the source says (255 for a folder of
+        pictures, whose rows are 8-bit levels however dark the pictures); None: the
+        data's largest value stands for it (what a model file records, see ``predict``).
     """
 
     def __init__(
@@ -57,6 +64,8 @@ class Dataset:
         target_names: tuple[str, ...] | None = None,
         title: str = "",
         location: Path | None = None,
+        rgb_shape: tuple[int, int, int] | None = None,
+        pixel_max: float | None = None,
     ):
         self.X = X
         self.y = y
@@ -69,6 +78,8 @@ class Dataset:
         self.target_names = target_names
         self.title = title
         self.location = location
+        self.pixel_max = pixel_max
+        self.rgb_shape = rgb_shape
 
     @property
     def shape(self) -> tuple[int, int]:

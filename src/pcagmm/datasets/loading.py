@@ -50,14 +50,20 @@ def load(
     mirrors: list[str] | None = None,
     label_column: int | str | None = None,
     progress: Progress | None = None,
+    image_size=None,
+    resize: bool = True,
+    colour: str = "grey",
+    skip_bad_images: bool = False,
 ) -> Dataset:
-    """Load a built-in data set (fetching it into the cache first if needed) or a file.
+    """Load a built-in data set (fetched into the cache first), a file or a folder of pictures.
 
     Parameters
     ----------
     name_or_path : str or path-like
-        ``"mnist"``, ``"fashion-mnist"``, ``"digits"``, or the path of a
-        ``.npy``, ``.npz``, ``.csv`` or IDX file (raw or gzipped).
+        ``"mnist"``, ``"fashion-mnist"``, ``"digits"``, the path of a
+        ``.npy``, ``.npz``, ``.csv`` or IDX file (raw or gzipped), or of a folder of
+        pictures (PNG, JPEG, BMP, TIFF, WebP; one subfolder per class, or flat), read as
+        the user guide's page "Your own pictures" says (``pcagmm.datasets.images``).
     folder : path-like, optional
         A local folder holding a built-in data set's files, tried first.
     mirrors : list of str, optional
@@ -67,6 +73,14 @@ def load(
         For CSV files: the column holding the labels.
     progress : Progress, optional
         Where to report download and conversion progress (default: nowhere).
+    image_size : str or (int, int), optional
+        A folder of pictures: their size, ``"WxH"`` (default: the most common size).
+    resize : bool, default=True
+        A folder of pictures: resize pictures of another size (Lanczos); False refuses them.
+    colour : {"grey", "rgb"}, default="grey"
+        A folder of pictures: one grey level per pixel, or red, green and blue.
+    skip_bad_images : bool, default=False
+        A folder of pictures: skip (and count) bad files instead of stopping at the first.
 
     Returns
     -------
@@ -82,7 +96,24 @@ def load(
     DataFormatError
         For a file that cannot be read as its format.
     """
+    from .images import ImageOptions, read_folder
+
+    images = ImageOptions.make(image_size, resize, colour, skip_bad_images)
     spec = _builtin_or_none(name_or_path)
+    if spec is None and _is_picture_folder(Path(name_or_path).expanduser()):
+        if label_column is not None:
+            raise PcagmmError(
+                f"a label column only applies to CSV files, and {Path(name_or_path).name} is "
+                "a folder of pictures (its subfolders are the classes)",
+                "leave out the label column",
+            )
+        return read_folder(name_or_path, images, progress)
+    if images != ImageOptions():
+        raise PcagmmError(
+            f"the options of pictures (image size, resizing, colour, bad images) apply to a "
+            f"folder of pictures, and {name_or_path} is not one",
+            "leave them out, or give a folder of pictures",
+        )
     if spec is None:
         return load_path(name_or_path, label_column=label_column)
     entry = fetch(spec.name, folder=folder, mirrors=mirrors, progress=progress)
@@ -405,6 +436,15 @@ def _idx_labels_beside(path: Path) -> Path | None:
         if (path.parent / name).exists():
             return path.parent / name
     return None
+
+
+def _is_picture_folder(path: Path) -> bool:
+    """A folder, read as a folder of pictures; but one named like a data file
+    (``dir.npy``) is a mistaken path, which :func:`load_path` refuses as before."""
+    if not path.is_dir():
+        return False
+    name = path.name.lower().removesuffix(".gz")
+    return not (name.endswith((".npy", ".npz", ".csv", ".idx")) or "-ubyte" in name)
 
 
 def _builtin_or_none(name_or_path) -> DatasetSpec | None:

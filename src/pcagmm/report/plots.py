@@ -288,6 +288,10 @@ def cluster_means(
     matched to (:func:`~pcagmm.report.labels.label_text` of ``target_names``:
     ``→ Ankle boot (9)``, or ``→ 9`` where the labels have no names).
 
+    ``image_shape`` is ``(height, width)`` for grey pictures, drawn with the grey levels
+    reversed (light strokes dark on white), or ``(height, width, 3)`` for colour ones,
+    drawn with each channel reversed alike (``255 - v``).
+
     ``kept``: a variational mixture's kept components (:attr:`Result.kept`); each other
     one is switched off: its title says ``off`` and its weight to two significant
     digits (``w=1.1e-06``), its image faded. None (EM's mixture): all drawn alike."""
@@ -310,13 +314,17 @@ def cluster_means(
         ax.set_axis_off()
         if k >= K:
             continue
-        ax.imshow(
-            np.clip(images[k], 0, 255).reshape(image_shape),
-            cmap="gray_r",
-            vmin=0,
-            vmax=max(1.0, float(images.max())),
-            **({"alpha": OFF_IMAGE_ALPHA} if k in off else {}),
-        )
+        faded = {"alpha": OFF_IMAGE_ALPHA} if k in off else {}
+        if len(image_shape) == 3:  # colour: inverted, as the grey ones are drawn (gray_r)
+            ax.imshow((255 - np.clip(images[k], 0, 255)).reshape(image_shape) / 255, **faded)
+        else:
+            ax.imshow(
+                np.clip(images[k], 0, 255).reshape(image_shape),
+                cmap="gray_r",
+                vmin=0,
+                vmax=max(1.0, float(images.max())),
+                **faded,
+            )
         matched = matching.get(k) if matching else None
         label = f"cluster {k}" + (
             f"\n→ {label_text(matched, target_names)}" if matched is not None else ""
@@ -375,8 +383,10 @@ def clusters_figure(result):
 
 def means_figure(result):
     """Each cluster as an image, or None for non-image data: its mean mapped back by
-    PCA, or (an embedding has no inverse) the average of its rows."""
-    if result.dataset.image_shape is None:
+    PCA, or (an embedding has no inverse) the average of its rows; colour pictures
+    (``dataset.rgb_shape``) in colour."""
+    shape = result.dataset.image_shape or getattr(result.dataset, "rgb_shape", None)
+    if shape is None:
         return None
     images = result.cluster_images
     matching = result.agreement.matching if result.agreement is not None else None
@@ -387,7 +397,7 @@ def means_figure(result):
     )
     return cluster_means(
         images,
-        result.dataset.image_shape,
+        shape,
         result.gmm,
         matching,
         title=_title(result, what),

@@ -117,7 +117,7 @@ def _run_claimed(config: RunConfig, progress: Progress | None) -> Result:
         if config.uncertainty:
             bootstrap = stages.uncertainty(clustering, config, client=client, timer=timer)
         write_images = config.write and dataset.image_shape
-        pixel_max = stages.pixel_max(dataset.X, client) if write_images else 0.0
+        pixel_max = stages.dataset_pixel_max(dataset, client) if write_images else 0.0
         computed_on = stages.where(client)
     agreement = stages.evaluate(dataset, clustering.clusters, timer)
     result = Result(

@@ -75,7 +75,14 @@ RECORDED_WHEN_SET = (
     "reducer",
     "umap_neighbors",
     "umap_min_dist",
+    "image_size",
+    "resize",
+    "colour",
+    "skip_bad_images",
 )
+#: the options of a folder of pictures (``pcagmm.datasets.load``'s keywords)
+IMAGE_OPTIONS = ("image_size", "resize", "colour", "skip_bad_images")
+COLOURS = ("grey", "rgb")
 #: the stopping rules and accelerations of a run (see pcagmm.mixture.convergence)
 STOPPING_RULES = ("absolute", "relative", "aitken")
 ACCELERATIONS = ("squarem",)
@@ -153,7 +160,12 @@ class RunConfig:
     dataset: object = option(
         "mnist",
         "a built-in name or a data file",
-        alias=("--data", "FILE", "a data file (an uint8 .npy of any size is streamed in chunks)"),
+        alias=(
+            "--data",
+            "FILE",
+            "a data file (an uint8 .npy of any size is streamed in chunks) or a folder of "
+            "pictures (one subfolder per class)",
+        ),
     )
     components: int = option(2, "dimensions of the projection (PCA components)", metavar="D")
     reducer: str = option(
@@ -254,6 +266,24 @@ class RunConfig:
     )
     label_column: object = option(
         None, "CSV data: the column (name or number) of labels", metavar="COLUMN"
+    )
+    image_size: object = option(
+        None,
+        "a folder of pictures: their size in pixels, WxH (default: the most common size; "
+        "others are resized with Lanczos)",
+        metavar="WxH",
+    )
+    resize: bool = option(
+        True, "a folder of pictures: refuse pictures of another size instead of resizing them"
+    )
+    colour: str = option(
+        "grey",
+        "a folder of pictures: grey (one level per pixel) or rgb (red, green, blue: 3 "
+        "features per pixel)",
+        choices=COLOURS,
+    )
+    skip_bad_images: bool = option(
+        False, "a folder of pictures: skip and count bad files instead of stopping at the first"
     )
     dask: str | None = option(
         None,
@@ -404,6 +434,7 @@ def validate(config: RunConfig) -> None:
             f"choose one of {', '.join(BOOTSTRAP_TYPES)}",
         )
     _validate_mixture(config)
+    _validate_images(config)
     for name in ("plots", "report"):
         if getattr(config, name) not in (True, False, None):
             raise ParameterError(
@@ -462,6 +493,24 @@ def _validate_mixture(config: RunConfig) -> None:
             "{mixture=bayesian} is not",
             "leave out {uncertainty}, or use {mixture=em}",
         )
+
+
+def _validate_images(config: RunConfig) -> None:
+    """The options of a folder of pictures (checked whatever the data)."""
+    if config.colour not in COLOURS:
+        raise ParameterError(
+            f"unknown colour {literal(repr(config.colour))}", f"choose one of {', '.join(COLOURS)}"
+        )
+    for name in ("resize", "skip_bad_images"):
+        if not isinstance(getattr(config, name), bool):
+            raise ParameterError(
+                f"{{{name}}} must be True or False, got {literal(repr(getattr(config, name)))}",
+                f"give e.g. {{{name}=True}}",
+            )
+    if config.image_size is not None:
+        from ..datasets.images import parse_size
+
+        parse_size(config.image_size)
 
 
 def _oriented() -> tuple[str, ...]:

@@ -141,9 +141,9 @@ def result_page(result, max_points: int = html.MAX_POINTS) -> str:
     """report.html's page of a run, built now (what a run with ``report=True`` writes)."""
     pixel_max = result.pixel_max
     if pixel_max is None:  # a run that wrote no folder: its data's largest grey level
-        from .stages import pixel_max as largest
+        from .stages import dataset_pixel_max
 
-        pixel_max = largest(result.dataset.X) if result.dataset.image_shape else 0.0
+        pixel_max = dataset_pixel_max(result.dataset) if result.dataset.image_shape else 0.0
         result.pixel_max = pixel_max
     packed = html.pack(result_page_inputs(result, pixel_max), max_points=max_points)
     return html.document(packed, run_summary(result), result.out)
@@ -235,8 +235,14 @@ def rebuild(
         )
     if label_column is None:  # as the run read the data (a CSV's label column)
         label_column = summary["config"].get("label_column")
+    from .stages import image_options
+
     dataset = datasets.load(
-        recorded, folder=data_folder, label_column=label_column, progress=progress
+        recorded,
+        folder=data_folder,
+        label_column=label_column,
+        progress=progress,
+        **image_options(summary["config"]),
     )
     if dataset.sha256 != summary["data"]["sha256"]:
         raise ReportError(

@@ -113,7 +113,8 @@ def load(config: RunConfig, timer: StageTimer | None = None):
     Parameters
     ----------
     config : RunConfig
-        The run; its ``dataset``, ``folder`` and ``label_column`` are used.
+        The run; its ``dataset``, ``folder``, ``label_column`` and the options of a
+        folder of pictures are used.
     timer : StageTimer, optional
         Times the stage and shows its progress (default: a new one, reporting nowhere).
 
@@ -133,7 +134,17 @@ def load(config: RunConfig, timer: StageTimer | None = None):
             folder=config.folder,
             label_column=config.label_column,
             progress=timer.progress,
+            **image_options(config),
         )
+
+
+def image_options(config) -> dict:
+    """The keywords of :func:`pcagmm.datasets.load` for a folder of pictures, from a
+    :class:`RunConfig` (or a run's recorded config, a dict, where the defaults are left out)."""
+    from .config import _FIELDS, IMAGE_OPTIONS
+
+    get = config.get if isinstance(config, dict) else lambda name, default: getattr(config, name)
+    return {name: get(name, _FIELDS[name].default) for name in IMAGE_OPTIONS}
 
 
 def check(dataset, config: RunConfig) -> None:
@@ -515,6 +526,14 @@ def evaluate(dataset, clusters, timer: StageTimer | None = None):
 
     with (timer or StageTimer()).stage("evaluation", "comparing with the labels"):
         return agreement(dataset.y, clusters)
+
+
+def dataset_pixel_max(dataset, client=None) -> float:
+    """The largest level a pixel of ``dataset`` can have: what its source says (255 for
+    a folder of pictures), else its largest value (:func:`pixel_max`)."""
+    if getattr(dataset, "pixel_max", None) is not None:
+        return float(dataset.pixel_max)
+    return pixel_max(dataset.X, client)
 
 
 def pixel_max(X, client=None) -> float:

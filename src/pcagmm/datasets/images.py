@@ -1,0 +1,729 @@
+"""A folder of pictures as a data set: PNG, JPEG, BMP, TIFF and WebP files, read with Pillow.
+
+The rules (the user guide's "Your own pictures" page says the same):
+
+- **Which files.** Every file under the folder, subfolders included (symbolic links
+  followed), whose name ends in one of :data:`SUFFIXES` (any case). Other files are
+  left alone; hidden files and folders (a name starting with ".") are skipped.
+- **Order.** Rows are in the order of the files' paths relative to the folder, written
+  with "/" and compared as UTF-8 bytes (``sorted`` of the relative POSIX paths).
+- **Labels.** With subfolders, the first folder of a file's relative path is its class:
+  the class names, sorted as bytes, are the labels' names (label ``i`` is the ``i``-th
+  name). A flat folder has no labels. Pictures both at the top and in subfolders are
+  refused (which class the top ones are in is the user's call).
+- **Pixels.** Each picture becomes one row as :mod:`pcagmm.datasets.pixels` says (grey
+  levels or RGB, transparency composited, resized with Lanczos, a light background
+  inverted). The size is ``size`` when given, else the most common size among the
+  pictures (a tie goes to the size met first in the order above).
+- **The cache.** The rows are written once, as a uint8 ``X.npy`` (and ``y.npy``) in the
+  folder ``images/<key>`` of the cache, where ``key`` is the SHA-256 of the reading
+  options and of every file's relative path, class and content (its own SHA-256). A
+  later read hashes every file again (it reads every byte, but decodes nothing) and
+  memory-maps the entry with that key; a changed, added or removed file gives another
+  key, so the folder is read again. The first read reads each file once (hashing and
+  decoding the same bytes), into a temporary folder renamed to its key when complete.
+- **Bad files** (unreadable, not a picture, truncated, a decompression bomb, another
+  size with ``resize=False``, a file that changes while it is read, a symlink loop) stop
+  the read with a one-line error naming the file, or are skipped and counted with
+  ``skip_bad=True``.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import datetime
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CacheError, DataFormatError, ParameterError, literal
+from ..progress import Progress
+from . import cache
+from .dataset import Dataset
+from .formats import content_sha256
+from .pixels import COLOURS, MAX_IMAGE_PIXELS, RESIZE_FILTER, picture_row, pillow_limits
+
+#: the names a picture may end in (compared in lower case)
+SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+#: the Pillow formats a picture may be in, whatever its suffix
+FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP")
+#: version of the cached layout and the reading rules; bump when either changes
+IMAGE_FORMAT = 1
+#: files each thread reads at a time; and threads
+CHUNK_FILES = 256
+WORKERS = min(8, os.cpu_count() or 1)
+#: the cache's sub-folder of image folders
+CACHE_FOLDER = "images"
+SKIP_HINT = "or give --skip-bad-images to skip it"
+
+
+@dataclass(frozen=True)
+class ImageOptions:
+    """How a folder of pictures is read.
+
+    Parameters
+    ----------
+    size : (int, int) or None
+        ``(width, height)`` of the rows' pictures; None: the most common size.
+    resize : bool
+        Resize pictures of another size (Lanczos); False: refuse them.
+    colour : {"grey", "rgb"}
+        One grey level per pixel, or red, green and blue (3 features per pixel).
+    skip_bad : bool
+        Skip (and count) bad files instead of stopping at the first.
+    """
+
+    size: tuple[int, int] | None = None
+    resize: bool = True
+    colour: str = "grey"
+    skip_bad: bool = False
+
+    @classmethod
+    def make(cls, size=None, resize=True, colour="grey", skip_bad=False) -> ImageOptions:
+        """Options from a run's values, checked (``size`` may be ``"WxH"``)."""
+        if colour not in COLOURS:
+            raise ParameterError(
+                f"unknown colour {literal(repr(colour))}", f"choose one of {', '.join(COLOURS)}"
+            )
+        for name, value in (("resize", resize), ("skip_bad_images", skip_bad)):
+            if not isinstance(value, bool):
+                raise ParameterError(
+                    f"{{{name}}} must be True or False, got {literal(repr(value))}",
+                    f"give e.g. {{{name}=True}}",
+                )
+        return cls(parse_size(size), resize, colour, skip_bad)
+
+    def record(self) -> dict:
+        """The options as JSON, as the cache key hashes them."""
+        return {
+            "size": list(self.size) if self.size else None,
+            "resize": self.resize,
+            "colour": self.colour,
+            "skip_bad": self.skip_bad,
+            "filter": RESIZE_FILTER,
+        }
+
+
+def parse_size(value) -> tuple[int, int] | None:
+    """``"28x28"``, ``(28, 28)`` or None -> ``(width, height)`` or None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        parts = value.lower().replace("×", "x").split("x")
+    else:
+        parts = list(value) if isinstance(value, list | tuple) else [value]
+    try:
+        size = tuple(int(str(p).strip()) for p in parts)
+    except ValueError:
+        size = ()
+    if len(size) != 2 or min(size) < 1:
+        raise ParameterError(
+            f"{{image_size}} must be a width and a height in pixels, WxH, got "
+            f"{literal(repr(value))}",
+            "give e.g. {image_size=28x28}",
+        )
+    return size
+
+
+def read_folder(
+    folder: str | os.PathLike, options: ImageOptions | None = None, progress: Progress | None = None
+) -> Dataset:
+    """Read a folder of pictures (from the cache when it was read before).
+
+    Parameters
+    ----------
+    folder : path-like
+        The folder: one subfolder per class, or flat (no labels).
+    options : ImageOptions, optional
+        How to read it (default: grey, the most common size, resized with Lanczos).
+    progress : Progress, optional
+        Where to report the passes over the files.
+
+    Returns
+    -------
+    Dataset
+        uint8 rows memory-mapped from the cache, the labels and their names.
+
+    Raises
+    ------
+    DataFormatError
+        For a folder without pictures, or a bad file (unless ``options.skip_bad``).
+    """
+    folder = Path(folder).expanduser().absolute()
+    options = options or ImageOptions()
+    progress = progress or Progress()
+    files = list_files(folder, options.skip_bad)
+    root = cache.cache_root() / CACHE_FOLDER
+    hint = _hint_path(root, folder, options)
+    stats = _stats_digest(files)
+    found = _cached(root, hint, stats, folder, files, options, progress)
+    if found is not None:
+        return found
+    cache.ensure_writable(root)
+    # One reader of a folder (with these options) at a time: a second waits, then finds
+    # the entry the first wrote; the temporary folders of a reader that was killed go.
+    name = hint.stem[:16]
+    waiting = f"waiting for another pcagmm process that is reading {folder}"
+    hint.parent.mkdir(parents=True, exist_ok=True)  # the index holds the locks too
+    with cache.locked(hint.parent, name, on_wait=lambda: progress.note(waiting)):
+        found = _cached(root, hint, stats, folder, files, options, progress)
+        if found is not None:
+            return found
+        for stale in root.glob(f".tmp-{name}-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        key = _build(folder, files, options, root, f".tmp-{name}-", progress)
+        _write_hint(hint, {"stats": stats, "key": key})
+    return _open(root / key, folder, progress)
+
+
+def _cached(root, hint, stats, folder, files, options, progress) -> Dataset | None:
+    """The cached rows of the folder when its files look as they did when they were read
+    (the same paths, sizes and times) and, hashed again, are: else None."""
+    recorded = _read_hint(hint)
+    if recorded.get("stats") != stats or not cache.is_complete(root / recorded.get("key", "-")):
+        return None
+    key = _folder_key(options, files, _hash_files(files, progress))
+    entry = root / key
+    if not cache.is_complete(entry):
+        return None  # a file changed but kept its size and time
+    try:
+        return _open(entry, folder, progress)
+    except (CacheError, OSError, KeyError, TypeError, ValueError):
+        cache.remove_entry(entry)  # damaged: read the folder again
+        return None
+
+
+# ----------------------------------------------------------------------------- listing
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """One picture of the folder."""
+
+    path: Path
+    relative: str
+    label: int
+    stat: tuple[int, int]  # size, modification time (ns)
+
+
+@dataclass
+class Listing:
+    """The pictures of a folder, in order, with the class names and what was skipped."""
+
+    files: list[ImageFile]
+    classes: tuple[str, ...] | None
+    skipped: list[tuple[str, str]]
+
+
+def list_files(folder: Path, skip_bad: bool = False) -> Listing:
+    """The pictures under ``folder`` in the documented order, and their classes."""
+    if not folder.is_dir():
+        raise DataFormatError(f"{folder} is not a folder", "give a folder of pictures")
+    found: list[tuple[bytes, str, Path]] = []
+    skipped: list[tuple[str, str]] = []
+    others = 0
+    visited: dict[tuple[int, int], str] = {}
+    for top, dirs, names in _walk(folder):
+        here = Path(top)
+        relative_top = here.relative_to(folder).as_posix()
+        key = _identity(here)
+        if key in visited:
+            message = (
+                f"{here} links to a folder already read "
+                f"({folder / visited[key]}): a symlink loop or a second path to the "
+                "same pictures"
+            )
+            if not skip_bad:
+                raise DataFormatError(message, f"remove the link, {SKIP_HINT}")
+            skipped.append((relative_top, "a symlink loop or a second path to a folder"))
+            dirs[:] = []
+            continue
+        visited[key] = relative_top
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in names:
+            if name.startswith("."):
+                continue
+            if not name.lower().endswith(SUFFIXES):
+                others += 1
+                continue
+            path = here / name
+            relative = path.relative_to(folder).as_posix()
+            found.append((relative.encode("utf-8", "surrogateescape"), relative, path))
+    if not found:
+        if others == 0 and not skipped:
+            raise DataFormatError(
+                f"{folder} is an empty folder",
+                "put pictures in it (PNG, JPEG, BMP, TIFF or WebP), one subfolder per class",
+            )
+        raise DataFormatError(
+            f"{folder} holds no pictures: none of its {others:,} files ends in "
+            + ", ".join(SUFFIXES),
+            "put pictures in it (PNG, JPEG, BMP, TIFF or WebP), one subfolder per class",
+        )
+    found.sort()
+    top_level = [relative for _, relative, _ in found if "/" not in relative]
+    nested = len(top_level) < len(found)
+    if nested and top_level:
+        raise DataFormatError(
+            f"{folder} holds pictures both at its top ({top_level[0]}) and in class subfolders",
+            "move each picture into the subfolder of its class (or all to the top, for no labels)",
+        )
+    classes = sorted({r.split("/", 1)[0] for _, r, _ in found}, key=_bytes) if nested else None
+    index = {name: i for i, name in enumerate(classes or ())}
+    files = []
+    for _, relative, path in found:
+        try:
+            status = path.stat()
+            stat = (status.st_size, status.st_mtime_ns)
+        except OSError:
+            stat = (-1, -1)  # reading it says what is wrong
+        label = index[relative.split("/", 1)[0]] if nested else -1
+        files.append(ImageFile(path, relative, label, stat))
+    return Listing(files, tuple(classes) if classes else None, skipped)
+
+
+def _walk(folder: Path):
+    def fail(exc: OSError):
+        raise DataFormatError(
+            f"cannot read the folder {exc.filename} ({exc.strerror or exc})",
+            "fix its permissions",
+        )
+
+    yield from os.walk(folder, onerror=fail, followlinks=True)
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_dev, status.st_ino
+
+
+def _bytes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+class BadFile(Exception):
+    """One file that cannot become a row: the message and the fix."""
+
+    def __init__(self, problem: str, fix: str):
+        super().__init__(problem)
+        self.problem, self.fix = problem, fix
+
+
+def _read_bytes(file: ImageFile) -> bytes:
+    try:
+        with open(file.path, "rb") as handle:
+            before = os.fstat(handle.fileno())
+            data = handle.read()
+    except OSError as exc:
+        raise BadFile(
+            f"{file.path} cannot be read ({exc.strerror or exc})",
+            f"fix its permissions or remove it, {SKIP_HINT}",
+        ) from None
+    try:
+        after = file.path.stat()
+    except OSError:
+        after = None
+    changed = (
+        after is None
+        or len(data) != before.st_size
+        or (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns)
+        or (file.stat != (-1, -1) and file.stat != (before.st_size, before.st_mtime_ns))
+    )
+    if changed:
+        raise BadFile(
+            f"{file.path} changed while the folder was read",
+            "read the folder again when nothing is writing to it, " + SKIP_HINT,
+        )
+    return data
+
+
+def _open_picture(file: ImageFile, data: bytes):
+    """Pillow's image of ``data``, its header checked (formats, pixel count)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(data), formats=FORMATS)
+    except UnidentifiedImageError:
+        suffix = file.path.suffix
+        raise BadFile(
+            f"{file.path} is named {suffix} but holds no picture Pillow reads "
+            "(PNG, JPEG, BMP, TIFF or WebP)",
+            f"remove it, {SKIP_HINT}",
+        ) from None
+    except Exception as exc:  # a header Pillow refuses: a bomb, a corrupt file
+        raise _unreadable(file, exc) from None
+    width, height = image.size
+    if width * height > MAX_IMAGE_PIXELS or width == 0 or height == 0:
+        image.close()
+        raise _bomb(file, width, height)
+    return image
+
+
+def _bomb(file: ImageFile, width: int, height: int) -> BadFile:
+    return BadFile(
+        f"{file.path} claims {width:,} x {height:,} = {width * height:,} pixels, "
+        f"more than the {MAX_IMAGE_PIXELS:,} pcagmm decodes (a decompression bomb, or a "
+        "picture far larger than needed)",
+        f"scale it down first, {SKIP_HINT}",
+    )
+
+
+def _unreadable(file: ImageFile, exc: BaseException) -> BadFile:
+    from PIL import Image
+
+    if isinstance(exc, Image.DecompressionBombError | Image.DecompressionBombWarning):
+        return BadFile(
+            f"{file.path} is a decompression bomb ({_one_line(exc)})",
+            f"scale it down first, {SKIP_HINT}",
+        )
+    return BadFile(
+        f"{file.path} is a truncated or corrupt picture ({type(exc).__name__}: {_one_line(exc)})",
+        f"replace it, {SKIP_HINT}",
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:160] or "no detail"
+
+
+def _header(file: ImageFile) -> tuple[int, int]:
+    """The size a picture's header declares (only its first bytes are read)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(file.path, formats=FORMATS) as image:
+            width, height = image.size
+    except OSError as exc:
+        if isinstance(exc, UnidentifiedImageError):
+            return _open_picture(file, b"").size  # raises the message of a non-picture
+        if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
+            raise BadFile(
+                f"{file.path} cannot be read ({exc.strerror or exc})",
+                f"fix its permissions or remove it, {SKIP_HINT}",
+            ) from None
+        raise _unreadable(file, exc) from None
+    except Exception as exc:
+        raise _unreadable(file, exc) from None
+    if width * height > MAX_IMAGE_PIXELS or width == 0 or height == 0:
+        raise _bomb(file, width, height)
+    return width, height
+
+
+def _decode(file: ImageFile, size: tuple[int, int], colour: str) -> tuple[np.ndarray, bytes]:
+    """One file: its row and the SHA-256 of its bytes (one read of the file)."""
+    data = _read_bytes(file)
+    digest = hashlib.sha256(data).digest()
+    with _open_picture(file, data) as image:
+        try:
+            image.load()
+        except MemoryError:
+            raise
+        except Exception as exc:  # Pillow's decoders raise many kinds; all mean a bad file
+            raise _unreadable(file, exc) from None
+        return picture_row(image, size, colour), digest
+
+
+def _in_chunks(items: list, size: int = CHUNK_FILES) -> Iterator[tuple[int, list]]:
+    for start in range(0, len(items), size):
+        yield start, items[start : start + size]
+
+
+def _threaded(function, chunks: Iterator, workers: int = WORKERS) -> Iterator:
+    """``function(chunk)`` for each chunk on threads, in order, at most ``2 * workers``
+    chunks in flight (so memory stays flat in the number of files)."""
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pcagmm-images") as pool:
+        pending: collections.deque = collections.deque()
+        for chunk in chunks:
+            pending.append(pool.submit(function, chunk))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _hash_files(listing: Listing, progress: Progress) -> list[bytes]:
+    """Every file's SHA-256 (its bytes read, nothing decoded)."""
+
+    def hash_chunk(chunk):
+        out = []
+        for file in chunk[1]:
+            try:
+                out.append(hashlib.sha256(_read_bytes(file)).digest())
+            except BadFile:
+                out.append(b"")  # a bad file: the key cannot match, the full read says why
+        return out
+
+    digests: list[bytes] = []
+    with progress.task("hash pictures", total=len(listing.files), unit="files") as task:
+        for out in _threaded(hash_chunk, _in_chunks(listing.files)):
+            digests += out
+            task.advance(len(out))
+    return digests
+
+
+def _folder_key(options: ImageOptions, listing: Listing, digests: list[bytes]) -> str:
+    """The cache key: the options, then every file's path, class and content hash."""
+    key = hashlib.sha256(f"pcagmm image folder {IMAGE_FORMAT}\n".encode())
+    key.update(json.dumps(options.record(), sort_keys=True).encode() + b"\n")
+    key.update(json.dumps(listing.classes).encode() + b"\n")
+    key.update(json.dumps(listing.skipped).encode() + b"\n")
+    for file, digest in zip(listing.files, digests, strict=True):
+        key.update(_bytes(file.relative) + b"\0" + str(file.label).encode() + b"\0" + digest)
+    return key.hexdigest()
+
+
+def _target_size(listing: Listing, options: ImageOptions, skipped: list, progress: Progress):
+    """The pictures' size, and the files to read: a header pass over the files when the
+    size is the most common one, or when other sizes are refused."""
+    if options.size is not None and options.resize:
+        return options.size, listing.files
+
+    def headers(chunk):
+        out = []
+        for file in chunk[1]:
+            try:
+                out.append(_header(file))
+            except BadFile as bad:
+                if not options.skip_bad:
+                    raise DataFormatError(bad.problem, bad.fix) from None
+                out.append(bad)
+        return out
+
+    sizes: list = []
+    with progress.task("read picture sizes", total=len(listing.files), unit="files") as task:
+        for out in _threaded(headers, _in_chunks(listing.files)):
+            sizes += out
+            task.advance(len(out))
+    good = [(f, s) for f, s in zip(listing.files, sizes, strict=True) if isinstance(s, tuple)]
+    for file, s in zip(listing.files, sizes, strict=True):
+        if isinstance(s, BadFile):
+            skipped.append((file.relative, s.problem))
+    if not good:
+        raise _all_bad(listing, skipped)
+    if options.size is not None:
+        size = options.size
+        reference = None
+    else:
+        counts = collections.Counter(s for _, s in good)
+        first: dict = {}
+        for number, (file, s) in enumerate(good):
+            first.setdefault(s, (number, file))
+        size = max(counts, key=lambda s: (counts[s], -first[s][0]))
+        reference = first[size][1]
+    if options.resize:
+        return size, [f for f, _ in good]
+    kept = []
+    for file, s in good:
+        if s == size:
+            kept.append(file)
+            continue
+        like = f"as {reference.path} is" if reference else "as asked"
+        problem = (
+            f"{file.path} is {s[0]} x {s[1]} pixels, not {size[0]} x {size[1]} "
+            f"{like}, and resizing is off (--no-resize)"
+        )
+        if not options.skip_bad:
+            raise DataFormatError(
+                problem,
+                "resize it, or leave out --no-resize to resize it with Lanczos, " + SKIP_HINT,
+            )
+        skipped.append((file.relative, problem))
+    return size, kept
+
+
+def _all_bad(listing: Listing, skipped: list) -> DataFormatError:
+    return DataFormatError(
+        f"every picture in the folder is bad ({len(skipped):,} skipped; the first: "
+        f"{skipped[0][1]})",
+        "replace the bad files",
+    )
+
+
+def _build(
+    folder: Path, listing: Listing, options: ImageOptions, root: Path, prefix: str, progress
+) -> str:
+    """Read the folder into a new cache entry; return its key."""
+    from numpy.lib.format import open_memmap
+
+    skipped = list(listing.skipped)
+    with pillow_limits():
+        size, files = _target_size(listing, options, skipped, progress)
+        width, height = size
+        features = width * height * (3 if options.colour == "rgb" else 1)
+        build = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+        try:
+            X = open_memmap(build / "X.part.npy", "w+", np.uint8, (len(files), features))
+            kept = np.ones(len(files), dtype=bool)
+            digests: dict[str, bytes] = {}
+
+            def decode_chunk(chunk):
+                start, part = chunk
+                rows = np.zeros((len(part), features), dtype=np.uint8)
+                out = []
+                for i, file in enumerate(part):
+                    try:
+                        rows[i], digest = _decode(file, size, options.colour)
+                        out.append(digest)
+                    except BadFile as bad:
+                        if not options.skip_bad:
+                            raise DataFormatError(bad.problem, bad.fix) from None
+                        out.append(bad)
+                return start, rows, out
+
+            with progress.task("read pictures", total=len(files), unit="files") as task:
+                for start, rows, out in _threaded(decode_chunk, _in_chunks(files)):
+                    X[start : start + len(rows)] = rows
+                    for number, got in enumerate(out, start=start):
+                        file = files[number]
+                        if isinstance(got, BadFile):
+                            kept[number] = False
+                            skipped.append((file.relative, got.problem))
+                        else:
+                            digests[file.relative] = got
+                    task.advance(len(rows))
+            if not kept.any():
+                raise _all_bad(listing, skipped)
+            X.flush()
+            if not kept.all():
+                _compact(build, X, kept)
+                del X
+            else:
+                del X
+                os.replace(build / "X.part.npy", build / "X.npy")
+            y = None
+            if listing.classes is not None:
+                labels = np.array([f.label for f in files], dtype=np.int64)[kept]
+                y = labels.astype(np.uint8 if len(listing.classes) <= 256 else np.int32)
+                np.save(build / "y.npy", y, allow_pickle=False)
+            # every listed file's hash, as the hashing pass of a later read makes them
+            missing = [f for f in listing.files if f.relative not in digests]
+            if missing:  # the skipped files: hashed as a later read's hashing pass does
+                sub = Listing(missing, listing.classes, [])
+                hashed = _hash_files(sub, Progress())
+                digests.update(zip([f.relative for f in missing], hashed, strict=True))
+            all_digests = [digests[f.relative] for f in listing.files]
+            key = _folder_key(options, listing, all_digests)
+            skipped.sort(key=lambda item: _bytes(item[0]))
+            X_read = np.load(build / "X.npy", mmap_mode="r")
+            meta = {
+                "cache_format": IMAGE_FORMAT,
+                "folder": str(folder),
+                "options": options.record(),
+                "image_size": [width, height],
+                "classes": list(listing.classes) if listing.classes else None,
+                "skipped": [{"file": f, "problem": p} for f, p in skipped],
+                "sha256": content_sha256(X_read, y),
+                "read": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            }
+            del X_read
+            _fsync(build / "X.npy")
+            with (build / cache.META_FILE).open("w") as handle:
+                json.dump(meta, handle, indent=2, sort_keys=True)
+                handle.write("\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            entry = root / key
+            try:
+                os.rename(build, entry)
+            except OSError:
+                if not cache.is_complete(entry):  # not another process's same entry
+                    raise
+        finally:
+            shutil.rmtree(build, ignore_errors=True)
+    return key
+
+
+def _compact(build: Path, X: np.ndarray, kept: np.ndarray) -> None:
+    """Write the kept rows of ``X`` as ``X.npy`` (a chunk at a time)."""
+    from numpy.lib.format import open_memmap
+
+    out = open_memmap(build / "X.npy", "w+", np.uint8, (int(kept.sum()), X.shape[1]))
+    at = 0
+    for start in range(0, len(X), 1 << 14):
+        block = X[start : start + (1 << 14)][kept[start : start + (1 << 14)]]
+        out[at : at + len(block)] = block
+        at += len(block)
+    out.flush()
+    del out, X
+    os.unlink(build / "X.part.npy")
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def _open(entry: Path, folder: Path, progress: Progress) -> Dataset:
+    X, y, meta = cache.read_entry(entry)
+    width, height = meta["image_size"]
+    classes = meta.get("classes")
+    skipped = meta.get("skipped") or []
+    source = f"image folder {folder}"
+    if skipped:
+        first = skipped[0]
+        progress.note(
+            f"{folder}: {len(skipped):,} bad files skipped (the first: {first['problem']})"
+        )
+        source += f" ({len(skipped):,} bad files skipped)"
+    grey = meta["options"]["colour"] == "grey"
+    dataset = Dataset(
+        X,
+        y,
+        name=folder.name,
+        source=source,
+        sha256=meta["sha256"],
+        image_shape=(height, width) if grey else None,
+        target_names=tuple(classes) if classes else None,
+        title=f"{X.shape[0]:,} pictures of {width} x {height} ({meta['options']['colour']})",
+        location=folder,
+        pixel_max=255.0,  # 8-bit levels, however dark the pictures are
+        rgb_shape=None if grey else (height, width, 3),
+    )
+    dataset.skipped = len(skipped)
+    return dataset
+
+
+# ----------------------------------------------------------------------------- the hint
+
+
+def _hint_path(root: Path, folder: Path, options: ImageOptions) -> Path:
+    name = hashlib.sha256(
+        json.dumps([str(folder), options.record()], sort_keys=True).encode()
+    ).hexdigest()
+    return root / "index" / f"{name}.json"
+
+
+def _stats_digest(listing: Listing) -> str:
+    digest = hashlib.sha256()
+    for file in listing.files:
+        digest.update(_bytes(file.relative) + b"\0" + repr(file.stat).encode() + b"\n")
+    return digest.hexdigest()
+
+
+def _read_hint(path: Path) -> dict:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _write_hint(path: Path, value: dict) -> None:
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(value))
+        os.replace(temporary, path)
