@@ -132,7 +132,7 @@ def test_rgb_keeps_three_channels_per_pixel(shapes):
     pixels = dataset.X[red].reshape(SIZE[1], SIZE[0], 3)
     assert pixels[..., 0].max() < 60 and pixels[..., 1].max() > 200
     assert pixels[0, 0].tolist() == [0, 0, 0]
-    assert dataset.image_shape is None  # colour figures are not drawn yet
+    assert dataset.image_shape is None  # names grey pictures; colour ones have rgb_shape
 
 
 def test_the_background_rule_is_predicts(shapes):

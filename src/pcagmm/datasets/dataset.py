@@ -11,6 +11,12 @@ from ..errors import PcagmmError
 from .formats import content_sha256
 
 
+def picture_shape(dataset) -> tuple[int, ...] | None:
+    """The shape of each row as a picture: ``image_shape`` (grey), ``rgb_shape``
+    (colour: height, width, 3), or None for rows that are not pictures."""
+    return dataset.image_shape or getattr(dataset, "rgb_shape", None)
+
+
 class Dataset:
     """A data set as pcagmm works with it.
 

@@ -13,7 +13,8 @@ canvas and reads its data from the file itself:
   ``DecompressionStream("deflate-raw")``) and written as text in a base-85 alphabet
   (:data:`ALPHABET`, which has no ``<``, ``&`` or quotes, so a blob can never end its
   ``<script>`` element): the coordinates, labels and clusters of the rows shown, and
-  their images at :data:`IMAGE_LEVELS` grey levels, two pixels to a byte.
+  their images at :data:`IMAGE_LEVELS` grey levels, two pixels to a byte (colour
+  pictures: each pixel's red, green and blue at as many levels, two values to a byte).
 
 Why so: the images are most of the bytes. MNIST's 70,000 images take 11.5 MB deflated
 at 8 bits and 6.7 MB at 4 bits; base 85 adds a quarter (base 64 would add a third).
@@ -81,10 +82,12 @@ class PageInputs:
     class_names : sequence of str or None
         Names of the labels when the labels are their indices (MNIST: the digits).
     images : ndarray of shape (n_rows, height * width) or None
-        The rows' pixels, for image data (a memory map is read only where shown).
-    image_shape : (int, int) or None
+        The rows' pixels, for image data (a memory map is read only where shown);
+        ``height * width * 3`` for colour pictures (red, green, blue of each pixel).
+    image_shape : (int, int) or (int, int, 3) or None
+        ``(height, width)`` of grey pictures, ``(height, width, 3)`` of colour ones.
     pixel_max : float
-        The largest grey level (the images' white).
+        The largest level (the images' white; of each channel, for colour).
     gmm
         The fitted mixture (``weights_``, ``means_``, ``covariances_``,
         ``covariance_type``, ``predict_proba``).
@@ -121,7 +124,7 @@ class PageInputs:
     labels: np.ndarray | None
     class_names: list[str] | None
     images: np.ndarray | None
-    image_shape: tuple[int, int] | None
+    image_shape: tuple[int, ...] | None
     pixel_max: float
     gmm: object
     mean_images: np.ndarray | None
@@ -195,6 +198,8 @@ def pack(inputs: PageInputs, *, max_points: int = MAX_POINTS, rng=None) -> Packe
         ready["images"] = (len(shown) * _image_row_bytes(inputs.images.shape[1]), parts)
         image = {"height": int(inputs.image_shape[0]), "width": int(inputs.image_shape[1])}
         image["levels"] = IMAGE_LEVELS
+        # grey: one level per pixel; colour: red, green, blue of each pixel, row by row
+        image["channels"] = int(inputs.image_shape[2]) if len(inputs.image_shape) == 3 else 1
     layouts, texts = _encoded(blobs, ready)
     meta = {
         "format": FORMAT,
@@ -280,7 +285,9 @@ def _classes(labels: np.ndarray, class_names) -> tuple[list[str], np.ndarray]:
 
 def _packed_images(X, shown: np.ndarray, pixel_max: float, chunk: int = 8192) -> memoryview:
     """The rows' pixels at :data:`IMAGE_LEVELS` grey levels (:func:`image_levels`), two
-    to a byte (the first pixel in the high half), each row padded to whole bytes."""
+    to a byte (the first pixel in the high half), each row padded to whole bytes. A
+    colour row's values (red, green, blue of each pixel) are packed alike, each channel
+    a level: the bytes depend on the values only, not on what they are."""
     p = X.shape[1]
     out = np.empty((len(shown), _image_row_bytes(p)), dtype=np.uint8)
     # uint8 pixels: the level of each of the 256 values, looked up
@@ -312,7 +319,7 @@ def image_levels(X: np.ndarray, pixel_max: float) -> np.ndarray:
 def _mixture(gmm, m: int, d: int, mean_images, pixel_max: float) -> dict:
     """The mixture on the page's axes: weights, means, covariances (the first ``m``
     components of the projection), whether the page holds all of them, and the
-    cluster means as images (grey levels 0-255)."""
+    cluster means as images (levels 0-255; of each channel, for colour pictures)."""
     from ..mixture.covariance import covariance_type
 
     K = gmm.weights_.shape[0]

@@ -1,11 +1,12 @@
 """The images of a page, encoded once per data set and kept in the cache folder.
 
 A page's images (every row shown, at :data:`~pcagmm.report.html.IMAGE_LEVELS` grey
-levels) are most of its bytes and most of the time it takes to make: on MNIST, 27 MB
-deflated to 7.5 MB in ~0.5 s of CPU, against ~0.1 s for all the rest. They depend only
-on the data, the rows shown and the page's encoding, not on the run, so the encoded
-parts are kept under ``<cache>/report-images/`` and every later page of the same rows
-reads them back (the same text, so the same page).
+levels, or as many levels of each channel of a colour picture) are most of its bytes
+and most of the time it takes to make: on MNIST, 27 MB deflated to 7.5 MB in ~0.5 s of
+CPU, against ~0.1 s for all the rest. They depend only on the data, the rows shown and
+the page's encoding, not on the run, so the encoded parts are kept under
+``<cache>/report-images/`` and every later page of the same rows reads them back (the
+same text, so the same page).
 
 An entry's name is the SHA-256 of what the text depends on: the data's content digest
 (the data set's SHA-256, which every run records), the rows shown, the largest grey

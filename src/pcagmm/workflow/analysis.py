@@ -6,6 +6,7 @@ import contextlib
 import functools
 import inspect
 
+from ..datasets.dataset import picture_shape
 from ..progress import Progress
 from . import artifacts, stages
 from .config import RunConfig
@@ -116,7 +117,7 @@ def _run_claimed(config: RunConfig, progress: Progress | None) -> Result:
         bootstrap = None
         if config.uncertainty:
             bootstrap = stages.uncertainty(clustering, config, client=client, timer=timer)
-        write_images = config.write and dataset.image_shape
+        write_images = config.write and picture_shape(dataset)
         pixel_max = stages.dataset_pixel_max(dataset, client) if write_images else 0.0
         computed_on = stages.where(client)
     agreement = stages.evaluate(dataset, clustering.clusters, timer)

@@ -204,6 +204,7 @@ def write_analysis_folder(reference, target: Path, run, timer, extra_files) -> N
     reference run's outputs (figures, clusters.csv, model.npz, summary.json, as
     :func:`write_run_folder`) with the analysis' own files, written by
     ``extra_files(folder)``; ``run`` is the :class:`RunConfig` of the shared options."""
+    from ..datasets.dataset import picture_shape
     from .stages import dataset_pixel_max
 
     write_run_folder(
@@ -212,7 +213,7 @@ def write_analysis_folder(reference, target: Path, run, timer, extra_files) -> N
         figure_format=run.figure_format,
         plots=run.plots is not False,  # a study draws them with its folder unless told not to
         report=run.report is not False,
-        pixel_max=dataset_pixel_max(reference.dataset) if reference.dataset.image_shape else 0.0,
+        pixel_max=dataset_pixel_max(reference.dataset) if picture_shape(reference.dataset) else 0.0,
         timer=timer,
         extra_files=extra_files,
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_file
+from ..datasets.dataset import picture_shape
 from ..errors import ParameterError, PcagmmError, literal
 from ..reducers import axis_names, cluster_images, is_embedding, name_of
 from ..report import html, plots
@@ -55,14 +56,15 @@ def page_inputs(
     ``matching``: cluster -> the label it was matched to (None without labels);
     ``kept_weight``: a variational mixture's threshold of a kept component (None for
     EM's)."""
-    images = dataset.image_shape is not None
+    shape = picture_shape(dataset)  # grey or colour pictures
+    images = shape is not None
     return html.PageInputs(
         Z=Z,
         clusters=np.asarray(clusters),
         labels=None if dataset.y is None else np.asarray(dataset.y),
         class_names=list(dataset.target_names) if dataset.target_names else None,
         images=dataset.X if images else None,
-        image_shape=dataset.image_shape,
+        image_shape=shape,
         pixel_max=pixel_max,
         gmm=gmm,
         mean_images=None
@@ -128,7 +130,7 @@ def result_page_inputs(result, pixel_max: float) -> html.PageInputs:
         result.gmm,
         result.Z,
         result.clusters,
-        mean_images=result.cluster_images if result.dataset.image_shape else None,
+        mean_images=result.cluster_images if picture_shape(result.dataset) else None,
         pixel_max=pixel_max,
         summary=None,
         folder=None,
@@ -143,7 +145,7 @@ def result_page(result, max_points: int = html.MAX_POINTS) -> str:
     if pixel_max is None:  # a run that wrote no folder: its data's largest grey level
         from .stages import dataset_pixel_max
 
-        pixel_max = dataset_pixel_max(result.dataset) if result.dataset.image_shape else 0.0
+        pixel_max = dataset_pixel_max(result.dataset) if picture_shape(result.dataset) else 0.0
         result.pixel_max = pixel_max
     packed = html.pack(result_page_inputs(result, pixel_max), max_points=max_points)
     return html.document(packed, run_summary(result), result.out)

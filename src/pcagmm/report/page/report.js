@@ -557,20 +557,30 @@
 
   // ------------------------------------------------------------------------- the row panel
   const LEVEL = meta.image ? 255 / (meta.image.levels - 1) : 0;
-  function drawImage(target, i) {
+  // grey: one level per pixel; colour (channels 3): red, green, blue of each pixel
+  const CHANNELS = meta.image ? meta.image.channels || 1 : 1;
+  // a picture's values (0-255, CHANNELS per pixel) onto a canvas, each reversed
+  // (255 - v: ink dark on white, as the figures draw them)
+  function paint(target, value) {
     const { height, width } = meta.image;
     target.width = width; target.height = height;
     const ctx = target.getContext("2d");
     const picture = ctx.createImageData(width, height);
-    const stride = Math.ceil((height * width) / 2);
     for (let p = 0; p < height * width; p++) {
-      const byte = state.images[i * stride + (p >> 1)];
-      const level = p & 1 ? byte & 15 : byte >> 4;
-      const grey = Math.round(255 - level * LEVEL);  // ink dark on white, as the figures
-      picture.data[4 * p] = picture.data[4 * p + 1] = picture.data[4 * p + 2] = grey;
+      for (let c = 0; c < 3; c++) {
+        picture.data[4 * p + c] = 255 - value(CHANNELS * p + (CHANNELS === 3 ? c : 0));
+      }
       picture.data[4 * p + 3] = 255;
     }
     ctx.putImageData(picture, 0, 0);
+  }
+  function drawImage(target, i) {
+    const { height, width } = meta.image;
+    const stride = Math.ceil((height * width * CHANNELS) / 2);  // two values to a byte
+    paint(target, (q) => {
+      const byte = state.images[i * stride + (q >> 1)];
+      return Math.round((q & 1 ? byte & 15 : byte >> 4) * LEVEL);
+    });
   }
   function className(i) { return meta.classes ? meta.classes[state.labels[i]] : null; }
   // the label cluster k was matched to, as pcagmm shows labels ("Ankle boot (9)", or
@@ -647,14 +657,8 @@
     mean.replaceChildren();
     if (mixture.mean_images && meta.image) {
       const c = el("canvas");
-      const { height, width } = meta.image;
-      c.width = width; c.height = height;
-      const ctx = c.getContext("2d"), picture = ctx.createImageData(width, height);
-      mixture.mean_images[k].forEach((v, p) => {
-        picture.data[4 * p] = picture.data[4 * p + 1] = picture.data[4 * p + 2] = 255 - v;
-        picture.data[4 * p + 3] = 255;
-      });
-      ctx.putImageData(picture, 0, 0);
+      const values = mixture.mean_images[k];
+      paint(c, (q) => values[q]);
       const box = el("div", { className: "thumb" });
       box.append(c, el("div", null, "the cluster's mean"));
       mean.append(box);
