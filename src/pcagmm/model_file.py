@@ -14,7 +14,12 @@ two covariance arrays have the shape the covariance type
 gives (:meth:`pcagmm.mixture.covariance.CovarianceType.shape`), so a registered type
 is saved and loaded like the built-in ones. ``target_names`` (a unicode vector, item
 ``i`` naming label ``i``) is there only when the data set names its labels
-(Fashion-MNIST's); readers that do not know it ignore it.
+(Fashion-MNIST's); readers that do not know it ignore it. ``image_channels`` (a single
+value, 3) is there only for a model of colour pictures (``--colour rgb``: red, green and
+blue of each pixel, so ``height * width * 3`` features); a file without it has grey
+pictures (one channel), so every file written before it still loads. A pcagmm that does
+not know it refuses such a file in one line (its image_shape does not make the features)
+rather than read its pictures in grey.
 
 Format 2 is a UMAP model (``--reducer umap``), written only for those, so that a
 PCA model stays readable by every pcagmm that reads format 1. It adds ``reducer``
@@ -82,7 +87,8 @@ class SavedModel:
 
     reducer: object
     gmm: object
-    image_shape: tuple[int, int] | None
+    #: ``(height, width)`` of grey pictures, ``(height, width, 3)`` of colour ones
+    image_shape: tuple[int, ...] | None
     cluster_to_label: np.ndarray
     pixel_max: float = 255.0
     target_names: tuple[str, ...] | None = None
@@ -114,8 +120,11 @@ def save_model(
     ``reducer`` is a fitted PCA or UMAP. The label matched to each cluster is kept
     where it is a whole number >= 0 (the file holds integers); text labels are not
     kept, and predict then names none. ``target_names``, the labels' names, are kept
-    when given (predict shows them)."""
+    when given (predict shows them). ``image_shape`` is ``(height, width)`` of grey
+    pictures or ``(height, width, 3)`` of colour ones (written as ``image_shape`` and
+    ``image_channels``)."""
     path = Path(path)
+    channels = int(image_shape[2]) if image_shape and len(image_shape) == 3 else 1
     umap_arrays = {}
     pca = reducer
     if getattr(reducer, "name", "PCA") == "UMAP":
@@ -128,7 +137,7 @@ def save_model(
     arrays = {
         "format_version": np.array(UMAP_FORMAT_VERSION if umap_arrays else PCA_FORMAT_VERSION),
         "n_features": np.array(pca.mean_.shape[0]),
-        "image_shape": np.array(image_shape if image_shape else (0, 0)),
+        "image_shape": np.array(tuple(image_shape[:2]) if image_shape else (0, 0)),
         "pixel_max": np.array(float(pixel_max)),
         "pca_mean": pca.mean_,
         "pca_components": pca.components_,
@@ -144,6 +153,8 @@ def save_model(
     }
     if target_names:
         arrays["target_names"] = np.array([str(name) for name in target_names])
+    if channels != 1:  # only colour models hold it: grey ones are written as before
+        arrays["image_channels"] = np.array(channels)
     if hasattr(gmm, "weight_concentration_"):  # the variational mixture
         arrays.update(_variational_arrays(gmm))
     arrays[DIGEST_KEY] = np.array(content_digest(arrays))
@@ -400,6 +411,7 @@ def _check_declared(path: Path, declared: dict, arrays: dict, fix: str) -> _Size
         "cluster_to_label": (K,),
         "image_shape": (2,),
         "pixel_max": (),
+        **({"image_channels": ()} if "image_channels" in declared else {}),
         "pca_whiten": (),
     }
     prior_type = None
@@ -439,7 +451,7 @@ def _model(path: Path, arrays: dict, sizes: _Sizes, fix: str) -> SavedModel:
     d, k, K, m, kind = sizes.d, sizes.k, sizes.K, sizes.m, sizes.kind
     if sizes.umap:
         _check_umap_values(path, arrays, fix)
-    numbers = [*_NUMBERS, "image_shape", "pixel_max"]
+    numbers = [*_NUMBERS, "image_shape", "pixel_max", *_present(arrays, "image_channels")]
     for key in numbers:
         if arrays[key].dtype.kind not in "iuf" or not np.all(np.isfinite(arrays[key])):
             raise ModelFileError(f"{path}: {key} holds non-finite or non-numeric values", fix)
@@ -712,14 +724,26 @@ def _check_digest(path: Path, arrays: dict, fix: str) -> None:
 
 
 def _image_settings(path: Path, arrays: dict, d: int, fix: str):
-    """``image_shape`` (None when not images) and ``pixel_max``, checked."""
+    """``image_shape`` (None when not images; ``(height, width, 3)`` for colour
+    pictures) and ``pixel_max``, checked."""
     shape = arrays["image_shape"]
     if shape.dtype.kind not in "iu" or np.any(shape < 0):
         raise ModelFileError(f"{path}: image_shape is {shape.tolist()}, not a size", fix)
     height, width = (int(v) for v in shape)
-    if (height == 0) != (width == 0) or (height and height * width != d):
+    channels = 1
+    if "image_channels" in arrays:
+        value = arrays["image_channels"]
+        if value.dtype.kind not in "iu" or int(value) != 3 or not height:
+            raise ModelFileError(
+                f"{path}: image_channels is {value.tolist()!r}, expected 3 (red, green, "
+                "blue) beside an image_shape",
+                fix,
+            )
+        channels = 3
+    if (height == 0) != (width == 0) or (height and height * width * channels != d):
+        pictures = f"{height} x {width}" + (" x 3" if channels == 3 else "")
         raise ModelFileError(
-            f"{path}: image_shape {height} x {width} does not make the {d} features "
+            f"{path}: image_shape {pictures} does not make the {d} features "
             "(0 x 0 when the rows are not images)",
             fix,
         )
@@ -728,7 +752,14 @@ def _image_settings(path: Path, arrays: dict, d: int, fix: str):
         raise ModelFileError(
             f"{path}: pixel_max is {pixel_max:g}, not a grey level (0 to 65535)", fix
         )
-    return ((height, width) if height else None), pixel_max
+    if not height:
+        return None, pixel_max
+    return ((height, width, 3) if channels == 3 else (height, width)), pixel_max
+
+
+def _present(arrays: dict, *keys: str) -> list[str]:
+    """Those of the optional ``keys`` the file holds."""
+    return [key for key in keys if key in arrays]
 
 
 _UMAP_KEYS = (
@@ -757,6 +788,7 @@ _METADATA = {
     "n_features": "a single value",
     "image_shape": "two numbers (height, width)",
     "pixel_max": "a single value",
+    "image_channels": "a single value",
     "pca_whiten": "a single value",
     "gmm_covariance_type": "a single value",
     "reducer": "a single value",

@@ -107,24 +107,31 @@ _MODES = {
 }
 #: Extra working bytes per pixel when transparency is composited (see :func:`png_row`).
 _COMPOSITING_BYTES = 11
+#: Extra working bytes per pixel of reading in colour (opaque, transparent): two more
+#: channels, and when transparent the RGBA copy and the composited channels.
+_RGB_BYTES = {False: 2, True: 10}
 #: Decompressed bytes the pixel-data check takes at a time.
 _INFLATE_STEP = 1 << 20
 
 
 def png_row(path, image_shape) -> np.ndarray:
-    """A PNG image as one row of grey levels 0-255, light strokes on dark like MNIST.
+    """A PNG image as one row of grey levels 0-255, light strokes on dark like MNIST
+    (or of red, green and blue levels, for a model of colour pictures).
 
     Parameters
     ----------
     path : str or os.PathLike
         A PNG file.
     image_shape : tuple of int
-        ``(height, width)`` of the model's images; the picture is resized to it.
+        ``(height, width)`` of the model's grey images, or ``(height, width, 3)`` of its
+        colour ones (read in ``rgb``: red, green, blue of each pixel, row by row); the
+        picture is resized to it.
 
     Returns
     -------
     numpy.ndarray
-        ``height * width`` grey levels (float64, 0-255).
+        ``height * width`` grey levels, or ``height * width * 3`` colour levels
+        (float64, 0-255).
 
     Raises
     ------
@@ -153,7 +160,10 @@ def png_row(path, image_shape) -> np.ndarray:
       otherwise (light ink): ``round((g * a + b * (255 - a)) / 255)``. A fully
       transparent image is black.
 
-    The grey picture is then resized to ``image_shape`` (Lanczos), and a picture
+    A model of colour pictures reads red, green and blue instead of luma (grey
+    pictures give three equal channels), composited alike.
+
+    The picture is then resized to ``image_shape`` (Lanczos), and a picture
     with a light background (mean above 127.5, dark ink on paper) is inverted. These
     steps are ``pcagmm.datasets.pixels``'s, which a folder of pictures is read by too.
     Nothing is decoded before the header has been checked: the signature, the
@@ -179,7 +189,8 @@ def png_row(path, image_shape) -> np.ndarray:
                 image.verify()  # every chunk and its CRC, through IEND; decodes no pixels
             _check_pixel_data(path, header)
             with Image.open(path, formats=["PNG"]) as image:
-                values = picture_row(image, image_shape[::-1], "grey").astype(np.float64)
+                size, colour = (image_shape[1], image_shape[0]), _colour(image_shape)
+                values = picture_row(image, size, colour).astype(np.float64)
         except (PcagmmError, MemoryError):
             raise
         except Exception as exc:  # Pillow's decoders raise many kinds; all mean a bad file
@@ -190,13 +201,19 @@ def png_row(path, image_shape) -> np.ndarray:
     return values
 
 
-def decoding_memory(width: int, height: int, mode: str, transparent: bool) -> int:
+def decoding_memory(
+    width: int, height: int, mode: str, transparent: bool, colour: str = "grey"
+) -> int:
     """Bytes that decoding a ``width`` x ``height`` PNG of Pillow ``mode`` into grey
     levels needs: the decoded pixels, as Pillow stores them, plus the working copies
-    of the conversion (and of compositing, when ``transparent``)."""
+    of the conversion (and of compositing, when ``transparent``). ``colour="rgb"``
+    (a model of colour pictures) adds :data:`_RGB_BYTES` per pixel: the other two
+    channels, and the RGBA copy that compositing makes."""
     stored, working = _MODES[mode]
     if transparent:
         working += _COMPOSITING_BYTES
+    if colour == "rgb":
+        working += _RGB_BYTES[transparent]
     return width * height * (stored + working)
 
 
@@ -326,12 +343,17 @@ def _check_still_image(path: Path, image, image_shape) -> None:
             "save it as an 8-bit greyscale or RGB PNG",
         )
     width, height = image.size
-    needed = decoding_memory(width, height, image.mode, transparent(image))
+    needed = decoding_memory(width, height, image.mode, transparent(image), _colour(image_shape))
     require_memory(
         needed,
         f"decoding {path} ({width:,} x {height:,} pixels, {image.mode})",
         f"scale it down first: the model reads {_size(image_shape)} pixels",
     )
+
+
+def _colour(image_shape) -> str:
+    """How a model's pictures are read: ``rgb`` for ``(height, width, 3)``, else ``grey``."""
+    return "rgb" if len(image_shape) == 3 else "grey"
 
 
 def _size(image_shape) -> str:

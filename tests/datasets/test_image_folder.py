@@ -566,3 +566,62 @@ def test_an_rgb_runs_cluster_means_are_drawn_in_colour(shapes, tmp_path):
         np.testing.assert_allclose(np.asarray(image), expected / 255)
     grey = run(shapes, clusters=3, out=tmp_path / "grey", plots=True)
     assert grey.dataset.rgb_shape is None and "cluster_means.png" in grey.files
+
+
+def test_predict_reads_a_picture_in_the_colour_of_a_colour_model(shapes, tmp_path, capsys):
+    """A model fitted on rgb pictures records their channels (image_channels, beside the
+    two numbers of image_shape, so older files load as before), and predict reads a PNG
+    in red, green and blue: the folder's own pictures get the run's clusters."""
+    from pcagmm import run
+    from pcagmm.model_file import load_model
+    from pcagmm.predict import png_row, predict
+
+    result = run(shapes, colour="rgb", clusters=3, out=tmp_path / "rgb", plots=False)
+    model_path = tmp_path / "rgb" / "model.npz"
+    with np.load(model_path) as saved:
+        assert saved["image_shape"].tolist() == [SIZE[1], SIZE[0]]
+        assert int(saved["image_channels"]) == 3
+    model = load_model(model_path)
+    assert model.image_shape == (SIZE[1], SIZE[0], 3) and model.pixel_max == 255
+    names = ("triangle/6.png", "square/7-odd.png", "circle/0.png")  # alpha, odd size
+    rows = [pictures(shapes).index(name) for name in names]
+    for name, row in zip(names, rows, strict=True):
+        np.testing.assert_array_equal(
+            png_row(shapes / name, model.image_shape), result.dataset.X[row]
+        )
+    found = predict(model_path, [shapes / name for name in names])
+    assert [f["cluster"] for f in found] == result.clusters[rows].tolist()
+    proba = result.gmm.predict_proba(result.Z[rows])
+    np.testing.assert_allclose([f["probabilities"] for f in found], proba, atol=1e-6)
+    assert main(["predict", "--model", str(model_path), str(shapes / names[0]), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["cluster"] == result.clusters[rows[0]]
+
+    # a grey model is written as before (no image_channels) and reads grey pictures
+    run(shapes, clusters=3, out=tmp_path / "grey", plots=False, report=False)
+    with np.load(tmp_path / "grey" / "model.npz") as saved:
+        assert "image_channels" not in saved.files
+    assert load_model(tmp_path / "grey" / "model.npz").image_shape == (SIZE[1], SIZE[0])
+
+
+def test_a_colour_models_channels_must_make_its_features(shapes, tmp_path):
+    from pcagmm import run
+    from pcagmm.model_file import ModelFileError, content_digest, load_model
+
+    run(shapes, colour="rgb", clusters=3, out=tmp_path / "rgb", plots=False, report=False)
+    with np.load(tmp_path / "rgb" / "model.npz") as saved:
+        arrays = dict(saved)
+    cases = (
+        (2, "image_channels is 2, expected 3"),
+        (None, "image_shape 20 x 24 does not make the 1440 features"),  # read as grey
+    )
+    for channels, message in cases:
+        changed = {k: v for k, v in arrays.items() if k != "content_sha256"}
+        if channels is None:
+            del changed["image_channels"]
+        else:
+            changed["image_channels"] = np.array(channels)
+        changed["content_sha256"] = np.array(content_digest(changed))
+        path = tmp_path / f"changed-{channels}.npz"
+        np.savez(path, **changed)
+        with pytest.raises(ModelFileError, match=message):
+            load_model(path)

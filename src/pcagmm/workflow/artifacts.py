@@ -244,6 +244,7 @@ def write_run_folder(
     grey level of image data (the model file keeps it for ``pcagmm predict``).
     """
     from .. import model_file
+    from ..datasets.dataset import picture_shape
     from ..report import files as report_files
     from .html_report import REPORT_FILE, ReportInBackground
 
@@ -284,7 +285,7 @@ def write_run_folder(
                     build / "model.npz",
                     result.reducer,
                     result.gmm,
-                    result.dataset.image_shape,
+                    picture_shape(result.dataset),  # grey (h, w) or colour (h, w, 3)
                     matching,
                     pixel_max,
                     target_names=named_labels(names),
