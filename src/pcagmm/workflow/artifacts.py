@@ -130,6 +130,29 @@ def lock_file(target: Path) -> Path:
     return target.parent / f".{target.name}.tmp-lock"
 
 
+def hold_folder(held: contextlib.ExitStack, target: Path, busy: str, unwritable) -> None:
+    """Hold a run folder's lock in ``held``, or raise one line saying why not.
+
+    Parameters
+    ----------
+    held : contextlib.ExitStack
+        Releases the lock when it closes.
+    target : Path
+        The run folder.
+    busy : str
+        What to do when another run holds it.
+    unwritable : callable
+        Makes the error for an OSError (the lock file cannot be made).
+    """
+    try:
+        held.enter_context(_locks.exclusive(lock_file(target)))
+    except _locks.LockHeld as exc:
+        by = f"another pcagmm run (process {exc.pid})" if exc.pid else "another pcagmm run"
+        raise ParameterError(f"{by} is writing {literal(target)}", busy) from None
+    except OSError as exc:
+        raise unwritable(exc) from None
+
+
 @contextlib.contextmanager
 def claim_out(target: Path, record: dict, force: bool) -> Iterator[None]:
     """Hold the run folder ``target`` for this run while the block runs.
@@ -154,20 +177,16 @@ def claim_out(target: Path, record: dict, force: bool) -> Iterator[None]:
     """
     check_out(target, record, force)  # refuses a file or an unwritable parent at once
     with contextlib.ExitStack() as held:
-        try:
-            held.enter_context(_locks.exclusive(lock_file(target)))
-        except _locks.LockHeld as exc:
-            by = f"another pcagmm run (process {exc.pid})" if exc.pid else "another pcagmm run"
-            raise ParameterError(
-                f"{by} is writing {literal(target)}",
-                "wait for it to finish and run again, or choose another {out}",
-            ) from None
-        except OSError as exc:
-            raise ParameterError(
+        hold_folder(
+            held,
+            target,
+            busy="wait for it to finish and run again, or choose another {out}",
+            unwritable=lambda exc: ParameterError(
                 f"cannot create the lock file {literal(lock_file(target))} "
                 f"({literal(exc.strerror or exc)})",
                 "choose a writable {out}",
-            ) from None
+            ),
+        )
         remove_leftovers(target)
         _check_contents(target, record, force)  # again: another run may have written it
         yield
@@ -372,18 +391,15 @@ def adding_files(result, what: str) -> Iterator[tuple[Path, StageTimer, Callable
             "run it again with {write=True}, or save its plot_...() figures yourself",
         )
     with contextlib.ExitStack() as held:
-        try:
-            held.enter_context(_locks.exclusive(lock_file(target)))
-        except _locks.LockHeld as exc:
-            by = f"another pcagmm run (process {exc.pid})" if exc.pid else "another pcagmm run"
-            raise ParameterError(
-                f"{by} is writing {literal(target)}", "wait for it to finish and ask again"
-            ) from None
-        except OSError as exc:  # the folder's parent is gone or not writable
-            raise ParameterError(
+        hold_folder(  # an OSError: the folder's parent is gone or not writable
+            held,
+            target,
+            busy="wait for it to finish and ask again",
+            unwritable=lambda exc: ParameterError(
                 f"cannot add files to {literal(target)} ({literal(exc.strerror or exc)})",
                 "run it again, with {plots=True} and {report=True} to write everything at once",
-            ) from None
+            ),
+        )
         try:
             current = (target / "summary.json").read_text()
         except OSError:
