@@ -190,3 +190,31 @@ def test_a_folder_written_since_is_refused(data, tmp_path):
     with pytest.raises(ParameterError, match="no longer holds"):
         result.write_figures()
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == sorted(SMALL)
+
+
+def test_a_request_while_another_run_holds_the_folder_is_refused_in_one_line(data, tmp_path):
+    from pcagmm import _locks
+
+    result = pcagmm.run(str(data), clusters=3, out=tmp_path / "run")
+    folder = tmp_path / "run"
+    with _locks.exclusive(artifacts.lock_file(folder)), pytest.raises(ParameterError) as refused:
+        result.write_report()
+    message = str(refused.value)
+    assert re.fullmatch(
+        rf"another pcagmm run( \(process \d+\))? is writing {re.escape(str(folder))}; "
+        "wait for it to finish and ask again",
+        message,
+    ), message
+    assert not (folder / "report.html").exists()
+
+
+def test_a_request_whose_folder_is_gone_is_refused_in_one_line(data, tmp_path):
+    result = pcagmm.run(str(data), clusters=3, out=tmp_path / "parent" / "run")
+    (tmp_path / "parent").rename(tmp_path / "moved")
+    with pytest.raises(ParameterError) as refused:
+        result.write_figures()
+    message = str(refused.value)
+    assert message.startswith(f"cannot add files to {tmp_path / 'parent' / 'run'} ("), message
+    assert message.endswith(
+        "; run it again, with plots=True and report=True to write everything at once"
+    ), message
