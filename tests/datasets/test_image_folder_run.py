@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from documents import README
 from pcagmm import datasets, run
 from pcagmm.cli import main
 from pcagmm.predict import predict
@@ -61,6 +62,12 @@ def test_run_on_the_folder_finds_the_digits_and_predict_uses_its_model(
     code = main(["run", "--data", str(folder), "--components", "10", "--clusters", "10",
                  "--out", str(out), "--no-report"])  # fmt: skip
     assert code == 0, capsys.readouterr().err
+    # the README's run on the folder (which `pcagmm data export digits` writes: the same
+    # files, tests/datasets/test_export.py) prints the agreement the README quotes
+    printed = capsys.readouterr().out
+    readme = README.read_text().split("<!-- folder-run -->")[1].split("<!-- /folder-run -->")[0]
+    quoted = [line for line in readme.splitlines() if line.startswith("Agreement with")]
+    assert len(quoted) == 1 and quoted[0] in printed.splitlines()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["data"]["shape"] == [1797, 64]
     assert summary["config"]["dataset"] == str(folder)

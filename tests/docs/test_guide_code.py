@@ -143,18 +143,6 @@ def _rows(name: str):
     return make
 
 
-def _digit_pictures(folder: Path, mnist: Path) -> None:
-    from PIL import Image
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    rows = np.round(digits.data * 255 / 16).astype(np.uint8)
-    for number, (row, label) in enumerate(zip(rows, digits.target, strict=True)):
-        classes = folder / "digit-pictures" / str(label)
-        classes.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(row.reshape(8, 8), "L").save(classes / f"{number:04d}.png")
-
-
 #: the files the blocks take as the reader's own, and how the test makes each
 READER_FILES = {
     "my.csv": _csv,  # the 1,797 digits, a header row and a "label" column
@@ -162,8 +150,6 @@ READER_FILES = {
     "other.png": _pngs,
     "new_rows.npy": _rows("new_rows.npy"),  # 50 of MNIST's test rows
     "scans.npy": _rows("scans.npy"),
-    # scikit-learn's 1,797 digits as 8 x 8 PNG files, one folder per class
-    "digit-pictures": _digit_pictures,
 }
 
 

@@ -44,6 +44,21 @@ def register(commands, common) -> None:
     sub.set_defaults(handler=handle_path)
 
     sub = actions.add_parser(
+        "export",
+        parents=[common],
+        help="write a data set's pictures as PNG files, one subfolder per class",
+    )
+    add_source_options(sub)
+    sub.add_argument(
+        "name", help="a built-in name, the path of a data file or a folder of pictures"
+    )
+    sub.add_argument("folder", help="the folder to make (new, or empty)")
+    add_config_option(sub, "label_column")
+    for name in IMAGE_OPTIONS:
+        add_config_option(sub, name)
+    sub.set_defaults(handler=handle_export)
+
+    sub = actions.add_parser(
         "make-big",
         parents=[common],
         help="write a large data set of randomly deformed images (labels kept)",
@@ -163,6 +178,27 @@ def handle_path(args, console: Console) -> int:
         console.json({"name": args.name, "path": str(entry)})
     else:
         sys.stdout.write(f"{entry}\n")
+    return EXIT_OK
+
+
+def handle_export(args, console: Console) -> int:
+    from ..datasets import load, write_pictures
+
+    dataset = load(
+        args.name,
+        **_sources(args),
+        label_column=args.label_column,
+        progress=console.progress(),
+        **{name: getattr(args, name) for name in IMAGE_OPTIONS},
+    )
+    folder = write_pictures(dataset, args.folder, progress=console.progress())
+    n = dataset.shape[0]
+    classes = len(dataset.class_counts()) if dataset.y is not None else 0
+    where = f"in {classes} class folders" if classes else "in one folder (no labels)"
+    console.result(
+        {"folder": str(folder), "files": n, "classes": classes},
+        f"{folder}: {n:,} PNG files of {dataset.name} {where}",
+    )
     return EXIT_OK
 
 

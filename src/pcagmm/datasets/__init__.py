@@ -4,6 +4,7 @@
 """
 
 from .dataset import Dataset
+from .export import write_pictures
 from .loading import cached_path, fetch, list_datasets, load, load_path, verify
 from .registry import BUILTIN, DatasetSpec, get_spec
 
@@ -18,4 +19,5 @@ __all__ = [
     "load",
     "load_path",
     "verify",
+    "write_pictures",
 ]
