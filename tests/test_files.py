@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import tempfile
 
 import pytest
 
@@ -60,6 +62,30 @@ def test_a_failed_folder_leaves_the_old_one(tmp_path, exception):
         raise exception
     assert names(target) == ["old"]
     assert names(tmp_path) == ["run"]
+
+
+@pytest.mark.parametrize("maker", ["mkstemp", "mkdtemp"])
+def test_ctrl_c_the_instant_the_temporary_is_made_leaves_nothing(tmp_path, monkeypatch, maker):
+    """SIGINT sent by the process to itself as soon as the temporary file or folder exists
+    (the moment a watcher of the folder interrupts at: tests/workflow/test_concurrency.py
+    found a run's folder left so under load). Held back until the name is known, it
+    lands inside the cleanup's reach: KeyboardInterrupt, and nothing left beside."""
+    real = getattr(tempfile, maker)
+
+    def make_then_interrupt(*args, **kwargs):
+        made = real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return made
+
+    monkeypatch.setattr(tempfile, maker, make_then_interrupt)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "old").write_text("old")
+    writer = (
+        atomic_file(tmp_path / "a.bin") if maker == "mkstemp" else atomic_folder(tmp_path / "out")
+    )
+    with pytest.raises(KeyboardInterrupt), writer:
+        pass
+    assert names(tmp_path) == ["out"] and names(tmp_path / "out") == ["old"]
 
 
 def test_writable_check(tmp_path):

@@ -18,7 +18,9 @@ import errno
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -67,15 +69,12 @@ def atomic_file(
         the file is flushed.
     """
     path = Path(path)
+    temporary = None
     try:
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-        )
-    except OSError as exc:
-        if is_disk_full(exc):
-            raise disk_full_error(exc, path, 0, expected_bytes) from None
-        raise
-    try:
+        with interrupts_deferred():  # an interrupt lands once the file is known, to be removed
+            handle, temporary = tempfile.mkstemp(
+                prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+            )
         with os.fdopen(handle, mode) as file:
             yield file
             file.flush()
@@ -83,8 +82,10 @@ def atomic_file(
         os.chmod(temporary, 0o666 & ~umask())  # mkstemp makes it private
         os.replace(temporary, path)
     except BaseException as exc:
-        written = bytes_under(temporary)
-        Path(temporary).unlink(missing_ok=True)
+        written = 0
+        if temporary is not None:
+            written = bytes_under(temporary)
+            Path(temporary).unlink(missing_ok=True)
         if is_disk_full(exc):
             raise disk_full_error(exc, path, written, expected_bytes) from None
         raise
@@ -112,34 +113,72 @@ def atomic_folder(path: str | os.PathLike, *, expected_bytes: int | None = None)
         When the device (or the quota) runs out of space while the folder is built.
     """
     path = Path(path)
+    build = None
     try:
-        build = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    except OSError as exc:
-        if is_disk_full(exc):
-            raise disk_full_error(exc, path, 0, expected_bytes) from None
-        raise
-    try:
+        with interrupts_deferred():  # an interrupt lands once the folder is known, to be removed
+            build = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
         os.chmod(build, 0o777 & ~umask())  # mkdtemp makes it private
         yield build
-        if path.exists():
-            aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
-            os.replace(path, aside / path.name)
-            try:
-                os.replace(build, path)
-            except BaseException:
-                os.replace(aside / path.name, path)  # put the old one back
-                raise
-            finally:
-                shutil.rmtree(aside, ignore_errors=True)
-        else:
-            os.replace(build, path)
+        with interrupts_deferred():  # done whole, or not begun, when interrupted
+            _swap_in(build, path)
     except BaseException as exc:
+        if build is None:  # not made: the disk may be full already
+            if is_disk_full(exc):
+                raise disk_full_error(exc, path, 0, expected_bytes) from None
+            raise
         written = bytes_under(build)
         shutil.rmtree(build, ignore_errors=True)
         if is_disk_full(exc):
             replaced = bytes_under(path) if path.is_dir() else None
             raise disk_full_error(exc, path, written, expected_bytes, replaced) from None
         raise
+
+
+def _swap_in(build: Path, path: Path) -> None:
+    """Rename ``build`` to ``path``; an existing ``path`` is moved aside first and removed
+    after (put back if the rename fails)."""
+    if not path.exists():
+        os.replace(build, path)
+        return
+    aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+    try:
+        os.replace(path, aside / path.name)
+        try:
+            os.replace(build, path)
+        except BaseException:
+            os.replace(aside / path.name, path)  # put the old one back
+            raise
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold back SIGINT (Ctrl-C) while the block runs, then deliver it.
+
+    Creating a temporary file, folder or lock and noting it for the cleanup is one
+    step: a Ctrl-C between the two would leave it behind. (Blocking the signal with
+    ``pthread_sigmask`` would not do: the process's other threads, BLAS's or Dask's,
+    would still receive it.)
+
+    Only the main thread can change signal handlers; elsewhere (and where a handler
+    was installed outside Python) the block runs as is.
+    """
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGINT) is None:  # None: not set from Python
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            if callable(previous):
+                previous(signal.SIGINT, None)
+            elif previous == signal.SIG_DFL:
+                os.kill(os.getpid(), signal.SIGINT)
 
 
 def is_disk_full(exc: BaseException) -> bool:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import signal
-import threading
 from collections.abc import Iterator
 from pathlib import Path
+
+from ._files import interrupts_deferred
 
 
 class LockHeld(Exception):
@@ -53,12 +53,12 @@ def exclusive(path: str | os.PathLike) -> Iterator[None]:
     path = Path(path)
     handle = None
     try:
-        with _interrupts_deferred():  # a Ctrl-C delivered here would leave the file behind
+        with interrupts_deferred():  # a Ctrl-C delivered here would leave the file behind
             handle = _acquire(path)
         yield
     finally:
         if handle is not None:
-            with _interrupts_deferred():
+            with interrupts_deferred():
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()  # still ours: nobody else can lock it while we hold it
                 os.close(handle)  # releases the lock
@@ -93,27 +93,3 @@ def _acquire(path: Path) -> int:
             os.write(handle, f"{os.getpid()}\n".encode())
             return handle
         os.close(handle)  # its last holder removed it while we opened it: lock the new one
-
-
-@contextlib.contextmanager
-def _interrupts_deferred() -> Iterator[None]:
-    """Hold back SIGINT (Ctrl-C) while the block runs, then deliver it.
-
-    Only the main thread can change signal handlers; elsewhere (and where a handler
-    was installed outside Python) the block runs as is.
-    """
-    main = threading.current_thread() is threading.main_thread()
-    if not main or signal.getsignal(signal.SIGINT) is None:  # None: not set from Python
-        yield
-        return
-    received = []
-    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if received:
-            if callable(previous):
-                previous(signal.SIGINT, None)
-            elif previous == signal.SIG_DFL:
-                os.kill(os.getpid(), signal.SIGINT)

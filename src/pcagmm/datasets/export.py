@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import interrupts_deferred
 from ..errors import PcagmmError
 from ..progress import Progress
 from ..rows.chunks import column_max, iter_stored_rows
@@ -79,12 +80,11 @@ def write_pictures(
     labels = None if dataset.y is None else np.asarray(dataset.y)
     subfolders = {} if labels is None else class_folders(labels, dataset.target_names)
     width = len(str(max(dataset.shape[0] - 1, 0)))
+    building = None
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        building = Path(tempfile.mkdtemp(prefix=f".{folder.name}.part-", dir=folder.parent))
-    except OSError as exc:
-        raise _unwritable(folder, exc) from None
-    try:
+        with interrupts_deferred():  # a Ctrl-C lands once the folder is known, to be removed
+            building = Path(tempfile.mkdtemp(prefix=f".{folder.name}.part-", dir=folder.parent))
         for name in subfolders.values():
             (building / name).mkdir()
         with progress.task(f"write {folder.name}", total=dataset.shape[0], unit="files") as task:
@@ -103,7 +103,8 @@ def write_pictures(
     except OSError as exc:
         raise _unwritable(folder, exc) from None
     finally:
-        shutil.rmtree(building, ignore_errors=True)
+        if building is not None:
+            shutil.rmtree(building, ignore_errors=True)
     return folder
 
 
