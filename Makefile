@@ -12,7 +12,7 @@ demo: $(STAMP)
 	$(BIN)/pcagmm run --force
 
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # the numerical tests under each OpenBLAS kernel and NumPy SIMD level (tools/kernel_sweep.py)
 sweep: $(STAMP)
