@@ -163,8 +163,9 @@ def png_row(path, image_shape) -> np.ndarray:
     A model of colour pictures reads red, green and blue instead of luma (grey
     pictures give three equal channels), composited alike.
 
-    The picture is then resized to ``image_shape`` (Lanczos), and a picture
-    with a light background (mean above 127.5, dark ink on paper) is inverted. These
+    The picture is then resized to ``image_shape`` (Lanczos), and a grey picture
+    with a light background (mean above 127.5, dark ink on paper) is inverted (a
+    colour one is kept as it is). These
     steps are ``pcagmm.datasets.pixels``'s, which a folder of pictures is read by too.
     Nothing is decoded before the header has been checked: the signature, the
     pixel count, the mode, the frame count and the memory decoding needs; then every

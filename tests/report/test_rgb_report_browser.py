@@ -1,8 +1,8 @@
 """report.html of an rgb run (a folder of colour pictures, ``colour="rgb"``) in a real
 headless Chromium: the page holds each row's red, green and blue, and draws the hover
-image, the cluster's mean and its rows' thumbnails in colour, each channel reversed
-(``255 - v``) as the grey pictures and the cluster-means figure are drawn. The drawn
-pixels are read back from the canvases and compared with the rows."""
+image, the cluster's mean and its rows' thumbnails in their own colours, as the
+cluster-means figure draws them (grey pictures are drawn reversed, colour ones as they
+are). The drawn pixels are read back from the canvases and compared with the rows."""
 
 from __future__ import annotations
 
@@ -43,8 +43,8 @@ def write_colour_folder(folder, per_class=40, seed=0):
 
 
 def drawn(levels: np.ndarray) -> np.ndarray:
-    """What the page draws for values 0-255: each reversed, at 16 levels a channel."""
-    return 255 - 17 * np.rint(np.asarray(levels, float) * 15 / 255)
+    """What the page draws for values 0-255: each as it is, at 16 levels a channel."""
+    return 17 * np.rint(np.asarray(levels, float) * 15 / 255)
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_hovering_a_row_shows_it_in_its_colours(page, rgb_run):
         assert page.page.inner_text("#row-title") == f"Row {row}"
         image = canvas_rgb(page, "#row-image")
         np.testing.assert_array_equal(image, drawn(X[row]).reshape(HEIGHT, WIDTH, 3))
-        # its colours: the last pixel's channels all differ, reversed
+        # its colours: the last pixel's channels all differ
         assert image[-1, -1].tolist() == drawn([90, 10, 50]).tolist()
 
 
@@ -128,7 +128,7 @@ def test_a_clusters_mean_and_thumbnails_are_in_colour(page, rgb_run):
     for k in range(3):
         page.evaluate(f"pcagmmReport.showCluster({k})")
         mean = canvas_rgb(page, "#cluster-mean canvas")
-        expected = 255 - np.rint(np.clip(result.cluster_images[k], 0, 255))
+        expected = np.rint(np.clip(result.cluster_images[k], 0, 255))
         np.testing.assert_array_equal(mean, expected.reshape(HEIGHT, WIDTH, 3))
         rows = page.page.locator("#cluster-sample .thumb").evaluate_all(
             "nodes => nodes.map(n => Number(n.dataset.row))"

@@ -58,7 +58,7 @@ SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 #: the Pillow formats a picture may be in, whatever its suffix
 FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP")
 #: version of the cached layout and the reading rules; bump when either changes
-IMAGE_FORMAT = 1
+IMAGE_FORMAT = 2
 #: files each thread reads at a time; and threads
 CHUNK_FILES = 256
 WORKERS = min(8, os.cpu_count() or 1)

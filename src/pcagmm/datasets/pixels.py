@@ -14,9 +14,11 @@ The steps, in order:
 3. **Size.** A picture of another size is resized to the target with Pillow's Lanczos
    filter (:data:`RESIZE_FILTER`), which keeps strokes sharp and averages away aliasing
    when it shrinks.
-4. **Background.** A picture whose mean level (over every pixel and channel) is above
-   127.5 (a light background: dark ink on paper) is inverted, ``255 - v``, so that every
-   picture is light strokes on a dark ground, as MNIST's are.
+4. **Background** (grey only). A grey picture whose mean level is above 127.5 (a light
+   background: dark ink on paper) is inverted, ``255 - v``, so that every picture is
+   light strokes on a dark ground, as MNIST's are. ``rgb`` pictures are kept as they
+   are: colour pictures are more often photographs than ink, and inverting the brighter
+   ones would turn two alike pictures into opposites.
 
 A grey picture gives ``height * width`` features, row by row; an ``rgb`` one
 ``height * width * 3``, in the order ``(row, column, channel)`` with the channels red,
@@ -75,7 +77,7 @@ def picture_row(image, size: tuple[int, int], colour: str = "grey") -> np.ndarra
     if levels.size != tuple(size):
         levels = levels.resize(tuple(size), getattr(Image.Resampling, RESIZE_FILTER))
     values = np.asarray(levels, dtype=np.uint8)
-    if values.mean() > 127.5:
+    if colour == "grey" and values.mean() > 127.5:
         values = 255 - values
     return values.reshape(-1)
 

@@ -290,7 +290,7 @@ def cluster_means(
 
     ``image_shape`` is ``(height, width)`` for grey pictures, drawn with the grey levels
     reversed (light strokes dark on white), or ``(height, width, 3)`` for colour ones,
-    drawn with each channel reversed alike (``255 - v``).
+    drawn in their own colours.
 
     ``kept``: a variational mixture's kept components (:attr:`Result.kept`); each other
     one is switched off: its title says ``off`` and its weight to two significant
@@ -315,8 +315,8 @@ def cluster_means(
         if k >= K:
             continue
         faded = {"alpha": OFF_IMAGE_ALPHA} if k in off else {}
-        if len(image_shape) == 3:  # colour: inverted, as the grey ones are drawn (gray_r)
-            ax.imshow((255 - np.clip(images[k], 0, 255)).reshape(image_shape) / 255, **faded)
+        if len(image_shape) == 3:  # colour: as it is
+            ax.imshow(np.clip(images[k], 0, 255).reshape(image_shape) / 255, **faded)
         else:
             ax.imshow(
                 np.clip(images[k], 0, 255).reshape(image_shape),

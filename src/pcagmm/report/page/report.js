@@ -559,8 +559,9 @@
   const LEVEL = meta.image ? 255 / (meta.image.levels - 1) : 0;
   // grey: one level per pixel; colour (channels 3): red, green, blue of each pixel
   const CHANNELS = meta.image ? meta.image.channels || 1 : 1;
-  // a picture's values (0-255, CHANNELS per pixel) onto a canvas, each reversed
-  // (255 - v: ink dark on white, as the figures draw them)
+  // a picture's values (0-255, CHANNELS per pixel) onto a canvas: grey reversed
+  // (255 - v: ink dark on white, as the figures draw them), colour as it is
+  const REVERSE = CHANNELS === 3 ? 0 : 255;
   function paint(target, value) {
     const { height, width } = meta.image;
     target.width = width; target.height = height;
@@ -568,7 +569,7 @@
     const picture = ctx.createImageData(width, height);
     for (let p = 0; p < height * width; p++) {
       for (let c = 0; c < 3; c++) {
-        picture.data[4 * p + c] = 255 - value(CHANNELS * p + (CHANNELS === 3 ? c : 0));
+        picture.data[4 * p + c] = Math.abs(REVERSE - value(CHANNELS * p + (CHANNELS === 3 ? c : 0)));
       }
       picture.data[4 * p + 3] = 255;
     }
