@@ -1,5 +1,5 @@
 """Colour pictures beyond a folder (issue 30): a .npy of (n, height, width, 3) loads as
-rgb pictures and streams as any .npy does.
+rgb pictures and streams as any .npy does; `pcagmm data info` shows their size.
 
 The pictures are scikit-learn's digits tinted by class: each digit's levels times its
 class's colour (:data:`TINTS`), so a picture's colour says its class, and a deformation
@@ -7,6 +7,7 @@ that moved one channel differently from another would show in every pixel."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from PIL import Image
 
 from commandline import cli, one_line_error
 from pcagmm import datasets, run
+from pcagmm.cli import main
 from pcagmm.rows import chunks
 from pcagmm.rows.local import MEMORY_MAP, local_rows
 
@@ -158,3 +160,20 @@ def test_a_4d_npy_is_streamed_and_its_means_drawn_in_colour(tmp_path, monkeypatc
     assert local_rows(in_memory.dataset.X) is not MEMORY_MAP
     np.testing.assert_allclose(result.means, in_memory.means, rtol=1e-7, atol=1e-7)
     np.testing.assert_array_equal(result.clusters, in_memory.clusters)
+
+
+# ----------------------------------------------------------------------------- data info
+
+
+def test_data_info_shows_the_size_of_colour_pictures(colour_folder, capsys):
+    folder, _, _ = colour_folder
+    assert main(["data", "info", str(folder), "--colour", "rgb"]) == 0
+    assert "1,797 x 192 uint8 (8x8 rgb images)" in capsys.readouterr().out
+    assert main(["data", "info", str(folder), "--colour", "rgb", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["rgb_shape"] == [8, 8, 3] and info["image_shape"] is None
+    assert main(["data", "info", str(folder), "--json"]) == 0  # grey, the default
+    info = json.loads(capsys.readouterr().out)
+    assert info["rgb_shape"] is None and info["image_shape"] == [8, 8]
+    assert main(["data", "info", str(folder)]) == 0
+    assert "1,797 x 64 uint8 (8x8 images)" in capsys.readouterr().out

@@ -118,7 +118,11 @@ def handle_info(args, console: Console) -> int:
 
 def _print_info(console: Console, dataset, info: dict) -> None:
     n, d = dataset.shape
-    images = f" ({'x'.join(map(str, dataset.image_shape))} images)" if dataset.image_shape else ""
+    images = ""
+    if dataset.image_shape:
+        images = f" ({'x'.join(map(str, dataset.image_shape))} images)"
+    elif getattr(dataset, "rgb_shape", None):
+        images = f" ({'x'.join(map(str, dataset.rgb_shape[:2]))} rgb images)"
     rows = [
         ("data set", f"{dataset.name}  {dataset.title}".rstrip()),
         ("shape", f"{n:,} x {d:,} {dataset.X.dtype}{images}"),
