@@ -1,5 +1,6 @@
 """Colour pictures beyond a folder (issue 30): a .npy of (n, height, width, 3) loads as
-rgb pictures and streams as any .npy does; `pcagmm data info` shows their size.
+rgb pictures and streams as any .npy does; `pcagmm data make-big` makes colour pictures
+from an rgb folder or file; `pcagmm data info` shows their size.
 
 The pictures are scikit-learn's digits tinted by class: each digit's levels times its
 class's colour (:data:`TINTS`), so a picture's colour says its class, and a deformation
@@ -17,6 +18,7 @@ from PIL import Image
 from commandline import cli, one_line_error
 from pcagmm import datasets, run
 from pcagmm.cli import main
+from pcagmm.datasets.generate import labels_path
 from pcagmm.rows import chunks
 from pcagmm.rows.local import MEMORY_MAP, local_rows
 
@@ -160,6 +162,82 @@ def test_a_4d_npy_is_streamed_and_its_means_drawn_in_colour(tmp_path, monkeypatc
     assert local_rows(in_memory.dataset.X) is not MEMORY_MAP
     np.testing.assert_allclose(result.means, in_memory.means, rtol=1e-7, atol=1e-7)
     np.testing.assert_array_equal(result.clusters, in_memory.clusters)
+
+
+# ----------------------------------------------------------------------------- make-big
+
+
+def test_make_big_from_a_colour_folder_then_a_run_on_it(colour_folder, tmp_path, capsys):
+    """`data make-big --source FOLDER --colour rgb` writes (rows, 8, 8, 3) uint8 pictures
+    whose every pixel keeps its class's colour (one deformation for the three channels)
+    and whose labels are their pictures' classes; `data info` and `run` read the file as
+    colour pictures."""
+    folder, _, _ = colour_folder
+    big = tmp_path / "big.npy"
+    code = main(["data", "make-big", "--rows", "3000", "--source", str(folder), "--colour",
+                 "rgb", "--seed", "5", "--out", str(big), "--json", "--quiet"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out)["rows"] == 3000
+    pictures, labels = np.load(big), np.load(labels_path(big))
+    assert pictures.shape == (3000, 8, 8, 3) and pictures.dtype == np.uint8
+    assert labels.dtype == np.uint8 and set(labels.tolist()) == set(range(10))
+    assert_tinted_by_label(pictures, labels)
+    sources = {row.tobytes() for row in datasets.load(folder, colour="rgb").X}
+    copies = sum(row.tobytes() in sources for row in pictures.reshape(3000, -1))
+    assert copies <= 30  # deformed: hardly any picture left as it was
+
+    assert main(["data", "info", str(big), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["rgb_shape"] == [8, 8, 3] and info["image_shape"] is None
+    assert info["shape"] == [3000, 192]
+    out = tmp_path / "run"
+    code = main(["run", "--data", str(big), "--clusters", "10", "--components", "6",
+                 "--out", str(out), "--no-report", "--quiet"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert (out / "cluster_means.png").is_file()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["data"]["shape"] == [3000, 192]
+    with np.load(out / "model.npz") as saved:
+        assert int(saved["image_channels"]) == 3
+
+
+def test_make_big_takes_the_options_of_a_folder_from_python(colour_folder, tmp_path):
+    from pcagmm.datasets.generate import make_big
+
+    folder, _, _ = colour_folder
+    out = make_big(300, tmp_path / "small.npy", source=folder, colour="rgb",
+                   image_size="6x4", seed=1)  # fmt: skip
+    assert np.load(out).shape == (300, 4, 6, 3)
+    grey = make_big(300, tmp_path / "grey.npy", source=folder, seed=1)
+    assert np.load(grey).shape == (300, 8, 8)
+
+
+def test_make_big_refusals(colour_folder, tmp_path):
+    _, pictures, _ = colour_folder
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for number, picture in enumerate(pictures[:5]):
+        Image.fromarray(picture, "RGB").save(flat / f"{number}.png")
+    np.save(tmp_path / "unlabelled.npy", pictures[:5])
+    np.save(tmp_path / "plain.npy", np.ones((4, 9)))
+    fix = ("use mnist, fashion-mnist or digits, a folder of pictures with one subfolder "
+           "per class, or a .npy of pictures with its .labels.npy")  # fmt: skip
+    cases = [
+        ([flat, "--colour", "rgb"], f"{flat} is not a labelled image data set (it has no "
+                                    f"labels); {fix}"),
+        ([tmp_path / "unlabelled.npy"], "unlabelled.npy is not a labelled image data set "
+                                        f"(it has no labels); {fix}"),
+        ([tmp_path / "plain.npy"], "plain.npy is not a labelled image data set (its rows "
+                                   f"are not pictures); {fix}"),
+        (["digits", "--colour", "rgb"], "the options of pictures (image size, resizing, "
+                                        "colour, bad images) apply to a folder of pictures, "
+                                        "and digits is not one"),
+    ]  # fmt: skip
+    for source, message in cases:
+        result = cli("data", "make-big", "--rows", "10", "--out", tmp_path / "b.npy",
+                     "--source", *source)  # fmt: skip
+        one_line_error(result, message)
+    assert not (tmp_path / "b.npy").exists()
 
 
 # ----------------------------------------------------------------------------- data info
