@@ -102,3 +102,71 @@ def test_make_big_command_line(shared_mnist, tmp_path):
     ]  # fmt: skip
     for args, fragment in cases:
         assert_one_line_error(pcagmm("data", "make-big", *args, check=False), fragment)
+
+
+# ----------------------------------------------------------------------------- colour
+
+
+def test_a_colour_deform_is_one_transform_for_every_channel():
+    """An rgb stack deformed at once equals each channel deformed alone by a generator of
+    the same seed: the shift, rotation and field are drawn once a picture and applied to
+    its three channels alike."""
+    images = np.random.default_rng(0).integers(0, 256, size=(6, 12, 10, 3), dtype=np.uint8)
+    out = deform(images, np.random.default_rng(4))
+    assert out.shape == images.shape and out.dtype == np.uint8
+    for channel in range(3):
+        alone = deform(np.ascontiguousarray(images[..., channel]), np.random.default_rng(4))
+        np.testing.assert_array_equal(out[..., channel], alone)
+    assert not np.array_equal(out, images)
+
+
+def test_a_grey_picture_in_three_channels_deforms_as_the_grey_one():
+    grey = np.random.default_rng(1).integers(0, 256, size=(5, 9, 11), dtype=np.uint8)
+    out = deform(np.repeat(grey[..., None], 3, axis=-1), np.random.default_rng(9))
+    expected = deform(grey, np.random.default_rng(9))
+    for channel in range(3):
+        np.testing.assert_array_equal(out[..., channel], expected)
+
+
+def test_make_big_in_colour_is_three_grey_make_bigs_of_its_channels(tmp_path):
+    """A .npy of colour pictures (n, height, width, 3) with its labels, made big, equals
+    the three grey files of its channels made big with the same seed: the same pictures
+    picked, the same deformation of each, the same labels."""
+    rng = np.random.default_rng(3)
+    pictures = rng.integers(0, 256, size=(40, 9, 7, 3), dtype=np.uint8)
+    labels = rng.integers(0, 4, size=40).astype(np.uint8)
+    np.save(tmp_path / "colour.npy", pictures)
+    np.save(tmp_path / "colour.labels.npy", labels)
+    out = make_big(500, tmp_path / "big.npy", source=tmp_path / "colour.npy", seed=2,
+                   chunk_rows=128)  # fmt: skip
+    big = np.load(out)
+    y = np.load(labels_path(out))
+    assert big.shape == (500, 9, 7, 3) and big.dtype == np.uint8
+    for channel in range(3):
+        grey = tmp_path / f"channel{channel}.npy"
+        np.save(grey, np.ascontiguousarray(pictures[..., channel]))
+        np.save(labels_path(grey), labels)
+        alone = make_big(500, tmp_path / f"big{channel}.npy", source=grey, seed=2,
+                         chunk_rows=128)  # fmt: skip
+        np.testing.assert_array_equal(big[..., channel], np.load(alone))
+        np.testing.assert_array_equal(y, np.load(labels_path(alone)))
+    dataset = datasets.load(out)  # read back as colour pictures, labels beside
+    assert dataset.rgb_shape == (9, 7, 3) and dataset.image_shape is None
+    np.testing.assert_array_equal(dataset.X, big.reshape(500, -1))
+    np.testing.assert_array_equal(dataset.y, y)
+
+
+def test_the_chunk_shrinks_for_large_pictures(tmp_path, monkeypatch):
+    """Rows are made fewer at a time when a chunk of pictures would pass CHUNK_BYTES."""
+    seen = []
+
+    def counting(images, rng):
+        seen.append(len(images))
+        return images.astype(np.uint8)
+
+    monkeypatch.setattr(generate, "deform", counting)
+    np.save(tmp_path / "p.npy", np.zeros((3, 10, 10, 3), np.uint8))
+    np.save(tmp_path / "p.labels.npy", np.arange(3))
+    monkeypatch.setattr(generate, "CHUNK_BYTES", 300 * 60 * 7)  # 7 rows of 300 values
+    make_big(20, tmp_path / "b.npy", source=tmp_path / "p.npy")
+    assert seen == [7, 7, 6]

@@ -454,3 +454,74 @@ def test_image_folder_refusals(tmp_path, capsys, monkeypatch):
         assert summary["data"]["shape"][0] == 26
         assert_quoted(first_cell, summary["data"]["source"].replace(f"{tmp_path}/", ""))
     capsys.readouterr()
+
+
+def test_make_big_refuses_what_is_not_labelled_pictures(tmp_path, capsys):
+    from PIL import Image
+
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for number in range(3):
+        Image.new("RGB", (8, 8), (40 * number, 0, 0)).save(flat / f"{number}.png")
+    np.save(tmp_path / "plain.npy", np.ones((4, 9)))
+    make_big = ["data", "make-big", "--rows", "10", "--out", tmp_path / "b.npy", "--source"]
+    lines = [cli_error(capsys, tmp_path, *make_big, flat, "--colour", "rgb"),
+             cli_error(capsys, tmp_path, *make_big, tmp_path / "plain.npy")]  # fmt: skip
+    first_cell = ("`pcagmm data make-big --source` a flat folder of pictures (no labels), or "
+                  "a file of rows that are not pictures")  # fmt: skip
+    assert_quoted(first_cell, lines, alternatives=True)
+    assert not (tmp_path / "b.npy").exists()
+
+
+def test_four_dimensional_arrays_that_are_not_colour_pictures(tmp_path, capsys):
+    lines = []
+    for shape in ((5, 4, 4, 2), (5, 3, 4, 4)):
+        np.save(tmp_path / "x.npy", np.zeros(shape, np.uint8))
+        lines.append(cli_error(capsys, tmp_path, "run", "--data", tmp_path / "x.npy", "--out",
+                               tmp_path / "out", "--no-plots", "--quiet"))  # fmt: skip
+    first_cell = ("a 4-D array other than colour pictures (n, height, width, 3): (5, 4, 4, 2), "
+                  "and channels first (5, 3, 4, 4)")  # fmt: skip
+    assert_quoted(first_cell, lines, alternatives=True)
+    assert not (tmp_path / "out").exists()
+
+
+def test_colour_model_channel_refusals(tmp_path, capsys):
+    """A model file's channels against its features, from ``pcagmm predict``: each file
+    changed as a writer would have written it (its digest made again), so only the
+    consistency check can refuse it."""
+    from pcagmm import PCA, GaussianMixture
+    from pcagmm.model_file import content_digest, save_model
+
+    rng = np.random.default_rng(2)
+    models = {}
+    for name, shape in (("colour", (4, 4, 3)), ("grey", (4, 4))):
+        X = rng.integers(0, 256, size=(90, int(np.prod(shape)))).astype(float)
+        pca = PCA(2).fit(X)
+        gmm = GaussianMixture(2, random_state=0).fit(pca.transform(X))
+        save_model(tmp_path / f"{name}.npz", pca, gmm, shape, pixel_max=255.0)
+        with np.load(tmp_path / f"{name}.npz") as saved:
+            models[name] = dict(saved)
+    assert int(models["colour"]["image_channels"]) == 3
+    assert "image_channels" not in models["grey"]
+    np.save(tmp_path / "rows.npy", np.zeros((2, 16)))
+
+    def refused(name, change) -> str:
+        arrays = {k: v for k, v in models[name].items() if k != "content_sha256"}
+        change(arrays)
+        arrays["content_sha256"] = np.array(content_digest(arrays))
+        np.savez(tmp_path / "changed.npz", **arrays)
+        return cli_error(capsys, tmp_path, "predict", "--model", tmp_path / "changed.npz",
+                         tmp_path / "rows.npy")  # fmt: skip
+
+    lines = [
+        refused("colour", lambda a: a.update(image_channels=np.array(2))),
+        refused("colour", lambda a: a.pop("image_channels")),
+        refused("grey", lambda a: a.update(image_channels=np.array(3))),
+    ]
+    first_cell = (
+        "a colour model file (issue 30: `image_channels` 3 beside the two numbers of "
+        "`image_shape`) whose channels are not 3, or a file whose picture size does not make "
+        "its features (`image_channels` missing from a colour model, as an older pcagmm reads "
+        "it; `image_channels` added to a grey one), its digest made again"
+    )
+    assert_quoted(first_cell, lines, alternatives=True)

@@ -65,8 +65,15 @@ def register(commands, common) -> None:
     )
     sub.add_argument("--rows", type=int, required=True, help="rows to write")
     sub.add_argument("--out", required=True, metavar="FILE", help="the .npy file to write")
-    sub.add_argument("--source", default="mnist", help="the data set to deform (default mnist)")
+    sub.add_argument(
+        "--source",
+        default="mnist",
+        help="the labelled pictures to deform: a built-in name, a .npy of pictures with its "
+        ".labels.npy, or a folder of pictures, one subfolder per class (default mnist)",
+    )
     sub.add_argument("--seed", type=int, default=0, help="seed of the deformations")
+    for name in IMAGE_OPTIONS:  # how a folder of pictures is read (--colour rgb: colour)
+        add_config_option(sub, name)
     sub.set_defaults(handler=handle_make_big)
 
 
@@ -133,7 +140,11 @@ def handle_info(args, console: Console) -> int:
 
 def _print_info(console: Console, dataset, info: dict) -> None:
     n, d = dataset.shape
-    images = f" ({'x'.join(map(str, dataset.image_shape))} images)" if dataset.image_shape else ""
+    images = ""
+    if dataset.image_shape:
+        images = f" ({'x'.join(map(str, dataset.image_shape))} images)"
+    elif getattr(dataset, "rgb_shape", None):
+        images = f" ({'x'.join(map(str, dataset.rgb_shape[:2]))} rgb images)"
     rows = [
         ("data set", f"{dataset.name}  {dataset.title}".rstrip()),
         ("shape", f"{n:,} x {d:,} {dataset.X.dtype}{images}"),
@@ -206,7 +217,12 @@ def handle_make_big(args, console: Console) -> int:
     from ..datasets.generate import labels_path, make_big
 
     out = make_big(
-        args.rows, args.out, source=args.source, seed=args.seed, progress=console.progress()
+        args.rows,
+        args.out,
+        source=args.source,
+        seed=args.seed,
+        progress=console.progress(),
+        **{name: getattr(args, name) for name in IMAGE_OPTIONS},
     )
     console.result(
         {"out": str(out), "labels": str(labels_path(out)), "rows": args.rows},

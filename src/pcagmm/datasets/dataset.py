@@ -146,7 +146,8 @@ class Dataset:
         Returns
         -------
         dict
-            The name, title, shape, dtype, image shape, classes and their counts,
+            The name, title, shape, dtype, image shape (grey pictures: height, width),
+            rgb shape (colour pictures: height, width, 3), classes and their counts,
             splits, source, hash and location.
         """
         return {
@@ -155,6 +156,7 @@ class Dataset:
             "shape": list(self.shape),
             "dtype": str(self.X.dtype),
             "image_shape": list(self.image_shape) if self.image_shape else None,
+            "rgb_shape": list(self.rgb_shape) if self.rgb_shape else None,
             "n_classes": len(self.class_counts()) if self.y is not None else None,
             "class_counts": {str(k): v for k, v in self.class_counts().items()},
             "target_names": list(self.target_names) if self.target_names else None,

@@ -299,8 +299,9 @@ def load_path(path: str | os.PathLike, *, label_column: int | str | None = None)
 
     An IDX image file picks up the labels file beside it
     (``*-images-idx3-ubyte`` -> ``*-labels-idx1-ubyte``) when there is one, and a
-    ``.npy`` file its ``.labels.npy``. Arrays of images (n x h x w) become rows of
-    h*w features.
+    ``.npy`` file its ``.labels.npy``. Arrays of grey pictures (n x h x w) become rows of
+    h*w features (``image_shape`` (h, w)), of colour pictures (n x h x w x 3) rows of
+    h*w*3 in the order (row, column, channel) (``rgb_shape`` (h, w, 3)).
 
     Parameters
     ----------
@@ -405,17 +406,23 @@ def _memory_to_read(path: Path, kind: str) -> int:
 
 
 def _dataset_from_arrays(X, y, path: Path, kind: str) -> Dataset:
+    """Rows from a file's array: 2-D rows of features, 3-D grey pictures (n, height,
+    width), 4-D colour pictures (n, height, width, 3), each picture a row in the order
+    (row, column, channel)."""
     if X.ndim < 2:
         raise DataFormatError(
-            f"{path} holds a {X.ndim}-D array; pcagmm needs rows of features (2-D) "
-            "or of images (3-D)",
+            f"{path} holds a {X.ndim}-D array; pcagmm needs rows of features (2-D), "
+            "of grey pictures (3-D) or of colour pictures (4-D, 3 channels last)",
             "reshape it to (n_samples, n_features) and save it again",
         )
+    if X.ndim == 4 and X.shape[3] != 3:
+        raise _not_colour_pictures(path, X.shape)
     if X.shape[0] == 0 or X.size == 0:
         raise DataFormatError(f"{path} holds no data (shape {X.shape})", "give a file with data")
     image_shape = tuple(X.shape[1:]) if X.ndim == 3 else None
+    rgb_shape = tuple(X.shape[1:]) if X.ndim == 4 else None
     if X.ndim > 2:
-        X = X.reshape(X.shape[0], -1)
+        X = X.reshape(X.shape[0], -1)  # a memory map stays one (C order: row, column, channel)
     if y is not None:
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != len(X):
@@ -424,7 +431,33 @@ def _dataset_from_arrays(X, y, path: Path, kind: str) -> Dataset:
                 "give one label per row",
             )
     return Dataset(
-        X, y, name=path.name, source=f"{kind} file {path}", image_shape=image_shape, location=path
+        X,
+        y,
+        name=path.name,
+        source=f"{kind} file {path}",
+        image_shape=image_shape,
+        location=path,
+        rgb_shape=rgb_shape,
+    )
+
+
+def _not_colour_pictures(path: Path, shape: tuple[int, ...]) -> DataFormatError:
+    """The error for a 4-D array that is not (n, height, width, 3), with the likely fix."""
+    if shape[1] == 3:
+        fix = "move the channels last, numpy.moveaxis(X, 1, -1), and save it again"
+    elif shape[3] == 1:
+        fix = "save grey pictures without their channel axis, X[..., 0], as (n, height, width)"
+    elif shape[3] == 4:
+        fix = "save red, green and blue without the alpha channel, X[..., :3]"
+    else:
+        fix = (
+            "save colour pictures as (n, height, width, 3), grey ones as (n, height, width), "
+            "or rows as (n, features)"
+        )
+    return DataFormatError(
+        f"{path} holds a 4-D array of shape {tuple(int(v) for v in shape)}, and pcagmm reads "
+        "a 4-D array as colour pictures, (n, height, width, 3)",
+        fix,
     )
 
 
