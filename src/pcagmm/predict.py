@@ -1,4 +1,5 @@
-"""Assign new rows (a data set, a file, or PNG images) to the clusters of a saved model."""
+"""Assign new rows (a data set, a file, a folder of pictures, or PNG images) to the
+clusters of a saved model."""
 
 from __future__ import annotations
 
@@ -71,12 +72,39 @@ def _rows(inputs: list[str], model, label_column, progress):
     if len(inputs) > 1:
         raise PredictError(
             "more than one input that is not a PNG image",
-            "give one data set or file, or any number of PNG images",
+            "give one data set, file or folder of pictures, or any number of PNG images",
         )
     from . import datasets
+    from .datasets.loading import _builtin_or_none, _is_picture_folder
 
+    folder = Path(inputs[0]).expanduser()
+    if _builtin_or_none(inputs[0]) is None and _is_picture_folder(folder):
+        return _folder_rows(folder, model, label_column, progress)
     dataset = datasets.load(inputs[0], label_column=label_column, progress=progress)
     return dataset.X, [str(i) for i in range(dataset.shape[0])]
+
+
+def _folder_rows(folder: Path, model, label_column, progress):
+    """The pictures of a folder read by the folder's rules at the model's size and in its
+    colour (whatever size most of them have), named by their paths in the folder."""
+    from . import datasets
+    from .datasets.images import list_files
+
+    if model.image_shape is None:
+        raise PredictError(
+            f"{folder} is a folder of pictures, but the model was not fitted on pictures",
+            "give rows of the kind of data the model was fitted on",
+        )
+    height, width = model.image_shape[:2]
+    dataset = datasets.load(
+        folder,
+        label_column=label_column,
+        image_size=(width, height),
+        colour=_colour(model.image_shape),
+        progress=progress,
+    )
+    names = [file.relative for file in list_files(folder.absolute()).files]
+    return dataset.X * (model.pixel_max / 255.0), names
 
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -130,3 +130,45 @@ def test_two_processes_reading_the_folder_at_once_make_one_entry(digits_folder, 
     assert digests == {datasets.formats.content_sha256(rows, digits_folder[2].astype(np.uint8))}
     root = tmp_path / "shared-cache" / "images"
     assert len([p for p in root.iterdir() if p.name != "index"]) == 1
+
+
+def test_predict_on_a_folder_reads_it_at_the_models_size(digits_folder, tmp_path, capsys):
+    """`pcagmm predict --model M FOLDER`: the folder's pictures read by the folder's rules
+    at the model's size (not the folder's most common one), each named by its path. The
+    run's own folder gives the run's clusters; a folder of larger scans, dark on white,
+    gives what predict gives those PNG files one by one."""
+    folder, rows, _ = digits_folder
+    out = tmp_path / "run"
+    result = run(folder, components=10, out=out, plots=False, report=False)
+    assert main(["predict", "--model", str(out / "model.npz"), str(folder), "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert [f["cluster"] for f in found] == result.clusters.tolist()
+    assert found[0]["row"] == "0/0000.png" and found[-1]["row"] == "9/1795.png"
+
+    scans = tmp_path / "scans"
+    (scans / "new").mkdir(parents=True)
+    for number in range(6):
+        picture = Image.fromarray(255 - rows[number * 150].reshape(8, 8), "L")
+        picture.resize((32, 32), Image.Resampling.NEAREST).save(scans / "new" / f"{number}.png")
+    files = sorted((scans / "new").iterdir())
+    by_folder = predict(out / "model.npz", scans)
+    by_file = predict(out / "model.npz", files)
+    assert [r["row"] for r in by_folder] == [f"new/{f.name}" for f in files]
+    assert [r["cluster"] for r in by_folder] == [r["cluster"] for r in by_file]
+    np.testing.assert_allclose(
+        [r["probabilities"] for r in by_folder], [r["probabilities"] for r in by_file], atol=1e-6
+    )
+
+
+def test_predict_on_a_folder_with_a_model_of_rows_is_refused(digits_folder, tmp_path):
+    from commandline import cli, one_line_error
+
+    folder = digits_folder[0]
+    np.savetxt(tmp_path / "rows.csv", np.random.default_rng(0).normal(size=(40, 3)),
+               delimiter=",", header="a,b,c", comments="")  # fmt: skip
+    run(tmp_path / "rows.csv", components=2, clusters=2, out=tmp_path / "run", plots=False,
+        report=False)  # fmt: skip
+    result = cli("predict", "--model", tmp_path / "run" / "model.npz", folder)
+    one_line_error(
+        result, f"{folder} is a folder of pictures, but the model was not fitted on pictures"
+    )

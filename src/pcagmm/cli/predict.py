@@ -13,7 +13,9 @@ def register(commands, common) -> None:
     )
     sub.add_argument("--model", required=True, metavar="MODEL", help="a model.npz from pcagmm run")
     sub.add_argument(
-        "input", help="a data set name, an .npy/.npz/.csv/IDX file, or PNG images", nargs="+"
+        "input",
+        help="a data set name, an .npy/.npz/.csv/IDX file, a folder of pictures, or PNG images",
+        nargs="+",
     )
     add_config_option(sub, "label_column")
     sub.set_defaults(handler=handle)
