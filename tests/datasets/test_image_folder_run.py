@@ -172,3 +172,39 @@ def test_predict_on_a_folder_with_a_model_of_rows_is_refused(digits_folder, tmp_
     one_line_error(
         result, f"{folder} is a folder of pictures, but the model was not fitted on pictures"
     )
+
+
+def write_tiles(folder: Path, tile: int = 32) -> None:
+    """scikit-learn's two sample photographs (china.jpg, flower.jpg, 427 x 640) cut into
+    tile x tile PNG files, one folder per photograph: 260 tiles each."""
+    from sklearn.datasets import load_sample_images
+
+    photos = load_sample_images()
+    for name, photo in zip(photos.filenames, photos.images, strict=True):
+        place = folder / Path(name).stem
+        place.mkdir(parents=True)
+        height, width, _ = photo.shape
+        number = 0
+        for top in range(0, height - tile + 1, tile):
+            for left in range(0, width - tile + 1, tile):
+                Image.fromarray(photo[top : top + tile, left : left + tile]).save(
+                    place / f"{number:03d}.png"
+                )
+                number += 1
+
+
+def test_colour_finds_the_photographs_better_than_grey(tmp_path):
+    """The tiles of two colour photographs, clustered in two: read in rgb the clusters
+    follow the photographs far better than in grey. Measured (10 components, seeds 0-3,
+    the same at each): ARI 0.289 and accuracy 0.769 in rgb, 0.075 and 0.638 in grey. The
+    bounds leave room for another processor's rounding and hold the gap: rgb at least
+    0.2 and three times grey's."""
+    folder = tmp_path / "tiles"
+    write_tiles(folder)
+    found = {}
+    for colour in ("rgb", "grey"):
+        result = run(folder, colour=colour, clusters=2, components=10, write=False)
+        assert result.dataset.target_names == ("china", "flower")
+        found[colour] = result.agreement
+    assert found["rgb"].adjusted_rand >= 0.2 and found["rgb"].accuracy >= 0.7
+    assert found["rgb"].adjusted_rand >= 3 * found["grey"].adjusted_rand
