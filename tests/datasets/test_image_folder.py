@@ -625,3 +625,22 @@ def test_a_colour_models_channels_must_make_its_features(shapes, tmp_path):
         np.savez(path, **changed)
         with pytest.raises(ModelFileError, match=message):
             load_model(path)
+
+
+def test_the_rows_of_files_skipped_while_decoding_are_left_out_whole(shapes):
+    """The rows are written as they are decoded and only the kept ones (the header's row
+    count rewritten at the end): the cached rows are the kept files' decodings in order,
+    the labels theirs, and the recorded hash that of the cached arrays."""
+    good = (shapes / "square" / "0.png").read_bytes()
+    for name in ("circle/00-cut.png", "square/00-cut.png", "triangle/9-cut.png"):
+        (shapes / name).write_bytes(good[: len(good) // 2])
+    dataset = datasets.load(shapes, skip_bad_images=True, image_size=SIZE)  # no header pass
+    kept = [r for r in pictures(shapes) if not r.endswith("-cut.png")]
+    assert dataset.skipped == 3 and dataset.shape == (len(kept), SIZE[0] * SIZE[1])
+    for row, relative in zip(dataset.X, kept, strict=True):
+        np.testing.assert_array_equal(row, expected_row(shapes / relative), err_msg=relative)
+    names = [dataset.target_names[label] for label in dataset.y]
+    assert names == [relative.split("/")[0] for relative in kept]
+    cached = np.load(Path(dataset.X.filename), allow_pickle=False)
+    np.testing.assert_array_equal(cached, dataset.X)
+    assert dataset.sha256 == datasets.formats.content_sha256(cached, dataset.y)

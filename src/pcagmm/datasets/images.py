@@ -50,7 +50,6 @@ from ..errors import CacheError, DataFormatError, ParameterError, literal
 from ..progress import Progress
 from . import cache
 from .dataset import Dataset
-from .formats import content_sha256
 from .pixels import COLOURS, MAX_IMAGE_PIXELS, RESIZE_FILTER, picture_row, pillow_limits
 
 #: the names a picture may end in (compared in lower case)
@@ -555,9 +554,13 @@ def _all_bad(listing: Listing, skipped: list) -> DataFormatError:
 def _build(
     folder: Path, listing: Listing, options: ImageOptions, root: Path, prefix: str, progress
 ) -> str:
-    """Read the folder into a new cache entry; return its key."""
-    from numpy.lib.format import open_memmap
+    """Read the folder into a new cache entry; return its key.
 
+    The rows are written to ``X.npy`` with plain writes, a chunk at a time, and hashed as
+    they are written: the pages of a written memory map would count in this process's
+    resident size until it ended, a gigabyte for a million pictures of 28 x 28. Only the
+    kept rows are written (with ``skip_bad``); the header's row count is then rewritten
+    in place."""
     skipped = list(listing.skipped)
     with pillow_limits():
         size, files = _target_size(listing, options, skipped, progress)
@@ -565,9 +568,9 @@ def _build(
         features = width * height * (3 if options.colour == "rgb" else 1)
         build = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
         try:
-            X = open_memmap(build / "X.part.npy", "w+", np.uint8, (len(files), features))
             kept = np.ones(len(files), dtype=bool)
             digests: dict[str, bytes] = {}
+            content = hashlib.sha256()  # content_sha256: the rows' bytes, then the labels'
 
             def decode_chunk(chunk):
                 start, part = chunk
@@ -583,31 +586,38 @@ def _build(
                         out.append(bad)
                 return start, rows, out
 
-            with progress.task("read pictures", total=len(files), unit="files") as task:
-                for start, rows, out in _threaded(decode_chunk, _in_chunks(files)):
-                    X[start : start + len(rows)] = rows
-                    for number, got in enumerate(out, start=start):
-                        file = files[number]
-                        if isinstance(got, BadFile):
-                            kept[number] = False
-                            skipped.append((file.relative, got.problem))
-                        else:
-                            digests[file.relative] = got
-                    task.advance(len(rows))
-            if not kept.any():
-                raise _all_bad(listing, skipped)
-            X.flush()
-            if not kept.all():
-                _compact(build, X, kept)
-                del X
-            else:
-                del X
-                os.replace(build / "X.part.npy", build / "X.npy")
+            header = _npy_header(len(files), features)
+            with (build / "X.npy").open("wb") as written:
+                written.write(header)
+                with progress.task("read pictures", total=len(files), unit="files") as task:
+                    for start, rows, out in _threaded(decode_chunk, _in_chunks(files)):
+                        for number, got in enumerate(out, start=start):
+                            file = files[number]
+                            if isinstance(got, BadFile):
+                                kept[number] = False
+                                skipped.append((file.relative, got.problem))
+                            else:
+                                digests[file.relative] = got
+                        good = kept[start : start + len(rows)]
+                        block = memoryview(rows if good.all() else rows[good]).cast("B")
+                        written.write(block)
+                        content.update(block)
+                        task.advance(len(rows))
+                if not kept.any():
+                    raise _all_bad(listing, skipped)
+                if not kept.all():  # fewer rows than the header said: the same length
+                    final = _npy_header(int(kept.sum()), features)
+                    assert len(final) == len(header)
+                    written.seek(0)
+                    written.write(final)
+                written.flush()
+                os.fsync(written.fileno())
             y = None
             if listing.classes is not None:
                 labels = np.array([f.label for f in files], dtype=np.int64)[kept]
                 y = labels.astype(np.uint8 if len(listing.classes) <= 256 else np.int32)
                 np.save(build / "y.npy", y, allow_pickle=False)
+                content.update(memoryview(np.ascontiguousarray(y)).cast("B"))
             # every listed file's hash, as the hashing pass of a later read makes them
             missing = [f for f in listing.files if f.relative not in digests]
             if missing:  # the skipped files: hashed as a later read's hashing pass does
@@ -617,7 +627,6 @@ def _build(
             all_digests = [digests[f.relative] for f in listing.files]
             key = _folder_key(options, listing, all_digests)
             skipped.sort(key=lambda item: _bytes(item[0]))
-            X_read = np.load(build / "X.npy", mmap_mode="r")
             meta = {
                 "cache_format": IMAGE_FORMAT,
                 "folder": str(folder),
@@ -625,11 +634,9 @@ def _build(
                 "image_size": [width, height],
                 "classes": list(listing.classes) if listing.classes else None,
                 "skipped": [{"file": f, "problem": p} for f, p in skipped],
-                "sha256": content_sha256(X_read, y),
+                "sha256": content.hexdigest(),
                 "read": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             }
-            del X_read
-            _fsync(build / "X.npy")
             with (build / cache.META_FILE).open("w") as handle:
                 json.dump(meta, handle, indent=2, sort_keys=True)
                 handle.write("\n")
@@ -646,24 +653,14 @@ def _build(
     return key
 
 
-def _compact(build: Path, X: np.ndarray, kept: np.ndarray) -> None:
-    """Write the kept rows of ``X`` as ``X.npy`` (a chunk at a time)."""
-    from numpy.lib.format import open_memmap
-
-    out = open_memmap(build / "X.npy", "w+", np.uint8, (int(kept.sum()), X.shape[1]))
-    at = 0
-    for start in range(0, len(X), 1 << 14):
-        block = X[start : start + (1 << 14)][kept[start : start + (1 << 14)]]
-        out[at : at + len(block)] = block
-        at += len(block)
-    out.flush()
-    del out, X
-    os.unlink(build / "X.part.npy")
-
-
-def _fsync(path: Path) -> None:
-    with path.open("rb+") as handle:
-        os.fsync(handle.fileno())
+def _npy_header(rows: int, features: int) -> bytes:
+    """The ``.npy`` header (version 1.0) of ``rows`` x ``features`` uint8 values. numpy
+    pads the row count to the most digits it can have, so the header of a smaller count
+    has the same length (and can be written over the first)."""
+    header = io.BytesIO()
+    layout = {"descr": "|u1", "fortran_order": False, "shape": (rows, features)}
+    np.lib.format.write_array_header_1_0(header, layout)
+    return header.getvalue()
 
 
 def _open(entry: Path, folder: Path, progress: Progress) -> Dataset:
