@@ -644,3 +644,20 @@ def test_the_rows_of_files_skipped_while_decoding_are_left_out_whole(shapes):
     cached = np.load(Path(dataset.X.filename), allow_pickle=False)
     np.testing.assert_array_equal(cached, dataset.X)
     assert dataset.sha256 == datasets.formats.content_sha256(cached, dataset.y)
+
+
+def test_the_cache_key_is_the_hash_of_the_options_and_every_files_path_class_and_bytes(shapes):
+    """The key, computed here from its rule: a listing held in arrays must give the key
+    that a list of objects gave, or every folder read before would be read again."""
+    import hashlib
+
+    datasets.load(shapes)
+    options = ImageOptions()
+    expected = hashlib.sha256(f"pcagmm image folder {image_folder.IMAGE_FORMAT}\n".encode())
+    expected.update(json.dumps(options.record(), sort_keys=True).encode() + b"\n")
+    expected.update(b'["circle", "square", "triangle"]\n[]\n')
+    for relative in pictures(shapes):
+        label = ["circle", "square", "triangle"].index(relative.split("/")[0])
+        digest = hashlib.sha256((shapes / relative).read_bytes()).digest()
+        expected.update(relative.encode() + b"\0" + str(label).encode() + b"\0" + digest)
+    assert entries() == [expected.hexdigest()]
