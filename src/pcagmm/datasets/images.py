@@ -37,6 +37,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -63,6 +64,9 @@ CHUNK_FILES = 256
 WORKERS = min(8, os.cpu_count() or 1)
 #: the cache's sub-folder of image folders
 CACHE_FOLDER = "images"
+#: reads of a folder that start again (listing its files) when another process read
+#: another version of it meanwhile; the last reads the files as it listed them
+READ_ATTEMPTS = 3
 SKIP_HINT = "or give --skip-bad-images to skip it"
 
 
@@ -161,11 +165,26 @@ def read_folder(
     folder = Path(folder).expanduser().absolute()
     options = options or ImageOptions()
     progress = progress or Progress()
+    attempt = 1
+    while True:
+        try:
+            return _read(folder, options, progress, restart=attempt < READ_ATTEMPTS)
+        except _Replaced:
+            attempt += 1
+
+
+class _Replaced(Exception):
+    """Another process read another version of the folder while this one read it: the
+    files this one listed may have changed since, and the entry it found be removed."""
+
+
+def _read(folder: Path, options: ImageOptions, progress: Progress, restart: bool) -> Dataset:
     listing = list_files(folder, options.skip_bad)
     root = cache.cache_root() / CACHE_FOLDER
     hint = _hint_path(root, folder, options)
     stats = _stats_digest(listing)
-    found = _cached(root, hint, stats, folder, listing, options, progress)
+    recorded = _read_hint(hint)
+    found = _cached(root, recorded, stats, folder, listing, options, progress)
     if found is not None:
         return found
     cache.ensure_writable(root)
@@ -175,31 +194,60 @@ def read_folder(
     waiting = f"waiting for another pcagmm process that is reading {folder}"
     hint.parent.mkdir(parents=True, exist_ok=True)  # the index holds the locks too
     with cache.locked(hint.parent, name, on_wait=lambda: progress.note(waiting)):
-        found = _cached(root, hint, stats, folder, listing, options, progress)
-        if found is not None:
-            return found
+        now = _read_hint(hint)
+        if now != recorded:  # another process read the folder meanwhile
+            found = _cached(root, now, stats, folder, listing, options, progress)
+            if found is not None:
+                return found
+            if restart:  # it read another version: list the files again
+                raise _Replaced
         for stale in root.glob(f".tmp-{name}-*"):
             shutil.rmtree(stale, ignore_errors=True)
         key = _build(folder, listing, options, root, f".tmp-{name}-", progress)
-        _write_hint(hint, {"stats": stats, "key": key})
-    return _open(root / key, folder, progress)
+        if _write_hint(hint, {"stats": stats, "key": key}) and now.get("key") != key:
+            _remove_replaced(root, hint, now.get("key"))
+        # mapped while the lock is held: the next version's read may then remove it
+        return _open(root / key, folder, progress)
 
 
-def _cached(root, hint, stats, folder, listing, options, progress) -> Dataset | None:
-    """The cached rows of the folder when its files look as they did when they were read
-    (the same paths, sizes and times) and, hashed again, are: else None."""
-    recorded = _read_hint(hint)
+def _cached(root, recorded, stats, folder, listing, options, progress) -> Dataset | None:
+    """The cached rows of the folder when its files look as they did when the entry that
+    the hint ``recorded`` names was read (the same paths, sizes and times) and, hashed
+    again, are: else None."""
     if recorded.get("stats") != stats or not cache.is_complete(root / recorded.get("key", "-")):
         return None
     key = _folder_key(options, listing, *_hash_files(listing, progress))
     entry = root / key
     if not cache.is_complete(entry):
-        return None  # a file changed but kept its size and time
+        return None  # a file changed but kept its size and time (or the entry was replaced)
     try:
         return _open(entry, folder, progress)
     except (CacheError, OSError, KeyError, TypeError, ValueError):
-        cache.remove_entry(entry)  # damaged: read the folder again
-        return None
+        if os.path.lexists(entry):
+            cache.remove_entry(entry)  # damaged: read the folder again
+        return None  # gone: a read of a newer version removed it; the hint names that one
+
+
+def _remove_replaced(root: Path, hint: Path, key) -> None:
+    """Remove the entry ``key`` that the folder's new entry replaces, unless another hint
+    names it too (the same pictures read from another path). Nothing here fails the read.
+
+    The entry is renamed to a temporary folder first, so a reader finds it whole or not at
+    all, then deleted. A process that has it memory-mapped reads on (Linux frees the files
+    when the map is closed); one that finds it gone reads the folder again. What cannot be
+    renamed stays; what cannot be deleted is tried again by the next read of the folder
+    (a temporary folder of a reader that did not finish)."""
+    if not isinstance(key, str) or not re.fullmatch(r"[0-9a-f]{64}", key):
+        return  # no entry before, or a hint this code did not write
+    for other in hint.parent.glob("*.json"):
+        if other != hint and _read_hint(other).get("key") == key:
+            return
+    removed = root / f".tmp-{hint.stem[:16]}-replaced-{key[:16]}"
+    try:
+        os.rename(root / key, removed)
+    except OSError:
+        return  # gone already, or it cannot be moved
+    shutil.rmtree(removed, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- listing
@@ -790,9 +838,13 @@ def _read_hint(path: Path) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _write_hint(path: Path, value: dict) -> None:
-    with contextlib.suppress(OSError):
+def _write_hint(path: Path, value: dict) -> bool:
+    """Write the hint (atomically); whether it was written."""
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         temporary.write_text(json.dumps(value))
         os.replace(temporary, path)
+    except OSError:
+        return False
+    return True
