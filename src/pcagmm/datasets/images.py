@@ -22,6 +22,8 @@ The rules (the user guide's "Your own pictures" page says the same):
   memory-maps the entry with that key; a changed, added or removed file gives another
   key, so the folder is read again. The first read reads each file once (hashing and
   decoding the same bytes), into a temporary folder renamed to its key when complete.
+  The new entry then replaces the one the folder was last read into with the same
+  options, which is removed (unless another folder's hint names it too).
 - **Bad files** (unreadable, not a picture, truncated, a decompression bomb, another
   size with ``resize=False``, a file that changes while it is read, a symlink loop) stop
   the read with a one-line error naming the file, or are skipped and counted with
