@@ -383,12 +383,12 @@ def list_files(folder: Path, skip_bad: bool = False) -> Listing:
     index = {name: i for i, name in enumerate(classes)}
     labels = np.full(len(found), -1, dtype=np.int32)
     stats = np.full((len(found), 2), -1, dtype=np.int64)  # (-1, -1): reading it says why
-    base = os.fsencode(folder) + b"/"
+    base = f"{folder}/"
     for number, relative in enumerate(found):
         if nested:
             labels[number] = index[relative.split(b"/", 1)[0]]
         with contextlib.suppress(OSError):
-            status = os.stat(base + relative)
+            status = os.stat(base + _text(relative))  # the name os.walk gave
             stats[number] = status.st_size, status.st_mtime_ns
     names = tuple(_text(name) for name in classes) or None
     return Listing(folder, found, stats, labels, names, skipped)
