@@ -95,3 +95,12 @@ def test_the_umap_settings_the_readme_gives():
     run = config.RunConfig("digits", reducer="umap")
     assert (run.umap_neighbors, run.umap_min_dist, run.n_init) == (30, 0.0, 10)
     assert config.RunConfig("digits").n_init == 1
+
+
+def test_the_image_folder_reads_the_guide_names():
+    """docs/site/guide/images.md: a chunk of 256 files at a time; RELIABILITY.md: a read
+    whose entry a newer version replaced lists the folder again, up to three reads."""
+    from pcagmm.datasets import images
+
+    assert images.CHUNK_FILES == 256
+    assert images.READ_ATTEMPTS == 3

@@ -16,6 +16,7 @@ from pcagmm import datasets
 from pcagmm.cli import main
 from pcagmm.datasets import images as image_folder
 from pcagmm.datasets.images import ImageOptions, read_folder
+from pcagmm.datasets.pixels import COLOURS
 from pcagmm.errors import DataFormatError, ParameterError, PcagmmError
 
 SIZE = (24, 20)  # width, height of most pictures
@@ -193,18 +194,21 @@ def entries() -> list[str]:
 
 def test_a_changed_file_changes_the_hash(shapes):
     first = datasets.load(shapes)
+    (key,) = entries()
     target = shapes / "circle" / "0.png"
+    was = expected_row(target)
     draw("square", 0).save(target)  # another picture
     second = datasets.load(shapes)
     assert second.sha256 != first.sha256
-    assert len(entries()) == 2
+    assert len(entries()) == 1 and entries() != [key]  # the new entry replaces the old
     np.testing.assert_array_equal(second.X[0], expected_row(target))
-    draw("circle", 0).save(target)  # back as it was: the first entry again
+    np.testing.assert_array_equal(first.X[0], was)  # its memory map reads the removed entry
+    draw("circle", 0).save(target)  # back as it was: the first key again
     assert datasets.load(shapes).sha256 == first.sha256
-    assert len(entries()) == 2
+    assert entries() == [key]
     target.rename(shapes / "circle" / "00.png")  # a renamed file
     assert datasets.load(shapes).sha256 == first.sha256  # the same rows in the same order
-    assert len(entries()) == 3  # but another key: the paths are part of it
+    assert len(entries()) == 1 and entries() != [key]  # but another key: paths are in it
 
 
 def test_a_change_that_keeps_the_size_and_time_is_noticed(shapes):
@@ -627,3 +631,166 @@ def test_a_colour_models_channels_must_make_its_features(shapes, tmp_path):
         np.savez(path, **changed)
         with pytest.raises(ModelFileError, match=message):
             load_model(path)
+
+
+def test_the_rows_of_files_skipped_while_decoding_are_left_out_whole(shapes):
+    """The rows are written as they are decoded and only the kept ones (the header's row
+    count rewritten at the end): the cached rows are the kept files' decodings in order,
+    the labels theirs, and the recorded hash that of the cached arrays."""
+    good = (shapes / "square" / "0.png").read_bytes()
+    for name in ("circle/00-cut.png", "square/00-cut.png", "triangle/9-cut.png"):
+        (shapes / name).write_bytes(good[: len(good) // 2])
+    dataset = datasets.load(shapes, skip_bad_images=True, image_size=SIZE)  # no header pass
+    kept = [r for r in pictures(shapes) if not r.endswith("-cut.png")]
+    assert dataset.skipped == 3 and dataset.shape == (len(kept), SIZE[0] * SIZE[1])
+    for row, relative in zip(dataset.X, kept, strict=True):
+        np.testing.assert_array_equal(row, expected_row(shapes / relative), err_msg=relative)
+    names = [dataset.target_names[label] for label in dataset.y]
+    assert names == [relative.split("/")[0] for relative in kept]
+    cached = np.load(Path(dataset.X.filename), allow_pickle=False)
+    np.testing.assert_array_equal(cached, dataset.X)
+    assert dataset.sha256 == datasets.formats.content_sha256(cached, dataset.y)
+
+
+def test_the_cache_key_is_the_hash_of_the_options_and_every_files_path_class_and_bytes(shapes):
+    """The key, computed here from its rule: a listing held in arrays must give the key
+    that a list of objects gave, or every folder read before would be read again."""
+    import hashlib
+
+    datasets.load(shapes)
+    options = ImageOptions()
+    expected = hashlib.sha256(f"pcagmm image folder {image_folder.IMAGE_FORMAT}\n".encode())
+    expected.update(json.dumps(options.record(), sort_keys=True).encode() + b"\n")
+    expected.update(b'["circle", "square", "triangle"]\n[]\n')
+    for relative in pictures(shapes):
+        label = ["circle", "square", "triangle"].index(relative.split("/")[0])
+        digest = hashlib.sha256((shapes / relative).read_bytes()).digest()
+        expected.update(relative.encode() + b"\0" + str(label).encode() + b"\0" + digest)
+    assert entries() == [expected.hexdigest()]
+
+
+def hint_keys() -> list[str]:
+    index = Path(os.environ["PCAGMM_CACHE"]) / "images" / "index"
+    return sorted(json.loads(p.read_text())["key"] for p in index.glob("*.json"))
+
+
+def test_grey_and_rgb_of_one_folder_keep_an_entry_each(shapes):
+    """Each options set's new entry replaces its own previous one, not the other's."""
+    before = {colour: datasets.load(shapes, colour=colour).sha256 for colour in COLOURS}
+    old = entries()
+    assert len(old) == 2 and hint_keys() == old
+    draw("square", 0).save(shapes / "circle" / "0.png")
+    after = {colour: datasets.load(shapes, colour=colour) for colour in COLOURS}
+    assert len(entries()) == 2 and not set(entries()) & set(old)
+    assert hint_keys() == entries()
+    for colour, dataset in after.items():
+        assert dataset.sha256 != before[colour]
+        assert dataset.sha256 == datasets.formats.content_sha256(dataset.X, dataset.y)
+
+
+def test_the_same_pictures_under_another_path_keep_the_entry_they_share(shapes, monkeypatch):
+    """Two folders of the same files share an entry: a new version of one keeps it."""
+    import shutil
+
+    copy = shapes.parent / "copy"
+    shutil.copytree(shapes, copy)
+    assert datasets.load(shapes).sha256 == datasets.load(copy).sha256
+    (shared,) = entries()  # one key: it hashes the relative paths, not the folder's
+    draw("square", 0).save(shapes / "circle" / "0.png")
+    datasets.load(shapes)
+    assert len(entries()) == 2 and shared in entries()  # the copy's hint still names it
+    decoded = []
+    monkeypatch.setattr(image_folder, "_decode", lambda *a: decoded.append(a))
+    cached = Path(os.environ["PCAGMM_CACHE"]) / "images" / shared / "X.npy"
+    assert datasets.load(copy).X.filename == str(cached) and decoded == []
+
+
+@pytest.mark.parametrize("failing", ["rename", "delete"])
+def test_a_removal_that_fails_does_not_fail_the_read(shapes, monkeypatch, failing):
+    """Tests run as root, who may delete a read-only folder: the failures are made by
+    replacing the calls that would fail."""
+    datasets.load(shapes)
+    (old,) = entries()
+    target = shapes / "circle" / "0.png"
+    draw("square", 0).save(target)
+    with monkeypatch.context() as patch:
+        if failing == "rename":
+            real = os.rename
+
+            def rename(source, target):
+                if Path(source).name == old:
+                    raise PermissionError(13, "Permission denied", str(source))
+                return real(source, target)
+
+            patch.setattr(image_folder.os, "rename", rename)
+        else:  # what shutil.rmtree(..., ignore_errors=True) does when it can delete nothing
+            patch.setattr(image_folder.shutil, "rmtree", lambda path, ignore_errors=False: None)
+        dataset = datasets.load(shapes)
+    np.testing.assert_array_equal(dataset.X[0], expected_row(target))
+    (new,) = hint_keys()
+    if failing == "rename":
+        assert entries() == sorted([old, new])  # the old one stays
+        return
+    left = [name for name in entries() if name.startswith(".tmp-")]
+    assert [name for name in entries() if not name.startswith(".")] == [new]
+    assert len(left) == 1 and left[0].endswith(f"-replaced-{old[:16]}")
+    draw("triangle", 0).save(target)  # the next version's read deletes what was left
+    datasets.load(shapes)
+    assert entries() == hint_keys() and len(entries()) == 1
+
+
+def test_a_reader_that_finds_its_entry_replaced_reads_the_folder_again(shapes, monkeypatch):
+    """Another process reads a newer version of the folder while this one hashes the
+    files it listed: the entry this one was about to open is removed, so it lists the
+    files again and opens the new entry."""
+    datasets.load(shapes)
+    target = shapes / "circle" / "0.png"
+    real_hash, real_list = image_folder._hash_files, image_folder.list_files
+    listed = []
+
+    def list_files(*args):
+        listed.append(args[0])
+        return real_list(*args)
+
+    def hash_then_another_reads(*args):
+        out = real_hash(*args)
+        if len(listed) == 1:  # the first hashing pass: another process, meanwhile
+            draw("square", 0).save(target)
+            listed.append("another")
+            newer.append(read_folder(shapes))
+        return out
+
+    newer = []
+    monkeypatch.setattr(image_folder, "list_files", list_files)
+    monkeypatch.setattr(image_folder, "_hash_files", hash_then_another_reads)
+    dataset = read_folder(shapes)
+    assert listed == [shapes, "another", shapes, shapes]  # its own listing, then again
+    assert dataset.sha256 == newer[0].sha256
+    np.testing.assert_array_equal(dataset.X[0], expected_row(target))
+    assert entries() == hint_keys() and len(entries()) == 1
+
+
+def test_a_reader_whose_entry_goes_as_it_opens_it_reads_the_folder_again(shapes, monkeypatch):
+    """The entry is removed between finding it complete and opening it: gone, not damaged
+    (nothing else is removed), and the folder is listed and read again."""
+    first = datasets.load(shapes)
+    (old,) = entries()
+    target = shapes / "circle" / "0.png"
+    real_open = image_folder._open
+    opened = []
+
+    def another_reads_first(entry, *args):
+        opened.append(entry.name)
+        if len(opened) == 1:  # another process reads a newer version and removes this one
+            draw("square", 0).save(target)
+            newer.append(read_folder(shapes))
+        return real_open(entry, *args)
+
+    newer = []
+    monkeypatch.setattr(image_folder, "_open", another_reads_first)
+    dataset = read_folder(shapes)
+    (new,) = hint_keys()
+    assert opened == [old, new, new]  # the old one (gone), the other's, this one's again
+    assert dataset.sha256 == newer[0].sha256 != first.sha256
+    np.testing.assert_array_equal(dataset.X[0], expected_row(target))
+    assert [name for name in entries() if not name.startswith(".")] == [new]

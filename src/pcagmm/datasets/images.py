@@ -22,6 +22,8 @@ The rules (the user guide's "Your own pictures" page says the same):
   memory-maps the entry with that key; a changed, added or removed file gives another
   key, so the folder is read again. The first read reads each file once (hashing and
   decoding the same bytes), into a temporary folder renamed to its key when complete.
+  The new entry then replaces the one the folder was last read into with the same
+  options, which is removed (unless another folder's hint names it too).
 - **Bad files** (unreadable, not a picture, truncated, a decompression bomb, another
   size with ``resize=False``, a file that changes while it is read, a symlink loop) stop
   the read with a one-line error naming the file, or are skipped and counted with
@@ -37,6 +39,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -50,7 +53,6 @@ from ..errors import CacheError, DataFormatError, ParameterError, literal
 from ..progress import Progress
 from . import cache
 from .dataset import Dataset
-from .formats import content_sha256
 from .pixels import COLOURS, MAX_IMAGE_PIXELS, RESIZE_FILTER, picture_row, pillow_limits
 
 #: the names a picture may end in (compared in lower case)
@@ -64,6 +66,9 @@ CHUNK_FILES = 256
 WORKERS = min(8, os.cpu_count() or 1)
 #: the cache's sub-folder of image folders
 CACHE_FOLDER = "images"
+#: reads of a folder that start again (listing its files) when another process read
+#: another version of it meanwhile; the last reads the files as it listed them
+READ_ATTEMPTS = 3
 SKIP_HINT = "or give --skip-bad-images to skip it"
 
 
@@ -162,11 +167,26 @@ def read_folder(
     folder = Path(folder).expanduser().absolute()
     options = options or ImageOptions()
     progress = progress or Progress()
-    files = list_files(folder, options.skip_bad)
+    attempt = 1
+    while True:
+        try:
+            return _read(folder, options, progress, restart=attempt < READ_ATTEMPTS)
+        except _Replaced:
+            attempt += 1
+
+
+class _Replaced(Exception):
+    """Another process read another version of the folder while this one read it: the
+    files this one listed may have changed since, and the entry it found be removed."""
+
+
+def _read(folder: Path, options: ImageOptions, progress: Progress, restart: bool) -> Dataset:
+    listing = list_files(folder, options.skip_bad)
     root = cache.cache_root() / CACHE_FOLDER
     hint = _hint_path(root, folder, options)
-    stats = _stats_digest(files)
-    found = _cached(root, hint, stats, folder, files, options, progress)
+    stats = _stats_digest(listing)
+    recorded = _read_hint(hint)
+    found = _cached(root, recorded, stats, folder, listing, options, progress)
     if found is not None:
         return found
     cache.ensure_writable(root)
@@ -176,31 +196,60 @@ def read_folder(
     waiting = f"waiting for another pcagmm process that is reading {folder}"
     hint.parent.mkdir(parents=True, exist_ok=True)  # the index holds the locks too
     with cache.locked(hint.parent, name, on_wait=lambda: progress.note(waiting)):
-        found = _cached(root, hint, stats, folder, files, options, progress)
-        if found is not None:
-            return found
+        now = _read_hint(hint)
+        if now != recorded:  # another process read the folder meanwhile
+            found = _cached(root, now, stats, folder, listing, options, progress)
+            if found is not None:
+                return found
+            if restart:  # it read another version: list the files again
+                raise _Replaced
         for stale in root.glob(f".tmp-{name}-*"):
             shutil.rmtree(stale, ignore_errors=True)
-        key = _build(folder, files, options, root, f".tmp-{name}-", progress)
-        _write_hint(hint, {"stats": stats, "key": key})
-    return _open(root / key, folder, progress)
+        key = _build(folder, listing, options, root, f".tmp-{name}-", progress)
+        if _write_hint(hint, {"stats": stats, "key": key}) and now.get("key") != key:
+            _remove_replaced(root, hint, now.get("key"))
+        # mapped while the lock is held: the next version's read may then remove it
+        return _open(root / key, folder, progress)
 
 
-def _cached(root, hint, stats, folder, files, options, progress) -> Dataset | None:
-    """The cached rows of the folder when its files look as they did when they were read
-    (the same paths, sizes and times) and, hashed again, are: else None."""
-    recorded = _read_hint(hint)
+def _cached(root, recorded, stats, folder, listing, options, progress) -> Dataset | None:
+    """The cached rows of the folder when its files look as they did when the entry that
+    the hint ``recorded`` names was read (the same paths, sizes and times) and, hashed
+    again, are: else None."""
     if recorded.get("stats") != stats or not cache.is_complete(root / recorded.get("key", "-")):
         return None
-    key = _folder_key(options, files, _hash_files(files, progress))
+    key = _folder_key(options, listing, *_hash_files(listing, progress))
     entry = root / key
     if not cache.is_complete(entry):
-        return None  # a file changed but kept its size and time
+        return None  # a file changed but kept its size and time (or the entry was replaced)
     try:
         return _open(entry, folder, progress)
     except (CacheError, OSError, KeyError, TypeError, ValueError):
-        cache.remove_entry(entry)  # damaged: read the folder again
-        return None
+        if os.path.lexists(entry):
+            cache.remove_entry(entry)  # damaged: read the folder again
+        return None  # gone: a read of a newer version removed it; the hint names that one
+
+
+def _remove_replaced(root: Path, hint: Path, key) -> None:
+    """Remove the entry ``key`` that the folder's new entry replaces, unless another hint
+    names it too (the same pictures read from another path). Nothing here fails the read.
+
+    The entry is renamed to a temporary folder first, so a reader finds it whole or not at
+    all, then deleted. A process that has it memory-mapped reads on (Linux frees the files
+    when the map is closed); one that finds it gone reads the folder again. What cannot be
+    renamed stays; what cannot be deleted is tried again by the next read of the folder
+    (a temporary folder of a reader that did not finish)."""
+    if not isinstance(key, str) or not re.fullmatch(r"[0-9a-f]{64}", key):
+        return  # no entry before, or a hint this code did not write
+    for other in hint.parent.glob("*.json"):
+        if other != hint and _read_hint(other).get("key") == key:
+            return
+    removed = root / f".tmp-{hint.stem[:16]}-replaced-{key[:16]}"
+    try:
+        os.rename(root / key, removed)
+    except OSError:
+        return  # gone already, or it cannot be moved
+    shutil.rmtree(removed, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- listing
@@ -208,28 +257,80 @@ def _cached(root, hint, stats, folder, files, options, progress) -> Dataset | No
 
 @dataclass(frozen=True)
 class ImageFile:
-    """One picture of the folder."""
+    """One picture of the folder (made from the :class:`Listing` when it is read)."""
 
     path: Path
     relative: str
     label: int
-    stat: tuple[int, int]  # size, modification time (ns)
+    stat: tuple[int, int]  # size, modification time (ns); (-1, -1): it could not be read
 
 
-@dataclass
 class Listing:
-    """The pictures of a folder, in order, with the class names and what was skipped."""
+    """The pictures of a folder, in order, with the class names and what was skipped.
 
-    files: list[ImageFile]
-    classes: tuple[str, ...] | None
-    skipped: list[tuple[str, str]]
+    A folder may hold millions of pictures, so the listing keeps arrays, not an object a
+    file (an :class:`ImageFile` with its ``Path`` takes about 700 bytes): the relative
+    paths as one block of UTF-8 bytes with the bounds of each, and each file's size,
+    modification time and label, some 30 bytes a file besides its path.
+    :meth:`file` makes the :class:`ImageFile` of one, :meth:`chunks` those of a chunk.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        relative: list[bytes],
+        stats: np.ndarray,
+        labels: np.ndarray,
+        classes: tuple[str, ...] | None,
+        skipped: list[tuple[str, str]],
+    ):
+        self.folder = folder
+        self._paths = b"".join(relative)
+        self._bounds = np.zeros(len(relative) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, relative), np.int64, len(relative)), out=self._bounds[1:])
+        self._stats = stats  # (files, 2) int64: size, modification time (ns)
+        self.labels = labels  # int32; -1 a file for a flat folder
+        self.classes = classes
+        self.skipped = skipped
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def relative_bytes(self, number: int) -> bytes:
+        """The relative path of file ``number``, as UTF-8 bytes (the order's and key's)."""
+        return self._paths[self._bounds[number] : self._bounds[number + 1]]
+
+    def relative(self, number: int) -> str:
+        """The relative path of file ``number`` (``/`` between its parts)."""
+        return self.relative_bytes(number).decode("utf-8", "surrogateescape")
+
+    def stat(self, number: int) -> tuple[int, int]:
+        """The size and modification time (ns) of file ``number`` when it was listed."""
+        size, time = self._stats[number].tolist()
+        return size, time
+
+    def file(self, number: int) -> ImageFile:
+        relative = self.relative(number)
+        label = int(self.labels[number])
+        return ImageFile(self.folder / relative, relative, label, self.stat(number))
+
+    def chunks(
+        self, numbers: np.ndarray | None = None, size: int = CHUNK_FILES
+    ) -> Iterator[tuple[int, list[ImageFile]]]:
+        """``(start, files)``, ``size`` files at a time: the files at ``numbers`` (default:
+        all, in order); ``start`` is the position of the chunk's first file in ``numbers``."""
+        count = len(self) if numbers is None else len(numbers)
+        for start in range(0, count, size):
+            stop = min(start + size, count)
+            part = range(start, stop) if numbers is None else numbers[start:stop].tolist()
+            yield start, [self.file(number) for number in part]
 
 
 def list_files(folder: Path, skip_bad: bool = False) -> Listing:
     """The pictures under ``folder`` in the documented order, and their classes."""
     if not folder.is_dir():
         raise DataFormatError(f"{folder} is not a folder", "give a folder of pictures")
-    found: list[tuple[bytes, str, Path]] = []
+    found: list[bytes] = []  # relative paths, as UTF-8 bytes
     skipped: list[tuple[str, str]] = []
     others = 0
     visited: dict[tuple[int, int], str] = {}
@@ -250,15 +351,14 @@ def list_files(folder: Path, skip_bad: bool = False) -> Listing:
             continue
         visited[key] = relative_top
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        prefix = b"" if relative_top == "." else _bytes(relative_top) + b"/"
         for name in names:
             if name.startswith("."):
                 continue
             if not name.lower().endswith(SUFFIXES):
                 others += 1
                 continue
-            path = here / name
-            relative = path.relative_to(folder).as_posix()
-            found.append((relative.encode("utf-8", "surrogateescape"), relative, path))
+            found.append(prefix + _bytes(name))
     if not found:
         if others == 0 and not skipped:
             raise DataFormatError(
@@ -271,25 +371,27 @@ def list_files(folder: Path, skip_bad: bool = False) -> Listing:
             "put pictures in it (PNG, JPEG, BMP, TIFF or WebP), one subfolder per class",
         )
     found.sort()
-    top_level = [relative for _, relative, _ in found if "/" not in relative]
-    nested = len(top_level) < len(found)
-    if nested and top_level:
+    top_level = next((relative for relative in found if b"/" not in relative), None)
+    nested = any(b"/" in relative for relative in found)
+    if nested and top_level is not None:
+        first = _text(top_level)
         raise DataFormatError(
-            f"{folder} holds pictures both at its top ({top_level[0]}) and in class subfolders",
+            f"{folder} holds pictures both at its top ({first}) and in class subfolders",
             "move each picture into the subfolder of its class (or all to the top, for no labels)",
         )
-    classes = sorted({r.split("/", 1)[0] for _, r, _ in found}, key=_bytes) if nested else None
-    index = {name: i for i, name in enumerate(classes or ())}
-    files = []
-    for _, relative, path in found:
-        try:
-            status = path.stat()
-            stat = (status.st_size, status.st_mtime_ns)
-        except OSError:
-            stat = (-1, -1)  # reading it says what is wrong
-        label = index[relative.split("/", 1)[0]] if nested else -1
-        files.append(ImageFile(path, relative, label, stat))
-    return Listing(files, tuple(classes) if classes else None, skipped)
+    classes = sorted({relative.split(b"/", 1)[0] for relative in found}) if nested else []
+    index = {name: i for i, name in enumerate(classes)}
+    labels = np.full(len(found), -1, dtype=np.int32)
+    stats = np.full((len(found), 2), -1, dtype=np.int64)  # (-1, -1): reading it says why
+    base = f"{folder}/"
+    for number, relative in enumerate(found):
+        if nested:
+            labels[number] = index[relative.split(b"/", 1)[0]]
+        with contextlib.suppress(OSError):
+            status = os.stat(base + _text(relative))  # the name os.walk gave
+            stats[number] = status.st_size, status.st_mtime_ns
+    names = tuple(_text(name) for name in classes) or None
+    return Listing(folder, found, stats, labels, names, skipped)
 
 
 def _walk(folder: Path):
@@ -309,6 +411,10 @@ def _identity(path: Path) -> tuple[int, int]:
 
 def _bytes(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
 
 
 # ----------------------------------------------------------------------------- reading
@@ -436,11 +542,6 @@ def _decode(file: ImageFile, size: tuple[int, int], colour: str) -> tuple[np.nda
         return picture_row(image, size, colour), digest
 
 
-def _in_chunks(items: list, size: int = CHUNK_FILES) -> Iterator[tuple[int, list]]:
-    for start in range(0, len(items), size):
-        yield start, items[start : start + size]
-
-
 def _threaded(function, chunks: Iterator, workers: int = WORKERS) -> Iterator:
     """``function(chunk)`` for each chunk on threads, in order, at most ``2 * workers``
     chunks in flight (so memory stays flat in the number of files)."""
@@ -454,85 +555,105 @@ def _threaded(function, chunks: Iterator, workers: int = WORKERS) -> Iterator:
             yield pending.popleft().result()
 
 
-def _hash_files(listing: Listing, progress: Progress) -> list[bytes]:
-    """Every file's SHA-256 (its bytes read, nothing decoded)."""
+def _hash_files(
+    listing: Listing, progress: Progress, numbers: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every file's SHA-256 (its bytes read, nothing decoded), or those of the files at
+    ``numbers``: the digests (32 bytes a row), and whether each file could be read."""
 
     def hash_chunk(chunk):
+        start, files = chunk
         out = []
-        for file in chunk[1]:
+        for file in files:
             try:
                 out.append(hashlib.sha256(_read_bytes(file)).digest())
             except BadFile:
-                out.append(b"")  # a bad file: the key cannot match, the full read says why
-        return out
+                out.append(None)  # a bad file: the key cannot match, the full read says why
+        return start, out
 
-    digests: list[bytes] = []
-    with progress.task("hash pictures", total=len(listing.files), unit="files") as task:
-        for out in _threaded(hash_chunk, _in_chunks(listing.files)):
-            digests += out
+    count = len(listing) if numbers is None else len(numbers)
+    digests = np.zeros((count, 32), dtype=np.uint8)
+    readable = np.zeros(count, dtype=bool)
+    with progress.task("hash pictures", total=count, unit="files") as task:
+        for start, out in _threaded(hash_chunk, listing.chunks(numbers)):
+            for number, digest in enumerate(out, start=start):
+                if digest is not None:
+                    digests[number] = np.frombuffer(digest, dtype=np.uint8)
+                    readable[number] = True
             task.advance(len(out))
-    return digests
+    return digests, readable
 
 
-def _folder_key(options: ImageOptions, listing: Listing, digests: list[bytes]) -> str:
-    """The cache key: the options, then every file's path, class and content hash."""
+def _folder_key(
+    options: ImageOptions, listing: Listing, digests: np.ndarray, readable: np.ndarray
+) -> str:
+    """The cache key: the options, then every file's path, class and content hash (no
+    hash for a file that could not be read)."""
     key = hashlib.sha256(f"pcagmm image folder {IMAGE_FORMAT}\n".encode())
     key.update(json.dumps(options.record(), sort_keys=True).encode() + b"\n")
     key.update(json.dumps(listing.classes).encode() + b"\n")
     key.update(json.dumps(listing.skipped).encode() + b"\n")
-    for file, digest in zip(listing.files, digests, strict=True):
-        key.update(_bytes(file.relative) + b"\0" + str(file.label).encode() + b"\0" + digest)
+    for number in range(len(listing)):
+        digest = digests[number].tobytes() if readable[number] else b""
+        label = str(int(listing.labels[number])).encode()
+        key.update(listing.relative_bytes(number) + b"\0" + label + b"\0" + digest)
     return key.hexdigest()
 
 
-def _target_size(listing: Listing, options: ImageOptions, skipped: list, progress: Progress):
-    """The pictures' size, and the files to read: a header pass over the files when the
-    size is the most common one, or when other sizes are refused."""
+def _target_size(
+    listing: Listing, options: ImageOptions, skipped: list, progress: Progress
+) -> tuple[tuple[int, int], np.ndarray]:
+    """The pictures' size, and the numbers of the files to read (their positions in the
+    listing): a header pass over the files when the size is the most common one, or when
+    other sizes are refused."""
     if options.size is not None and options.resize:
-        return options.size, listing.files
+        return options.size, np.arange(len(listing))
 
     def headers(chunk):
+        start, files = chunk
         out = []
-        for file in chunk[1]:
+        for file in files:
             try:
                 out.append(_header(file))
             except BadFile as bad:
                 if not options.skip_bad:
                     raise DataFormatError(bad.problem, bad.fix) from None
                 out.append(bad)
-        return out
+        return start, out
 
-    sizes: list = []
-    with progress.task("read picture sizes", total=len(listing.files), unit="files") as task:
-        for out in _threaded(headers, _in_chunks(listing.files)):
-            sizes += out
+    sizes = np.zeros((len(listing), 2), dtype=np.int64)  # width, height
+    good = np.ones(len(listing), dtype=bool)
+    with progress.task("read picture sizes", total=len(listing), unit="files") as task:
+        for start, out in _threaded(headers, listing.chunks()):
+            for number, got in enumerate(out, start=start):
+                if isinstance(got, BadFile):
+                    good[number] = False
+                    skipped.append((listing.relative(number), got.problem))
+                else:
+                    sizes[number] = got
             task.advance(len(out))
-    good = [(f, s) for f, s in zip(listing.files, sizes, strict=True) if isinstance(s, tuple)]
-    for file, s in zip(listing.files, sizes, strict=True):
-        if isinstance(s, BadFile):
-            skipped.append((file.relative, s.problem))
-    if not good:
+    numbers = np.flatnonzero(good)
+    if len(numbers) == 0:
         raise _all_bad(listing, skipped)
     if options.size is not None:
         size = options.size
         reference = None
-    else:
-        counts = collections.Counter(s for _, s in good)
-        first: dict = {}
-        for number, (file, s) in enumerate(good):
-            first.setdefault(s, (number, file))
-        size = max(counts, key=lambda s: (counts[s], -first[s][0]))
-        reference = first[size][1]
+    else:  # the most common size; a tie goes to the size met first
+        found, first, counts = np.unique(
+            sizes[numbers], axis=0, return_index=True, return_counts=True
+        )
+        best = max(range(len(found)), key=lambda i: (counts[i], -first[i]))
+        size = (int(found[best][0]), int(found[best][1]))
+        reference = listing.file(int(numbers[first[best]]))
     if options.resize:
-        return size, [f for f, _ in good]
-    kept = []
-    for file, s in good:
-        if s == size:
-            kept.append(file)
-            continue
+        return size, numbers
+    other = (sizes[numbers] != size).any(axis=1)
+    for number in numbers[other].tolist():
+        file = listing.file(number)
+        width, height = sizes[number].tolist()
         like = f"as {reference.path} is" if reference else "as asked"
         problem = (
-            f"{file.path} is {s[0]} x {s[1]} pixels, not {size[0]} x {size[1]} "
+            f"{file.path} is {width} x {height} pixels, not {size[0]} x {size[1]} "
             f"{like}, and resizing is off (--no-resize)"
         )
         if not options.skip_bad:
@@ -541,7 +662,7 @@ def _target_size(listing: Listing, options: ImageOptions, skipped: list, progres
                 "resize it, or leave out --no-resize to resize it with Lanczos, " + SKIP_HINT,
             )
         skipped.append((file.relative, problem))
-    return size, kept
+    return size, numbers[~other]
 
 
 def _all_bad(listing: Listing, skipped: list) -> DataFormatError:
@@ -555,19 +676,25 @@ def _all_bad(listing: Listing, skipped: list) -> DataFormatError:
 def _build(
     folder: Path, listing: Listing, options: ImageOptions, root: Path, prefix: str, progress
 ) -> str:
-    """Read the folder into a new cache entry; return its key."""
-    from numpy.lib.format import open_memmap
+    """Read the folder into a new cache entry; return its key.
 
+    The rows are written to ``X.npy`` with plain writes, a chunk at a time, and hashed as
+    they are written: the pages of a written memory map would count in this process's
+    resident size until it ended, a gigabyte for a million pictures of 28 x 28. Only the
+    kept rows are written (with ``skip_bad``); the header's row count is then rewritten
+    in place."""
     skipped = list(listing.skipped)
     with pillow_limits():
-        size, files = _target_size(listing, options, skipped, progress)
+        size, numbers = _target_size(listing, options, skipped, progress)
         width, height = size
         features = width * height * (3 if options.colour == "rgb" else 1)
         build = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
         try:
-            X = open_memmap(build / "X.part.npy", "w+", np.uint8, (len(files), features))
-            kept = np.ones(len(files), dtype=bool)
-            digests: dict[str, bytes] = {}
+            kept = np.ones(len(numbers), dtype=bool)
+            # every listed file's SHA-256, as the hashing pass of a later read makes them
+            digests = np.zeros((len(listing), 32), dtype=np.uint8)
+            hashed = np.zeros(len(listing), dtype=bool)
+            content = hashlib.sha256()  # content_sha256: the rows' bytes, then the labels'
 
             def decode_chunk(chunk):
                 start, part = chunk
@@ -583,41 +710,44 @@ def _build(
                         out.append(bad)
                 return start, rows, out
 
-            with progress.task("read pictures", total=len(files), unit="files") as task:
-                for start, rows, out in _threaded(decode_chunk, _in_chunks(files)):
-                    X[start : start + len(rows)] = rows
-                    for number, got in enumerate(out, start=start):
-                        file = files[number]
-                        if isinstance(got, BadFile):
-                            kept[number] = False
-                            skipped.append((file.relative, got.problem))
-                        else:
-                            digests[file.relative] = got
-                    task.advance(len(rows))
-            if not kept.any():
-                raise _all_bad(listing, skipped)
-            X.flush()
-            if not kept.all():
-                _compact(build, X, kept)
-                del X
-            else:
-                del X
-                os.replace(build / "X.part.npy", build / "X.npy")
+            header = _npy_header(len(numbers), features)
+            with (build / "X.npy").open("wb") as written:
+                written.write(header)
+                with progress.task("read pictures", total=len(numbers), unit="files") as task:
+                    for start, rows, out in _threaded(decode_chunk, listing.chunks(numbers)):
+                        for offset, got in enumerate(out, start=start):
+                            number = int(numbers[offset])
+                            if isinstance(got, BadFile):
+                                kept[offset] = False
+                                skipped.append((listing.relative(number), got.problem))
+                            else:
+                                digests[number] = np.frombuffer(got, dtype=np.uint8)
+                                hashed[number] = True
+                        good = kept[start : start + len(rows)]
+                        block = memoryview(rows if good.all() else rows[good]).cast("B")
+                        written.write(block)
+                        content.update(block)
+                        task.advance(len(rows))
+                if not kept.any():
+                    raise _all_bad(listing, skipped)
+                if not kept.all():  # fewer rows than the header said: the same length
+                    final = _npy_header(int(kept.sum()), features)
+                    assert len(final) == len(header)
+                    written.seek(0)
+                    written.write(final)
+                written.flush()
+                os.fsync(written.fileno())
             y = None
             if listing.classes is not None:
-                labels = np.array([f.label for f in files], dtype=np.int64)[kept]
+                labels = listing.labels[numbers][kept]
                 y = labels.astype(np.uint8 if len(listing.classes) <= 256 else np.int32)
                 np.save(build / "y.npy", y, allow_pickle=False)
-            # every listed file's hash, as the hashing pass of a later read makes them
-            missing = [f for f in listing.files if f.relative not in digests]
-            if missing:  # the skipped files: hashed as a later read's hashing pass does
-                sub = Listing(missing, listing.classes, [])
-                hashed = _hash_files(sub, Progress())
-                digests.update(zip([f.relative for f in missing], hashed, strict=True))
-            all_digests = [digests[f.relative] for f in listing.files]
-            key = _folder_key(options, listing, all_digests)
+                content.update(memoryview(np.ascontiguousarray(y)).cast("B"))
+            missing = np.flatnonzero(~hashed)
+            if len(missing):  # the skipped files: hashed as a later read's hashing pass does
+                digests[missing], hashed[missing] = _hash_files(listing, Progress(), missing)
+            key = _folder_key(options, listing, digests, hashed)
             skipped.sort(key=lambda item: _bytes(item[0]))
-            X_read = np.load(build / "X.npy", mmap_mode="r")
             meta = {
                 "cache_format": IMAGE_FORMAT,
                 "folder": str(folder),
@@ -625,11 +755,9 @@ def _build(
                 "image_size": [width, height],
                 "classes": list(listing.classes) if listing.classes else None,
                 "skipped": [{"file": f, "problem": p} for f, p in skipped],
-                "sha256": content_sha256(X_read, y),
+                "sha256": content.hexdigest(),
                 "read": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             }
-            del X_read
-            _fsync(build / "X.npy")
             with (build / cache.META_FILE).open("w") as handle:
                 json.dump(meta, handle, indent=2, sort_keys=True)
                 handle.write("\n")
@@ -646,24 +774,14 @@ def _build(
     return key
 
 
-def _compact(build: Path, X: np.ndarray, kept: np.ndarray) -> None:
-    """Write the kept rows of ``X`` as ``X.npy`` (a chunk at a time)."""
-    from numpy.lib.format import open_memmap
-
-    out = open_memmap(build / "X.npy", "w+", np.uint8, (int(kept.sum()), X.shape[1]))
-    at = 0
-    for start in range(0, len(X), 1 << 14):
-        block = X[start : start + (1 << 14)][kept[start : start + (1 << 14)]]
-        out[at : at + len(block)] = block
-        at += len(block)
-    out.flush()
-    del out, X
-    os.unlink(build / "X.part.npy")
-
-
-def _fsync(path: Path) -> None:
-    with path.open("rb+") as handle:
-        os.fsync(handle.fileno())
+def _npy_header(rows: int, features: int) -> bytes:
+    """The ``.npy`` header (version 1.0) of ``rows`` x ``features`` uint8 values. numpy
+    pads the row count to the most digits it can have, so the header of a smaller count
+    has the same length (and can be written over the first)."""
+    header = io.BytesIO()
+    layout = {"descr": "|u1", "fortran_order": False, "shape": (rows, features)}
+    np.lib.format.write_array_header_1_0(header, layout)
+    return header.getvalue()
 
 
 def _open(entry: Path, folder: Path, progress: Progress) -> Dataset:
@@ -708,8 +826,9 @@ def _hint_path(root: Path, folder: Path, options: ImageOptions) -> Path:
 
 def _stats_digest(listing: Listing) -> str:
     digest = hashlib.sha256()
-    for file in listing.files:
-        digest.update(_bytes(file.relative) + b"\0" + repr(file.stat).encode() + b"\n")
+    for number in range(len(listing)):
+        stat = repr(listing.stat(number)).encode()
+        digest.update(listing.relative_bytes(number) + b"\0" + stat + b"\n")
     return digest.hexdigest()
 
 
@@ -721,9 +840,13 @@ def _read_hint(path: Path) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _write_hint(path: Path, value: dict) -> None:
-    with contextlib.suppress(OSError):
+def _write_hint(path: Path, value: dict) -> bool:
+    """Write the hint (atomically); whether it was written."""
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         temporary.write_text(json.dumps(value))
         os.replace(temporary, path)
+    except OSError:
+        return False
+    return True
