@@ -103,7 +103,8 @@ def _folder_rows(folder: Path, model, label_column, progress):
         colour=_colour(model.image_shape),
         progress=progress,
     )
-    names = [file.relative for file in list_files(folder.absolute()).files]
+    listing = list_files(folder.absolute())
+    names = [listing.relative(number) for number in range(len(listing))]
     return dataset.X * (model.pixel_max / 255.0), names
 
 
