@@ -794,3 +794,23 @@ def test_a_reader_whose_entry_goes_as_it_opens_it_reads_the_folder_again(shapes,
     assert dataset.sha256 == newer[0].sha256 != first.sha256
     np.testing.assert_array_equal(dataset.X[0], expected_row(target))
     assert [name for name in entries() if not name.startswith(".")] == [new]
+
+
+def test_small_files_are_read_on_one_thread(tmp_path):
+    """Small pictures (median file under SMALL_FILE_BYTES) are read on one thread, where
+    two contend for Python's lock (BENCHMARKS.md, issue 30); larger ones on WORKERS."""
+    small = tmp_path / "small"
+    small.mkdir()
+    for number in range(3):
+        draw("circle", number).save(small / f"{number}.png")
+    listing = image_folder.list_files(small)
+    assert listing.median_bytes() < image_folder.SMALL_FILE_BYTES
+    assert image_folder._workers(listing) == 1
+    large = tmp_path / "large"
+    large.mkdir()
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    for number in range(3):
+        Image.fromarray(noise).save(large / f"{number}.png")  # noise: about 12 kB each
+    listing = image_folder.list_files(large)
+    assert listing.median_bytes() > image_folder.SMALL_FILE_BYTES
+    assert image_folder._workers(listing) == image_folder.WORKERS
