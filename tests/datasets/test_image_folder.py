@@ -470,6 +470,28 @@ def test_nothing_half_written_when_a_read_fails(shapes, monkeypatch):
     assert read_folder(shapes).shape[0] == 26
 
 
+def test_a_ctrl_c_as_the_entry_folder_is_made_leaves_nothing(shapes, monkeypatch):
+    """SIGINT the instant the entry's temporary folder exists (as tests/test_files.py does
+    for run folders): held back until its name is known, it lands where the cleanup
+    removes the folder."""
+    import signal
+    import tempfile
+
+    real = tempfile.mkdtemp
+
+    def make_then_interrupt(*args, **kwargs):
+        made = real(*args, **kwargs)
+        if ".tmp-" in Path(made).name:
+            os.kill(os.getpid(), signal.SIGINT)
+        return made
+
+    monkeypatch.setattr(tempfile, "mkdtemp", make_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        read_folder(shapes)
+    root = Path(os.environ["PCAGMM_CACHE"]) / "images"
+    assert entries() == [] and not list(root.glob(".tmp-*"))
+
+
 def test_a_data_format_error_is_a_pcagmm_error():
     assert issubclass(DataFormatError, PcagmmError)
 

@@ -49,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import interrupts_deferred
 from ..errors import CacheError, DataFormatError, ParameterError, literal
 from ..progress import Progress
 from . import cache
@@ -705,8 +706,10 @@ def _build(
         size, numbers = _target_size(listing, options, skipped, progress)
         width, height = size
         features = width * height * (3 if options.colour == "rgb" else 1)
-        build = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+        build = None
         try:
+            with interrupts_deferred():  # a Ctrl-C lands once the folder is known, to go
+                build = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
             kept = np.ones(len(numbers), dtype=bool)
             # every listed file's SHA-256, as the hashing pass of a later read makes them
             digests = np.zeros((len(listing), 32), dtype=np.uint8)
@@ -789,7 +792,8 @@ def _build(
                 if not cache.is_complete(entry):  # not another process's same entry
                     raise
         finally:
-            shutil.rmtree(build, ignore_errors=True)
+            if build is not None:
+                shutil.rmtree(build, ignore_errors=True)
     return key
 
 
