@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import gzip
+import stat
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from test_image_folder_run import write_digits
 
 from commandline import cli, one_line_error
 from pcagmm import datasets
+from pcagmm._files import umask
 from pcagmm.datasets.export import class_folders, write_pictures
 from pcagmm.errors import PcagmmError
 
@@ -36,6 +38,8 @@ def test_the_digits_exported_are_the_files_the_tests_write_by_hand(tmp_path):
             assert a.mode == b.mode == "L"
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert not list(tmp_path.glob(".*"))  # no temporary folder left beside it
+    # the permissions a new folder gets under the umask (a temporary folder is private)
+    assert stat.S_IMODE(exported.stat().st_mode) == 0o777 & ~umask()
 
 
 def test_mnist_rows_read_back_as_they_were(shared_mnist, tmp_path):

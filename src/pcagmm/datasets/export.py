@@ -26,13 +26,11 @@ destination, renamed to it when complete.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from .._files import interrupts_deferred
+from .._files import atomic_folder
 from ..errors import PcagmmError
 from ..progress import Progress
 from ..rows.chunks import column_max, iter_stored_rows
@@ -80,31 +78,27 @@ def write_pictures(
     labels = None if dataset.y is None else np.asarray(dataset.y)
     subfolders = {} if labels is None else class_folders(labels, dataset.target_names)
     width = len(str(max(dataset.shape[0] - 1, 0)))
-    building = None
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        with interrupts_deferred():  # a Ctrl-C lands once the folder is known, to be removed
-            building = Path(tempfile.mkdtemp(prefix=f".{folder.name}.part-", dir=folder.parent))
-        for name in subfolders.values():
-            (building / name).mkdir()
-        with progress.task(f"write {folder.name}", total=dataset.shape[0], unit="files") as task:
-            for start, block in iter_stored_rows(dataset.X):
-                levels = _levels(block, scale)
-                for number, row in enumerate(levels, start=start):
-                    place = building
-                    if labels is not None:
-                        place = building / subfolders[_plain(labels[number])]
-                    picture = _image(row.reshape(shape), mode)
-                    picture.save(place / f"{number:0{width}d}.png", compress_level=6)
-                task.advance(len(block))
-        if folder.is_dir():
-            folder.rmdir()  # empty (checked above): the complete folder takes its place
-        os.rename(building, folder)
-    except OSError as exc:
+        # built beside it and renamed into place when complete (an empty folder given
+        # as the destination is replaced): nothing half-written is left
+        with atomic_folder(folder) as building:
+            for name in subfolders.values():
+                (building / name).mkdir()
+            with progress.task(
+                f"write {folder.name}", total=dataset.shape[0], unit="files"
+            ) as task:
+                for start, block in iter_stored_rows(dataset.X):
+                    levels = _levels(block, scale)
+                    for number, row in enumerate(levels, start=start):
+                        place = building
+                        if labels is not None:
+                            place = building / subfolders[_plain(labels[number])]
+                        picture = _image(row.reshape(shape), mode)
+                        picture.save(place / f"{number:0{width}d}.png", compress_level=6)
+                    task.advance(len(block))
+    except OSError as exc:  # a full disk too (DiskFullError is an OSError)
         raise _unwritable(folder, exc) from None
-    finally:
-        if building is not None:
-            shutil.rmtree(building, ignore_errors=True)
     return folder
 
 
@@ -171,7 +165,9 @@ def _plain(value):
 
 
 def _unwritable(folder: Path, exc: OSError) -> PcagmmError:
+    # the system's words for the errno (a DiskFullError's strerror holds its estimate)
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
     return PcagmmError(
-        f"cannot write {folder} ({exc.strerror or exc})",
+        f"cannot write {folder} ({reason})",
         "free some space or choose a writable place",
     )
