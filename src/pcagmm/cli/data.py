@@ -77,6 +77,11 @@ def register(commands, common) -> None:
     sub.set_defaults(handler=handle_make_big)
 
 
+def _image_options(args) -> dict:
+    """How a folder of pictures is read, as the options say (``load``'s keywords)."""
+    return {name: getattr(args, name) for name in IMAGE_OPTIONS}
+
+
 def _sources(args) -> dict:
     """Where to fetch from, as ``--from`` and ``--mirror`` say."""
     return {"folder": args.folder, "mirrors": args.mirror}
@@ -124,7 +129,7 @@ def handle_info(args, console: Console) -> int:
         **_sources(args),
         label_column=args.label_column,
         progress=console.progress(),
-        **{name: getattr(args, name) for name in IMAGE_OPTIONS},
+        **_image_options(args),
     )
     spec = BUILTIN.get(dataset.name)
     if spec is not None and dataset.location and dataset.location.is_dir():
@@ -200,7 +205,7 @@ def handle_export(args, console: Console) -> int:
         **_sources(args),
         label_column=args.label_column,
         progress=console.progress(),
-        **{name: getattr(args, name) for name in IMAGE_OPTIONS},
+        **_image_options(args),
     )
     folder = write_pictures(dataset, args.folder, progress=console.progress())
     n = dataset.shape[0]
@@ -222,7 +227,7 @@ def handle_make_big(args, console: Console) -> int:
         source=args.source,
         seed=args.seed,
         progress=console.progress(),
-        **{name: getattr(args, name) for name in IMAGE_OPTIONS},
+        **_image_options(args),
     )
     console.result(
         {"out": str(out), "labels": str(labels_path(out)), "rows": args.rows},

@@ -34,7 +34,7 @@ from .._files import atomic_folder
 from ..errors import PcagmmError
 from ..progress import Progress
 from ..rows.chunks import column_max, iter_stored_rows
-from .dataset import Dataset, picture_shape
+from .dataset import Dataset, _plain, picture_shape
 
 
 def write_pictures(
@@ -158,10 +158,6 @@ def _image(pixels: np.ndarray, mode: str):
 
 def _safe(name: str) -> str:
     return name.replace("/", "-").replace("\\", "-").replace("\0", "-").lstrip(".")
-
-
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value
 
 
 def _unwritable(folder: Path, exc: OSError) -> PcagmmError:

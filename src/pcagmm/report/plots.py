@@ -385,7 +385,9 @@ def means_figure(result):
     """Each cluster as an image, or None for non-image data: its mean mapped back by
     PCA, or (an embedding has no inverse) the average of its rows; colour pictures
     (``dataset.rgb_shape``) in colour."""
-    shape = result.dataset.image_shape or getattr(result.dataset, "rgb_shape", None)
+    from ..datasets.dataset import picture_shape
+
+    shape = picture_shape(result.dataset)
     if shape is None:
         return None
     images = result.cluster_images

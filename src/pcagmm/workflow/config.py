@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..datasets.pixels import COLOURS
 from ..errors import ParameterError, RunError, literal
 from ..reducers import REDUCERS, check_umap_settings, require
 
@@ -82,7 +83,6 @@ RECORDED_WHEN_SET = (
 )
 #: the options of a folder of pictures (``pcagmm.datasets.load``'s keywords)
 IMAGE_OPTIONS = ("image_size", "resize", "colour", "skip_bad_images")
-COLOURS = ("grey", "rgb")
 #: the stopping rules and accelerations of a run (see pcagmm.mixture.convergence)
 STOPPING_RULES = ("absolute", "relative", "aitken")
 ACCELERATIONS = ("squarem",)
@@ -496,21 +496,11 @@ def _validate_mixture(config: RunConfig) -> None:
 
 
 def _validate_images(config: RunConfig) -> None:
-    """The options of a folder of pictures (checked whatever the data)."""
-    if config.colour not in COLOURS:
-        raise ParameterError(
-            f"unknown colour {literal(repr(config.colour))}", f"choose one of {', '.join(COLOURS)}"
-        )
-    for name in ("resize", "skip_bad_images"):
-        if not isinstance(getattr(config, name), bool):
-            raise ParameterError(
-                f"{{{name}}} must be True or False, got {literal(repr(getattr(config, name)))}",
-                f"give e.g. {{{name}=True}}",
-            )
-    if config.image_size is not None:
-        from ..datasets.images import parse_size
+    """The options of a folder of pictures (checked whatever the data), as
+    :func:`pcagmm.datasets.load` checks them."""
+    from ..datasets.images import ImageOptions
 
-        parse_size(config.image_size)
+    ImageOptions.make(config.image_size, config.resize, config.colour, config.skip_bad_images)
 
 
 def _oriented() -> tuple[str, ...]:
