@@ -4,6 +4,8 @@ machines cannot reach."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,18 @@ def launch(playwright):
     if not CHROMIUM.is_file():
         pytest.skip(f"Debian's chromium-headless-shell is not installed at {CHROMIUM}")
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGUMENTS)
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[object]:
+    """Playwright with the browser (:func:`launch`), closed when the block ends."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 class Page:

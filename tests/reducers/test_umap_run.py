@@ -182,23 +182,18 @@ def test_an_unchanged_copy_loads_and_a_changed_value_fails_the_digest(umap_run, 
 
 
 def test_the_page_names_the_embedding_in_a_real_browser(umap_run):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    from browser import Page, launch
+    from browser import Page, chromium
 
     _result, folder = umap_run
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch(playwright)
-        try:
-            page = Page(chromium, folder / "report.html")
-            subtitle = page.evaluate("document.getElementById('subtitle').textContent")
-            headers = page.evaluate(
-                "[...document.querySelectorAll('#tables table')[0].querySelectorAll('th')]"
-                ".map((th) => th.textContent)"
-            )
-            names = page.evaluate("window.pcagmmReport.meta.axes.map((a) => a.name)")
-            assert page.errors == []
-        finally:
-            chromium.close()
+    with chromium() as browser:
+        page = Page(browser, folder / "report.html")
+        subtitle = page.evaluate("document.getElementById('subtitle').textContent")
+        headers = page.evaluate(
+            "[...document.querySelectorAll('#tables table')[0].querySelectorAll('th')]"
+            ".map((th) => th.textContent)"
+        )
+        names = page.evaluate("window.pcagmmReport.meta.axes.map((a) => a.name)")
+        assert page.errors == []
     assert "embedded in 2 dimensions by UMAP; 3-component full Gaussian mixture" in subtitle
     assert headers == ["cluster", "weight", "UMAP1", "UMAP2"]
     assert names == ["UMAP 1", "UMAP 2"]

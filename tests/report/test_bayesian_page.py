@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 import pcagmm
-from browser import Page, launch
+from browser import Page, chromium
 from page_reading import image_data, page_meta
 from pcagmm.workflow.html_report import rebuild
 
@@ -43,10 +43,8 @@ TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e37
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+    with chromium() as opened:
+        yield opened
 
 
 @pytest.fixture(scope="module")

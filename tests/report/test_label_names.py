@@ -202,13 +202,11 @@ def shown_matching(folder) -> tuple[list[list[str]], list[str], str, int]:
     """What report.html shows of the matching in a real browser: the rows of its
     "Matching" table, each cluster panel's title, and a hovered row's "cluster" fact
     with that row's number."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     from test_report_browser import isolated_rows, screen_positions
 
-    from browser import Page, launch
+    from browser import Page, chromium
 
-    with sync_api.sync_playwright() as playwright:
-        browser = launch(playwright)
+    with chromium() as browser:
         page = Page(browser, folder / "report.html")
         table = page.evaluate(
             """() => { const h = [...document.querySelectorAll('#tables h3')]
@@ -225,7 +223,6 @@ def shown_matching(folder) -> tuple[list[list[str]], list[str], str, int]:
         page.page.mouse.move(*positions[row])
         facts = page.page.inner_text("#row-facts").splitlines()
         assert page.errors == []
-        browser.close()
     return table, titles, next(f for f in facts if f.startswith("cluster\t")), row
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import pcagmm
-from browser import launch
+from browser import chromium
 from pcagmm.report import notebook
 from pcagmm.report.files import cluster_rows
 from pcagmm.report.stability import summary as stability_summary
@@ -26,10 +26,8 @@ SCREENSHOTS = Path("/tmp/views")
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+    with chromium() as opened:
+        yield opened
 
 
 @pytest.fixture(scope="module")

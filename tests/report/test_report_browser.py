@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import pcagmm
-from browser import Page, launch
+from browser import Page, chromium
 from page_reading import image_data
 from pcagmm.datasets import Dataset
 from pcagmm.report import html
@@ -26,10 +26,8 @@ HOVER_RADIUS = 8  # report.js
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+    with chromium() as opened:
+        yield opened
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from test_report_browser import drawn_image, isolated_rows, screen_positions
 
-from browser import Page, launch
+from browser import Page, chromium
 from pcagmm import run
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -21,8 +21,7 @@ def test_mnist_page_fits_the_budget_and_shows_each_rows_image(shared_mnist, tmp_
     result = run(folder=shared_mnist, out=tmp_path / "run", plots=False, report=True)
     page_file = tmp_path / "run" / "report.html"
     assert page_file.stat().st_size <= MNIST_PAGE_BYTES
-    with sync_api.sync_playwright() as playwright:
-        browser = launch(playwright)
+    with chromium() as browser:
         page = Page(browser, page_file)
         assert page.evaluate("pcagmmReport.meta.rows_shown") == 70_000
         assert not page.page.is_visible("#sample-notice")
@@ -39,4 +38,3 @@ def test_mnist_page_fits_the_budget_and_shows_each_rows_image(shared_mnist, tmp_
             levels = (255 - np.array(grey, float)) / 17
             np.testing.assert_allclose(levels, np.rint(X[row] * 15 / 255), atol=0.03)
         assert page.errors == [] and page.requests == [page.url]
-        browser.close()

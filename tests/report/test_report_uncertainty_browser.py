@@ -32,7 +32,7 @@ from test_uncertainty_plots import (
 )
 
 import pcagmm
-from browser import Page, launch
+from browser import Page, chromium
 from pcagmm.report import mixture_plots
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -46,10 +46,8 @@ RAMP_TOLERANCE = 5
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+    with chromium() as opened:
+        yield opened
 
 
 def blob_run(folder, d):

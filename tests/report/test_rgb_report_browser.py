@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import pcagmm
-from browser import Page, launch
+from browser import Page, chromium
 from page_reading import page_blob, page_meta
 from pcagmm.report import html
 from pcagmm.workflow.html_report import rebuild
@@ -49,10 +49,8 @@ def drawn(levels: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
+    with chromium() as opened:
+        yield opened
 
 
 @pytest.fixture(scope="module")
