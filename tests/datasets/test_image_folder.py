@@ -388,8 +388,9 @@ def test_a_symlink_loop(shapes):
     assert datasets.load(shapes, skip_bad_images=True).shape[0] == 26
 
 
-def test_a_file_that_changes_while_it_is_read(shapes, monkeypatch):
-    target = shapes / "square" / "3.png"
+def growing_when_read(target: Path):
+    """A stand-in for the folder reader's ``_read_bytes`` that appends to ``target`` just
+    before reading it: a file that changes while it is read."""
     real = image_folder._read_bytes
 
     def growing(file):
@@ -398,7 +399,12 @@ def test_a_file_that_changes_while_it_is_read(shapes, monkeypatch):
                 handle.write(b"more")
         return real(file)
 
-    monkeypatch.setattr(image_folder, "_read_bytes", growing)
+    return growing
+
+
+def test_a_file_that_changes_while_it_is_read(shapes, monkeypatch):
+    target = shapes / "square" / "3.png"
+    monkeypatch.setattr(image_folder, "_read_bytes", growing_when_read(target))
     assert error_of(shapes) == (
         f"{target} changed while the folder was read; read the folder again when nothing is "
         "writing to it, or give --skip-bad-images to skip it"

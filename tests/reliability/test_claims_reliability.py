@@ -372,7 +372,8 @@ def test_model_file_refusals(tmp_path):
 
 
 def _image_folder_helpers():
-    """make_shapes and bad_files of tests/datasets/test_image_folder.py (one drawing)."""
+    """make_shapes, bad_files and growing_when_read of tests/datasets/test_image_folder.py
+    (one drawing)."""
     import importlib.util
 
     path = Path(__file__).resolve().parents[1] / "datasets" / "test_image_folder.py"
@@ -424,15 +425,7 @@ def test_image_folder_refusals(tmp_path, capsys, monkeypatch):
     Image.new("L", (8, 8)).save(shapes / "loose.png")
     assert_quoted("pictures at the top and in class subfolders", refused(shapes))
     (shapes / "loose.png").unlink()
-    target = shapes / "square" / "3.png"
-    real = images._read_bytes
-
-    def growing(file):
-        if file.path == target:
-            with target.open("ab") as handle:
-                handle.write(b"more")
-        return real(file)
-
+    growing = helpers.growing_when_read(shapes / "square" / "3.png")
     with monkeypatch.context() as patch:
         patch.setattr(images, "_read_bytes", growing)
         assert_quoted("a picture that grows while it is read", refused(shapes))
